@@ -1,0 +1,102 @@
+/**
+ * The exploration-data command line: wires flags to the commands and maps
+ * every error to one line on stderr and a non-zero exit status.
+ * (`main.ts` is the executable; this module has no side effects.)
+ */
+import {Command, CommanderError} from 'commander';
+import {DatasetError, InvalidArgumentError} from '../shared/errors.js';
+import {ConfigurationError} from '../shared/settings.js';
+import {GENERATOR} from '../shared/version.js';
+import {runGenerate, type GenerateFlags} from './generate-command.js';
+import {runVerify} from './verify-command.js';
+
+export const EXIT_FAILED = 1;
+export const EXIT_USAGE = 2;
+
+export function buildProgram(): Command {
+  const program = new Command('exploration-data')
+    .description(
+      'Synthetic ad-exploration datasets with known true install probabilities.',
+    )
+    .version(
+      GENERATOR.version,
+      '-V, --generator-version',
+      'print the generator version',
+    )
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({outputError: () => undefined});
+
+  program
+    .command('generate')
+    .description(
+      'write dataset_v{N}.parquet, dataset_v{N}.tfrecord and metadata_v{N}.json into DIR',
+    )
+    .requiredOption(
+      '--out <dir>',
+      'folder to write into (created if missing; existing files are never overwritten)',
+    )
+    .option(
+      '--samples <n>',
+      'rows to generate, 1..MAX_SAMPLES (default 10000000)',
+    )
+    .option('--target-store-ids <n>', 'target stores, 1..10000 (default 10)')
+    .option(
+      '--creative-pack-ids <n>',
+      'creative packs, 1..1000000 (default 100)',
+    )
+    .option(
+      '--seed <n>',
+      'seed, 0..2^53-1 (default: drawn at random and recorded)',
+    )
+    .option(
+      '--formats <list>',
+      'comma-separated: parquet,tfrecord (default both)',
+    )
+    .option('--tfrecord-compression <c>', 'none or gzip (default none)')
+    .option('--version <n>', 'dataset version N used in the file names', '1')
+    .option('--json', 'print a JSON summary on stdout instead of text')
+    .option('--no-progress', 'no progress bar, even on a terminal')
+    .exitOverride()
+    .action(async (flags: GenerateFlags) => runGenerate(flags));
+
+  program
+    .command('verify')
+    .argument('<dir>', 'folder holding the files and metadata_v{N}.json')
+    .description(
+      'check files against their metadata: checksums, rows, same rows in both formats, rates within bounds',
+    )
+    .option('--version <n>', 'which version, when DIR holds several')
+    .option('--json', 'print the report as JSON')
+    .exitOverride()
+    .action(
+      async (directory: string, flags: {version?: string; json?: boolean}) => {
+        const ok = await runVerify(directory, flags);
+        if (!ok) process.exitCode = EXIT_FAILED;
+      },
+    );
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.exitCode === 0) return 0; // --help, --version
+      process.stderr.write(
+        `exploration-data: ${error.message.replace(/^error: /, '')}\n`,
+      );
+      return EXIT_USAGE;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`exploration-data: ${message}\n`);
+    if (process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+    return error instanceof InvalidArgumentError ||
+      error instanceof ConfigurationError ||
+      (error instanceof DatasetError && error.code === 'ALREADY_EXISTS')
+      ? EXIT_USAGE
+      : EXIT_FAILED;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The few error classes the domain throws. Entry points (HTTP functions, the
+ * CLI) map them to status codes and exit codes in one place; no stack trace
+ * or internal path ever reaches a client.
+ */
+
+export const ERROR_CODES = [
+  'INVALID_ARGUMENT',
+  'NOT_FOUND',
+  'FAILED_PRECONDITION',
+  'ALREADY_EXISTS',
+  'DATA_LOSS',
+  'INTERNAL',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** Base class: a code for machines, a message for people, an optional field. */
+export class DatasetError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: {field?: string; cause?: unknown} = {},
+  ) {
+    super(message, {cause: options.cause});
+    this.name = new.target.name;
+    this.code = code;
+    this.field = options.field;
+  }
+}
+
+/** Bad input: unknown field, wrong type, out of bounds. */
+export class InvalidArgumentError extends DatasetError {
+  constructor(message: string, field?: string) {
+    super('INVALID_ARGUMENT', message, {field});
+  }
+}
+
+/** A version, object or file that does not exist. */
+export class NotFoundError extends DatasetError {
+  constructor(message: string) {
+    super('NOT_FOUND', message);
+  }
+}
+
+/** The thing exists but is not in a state that allows the request. */
+export class FailedPreconditionError extends DatasetError {
+  constructor(message: string) {
+    super('FAILED_PRECONDITION', message);
+  }
+}
+
+/** An object that must be created new already exists. */
+export class AlreadyExistsError extends DatasetError {
+  constructor(message: string, cause?: unknown) {
+    super('ALREADY_EXISTS', message, {cause});
+  }
+}
+
+/** Bytes that do not match what they claim: bad CRC, bad checksum, short file. */
+export class DataLossError extends DatasetError {
+  constructor(message: string, cause?: unknown) {
+    super('DATA_LOSS', message, {cause});
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * Streams the dataset's Parquet file: three REQUIRED columns, each
+ * dictionary-encoded (RLE_DICTIONARY data pages over a PLAIN dictionary page),
+ * Snappy-compressed, in row groups of ROW_GROUP_ROWS rows.
+ *
+ * The rows arrive as dictionary indices already (creative c, target m(c),
+ * label 0/1), so the hot path only bit-packs integers. Page headers, the
+ * dictionary pages, Snappy and the Thrift footer come from hyparquet-writer
+ * (docs/parquet-writer.md says why not its whole-column writer).
+ */
+import type {
+  ColumnChunk,
+  ColumnMetaData,
+  FileMetaData,
+  RowGroup,
+  SchemaElement,
+} from 'hyparquet';
+import {ByteWriter} from 'hyparquet-writer';
+import {writePageHeader} from 'hyparquet-writer/src/datapage.js';
+import {writeMetadata} from 'hyparquet-writer/src/metadata.js';
+import {writePlain} from 'hyparquet-writer/src/plain.js';
+import {snappyCompress} from 'hyparquet-writer/src/snappy.js';
+import type {DatasetModel} from '../../model.js';
+import type {RowBlock} from '../../rows.js';
+import {bitWidthFor, encodeDictionaryIndices} from './bit-pack.js';
+
+export const ROW_GROUP_ROWS = 1 << 20;
+export const PAGE_ROWS = 1 << 17;
+const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
+
+export const SCHEMA: SchemaElement[] = [
+  {name: 'schema', num_children: 3},
+  {
+    name: 'target_store_id',
+    type: 'BYTE_ARRAY',
+    repetition_type: 'REQUIRED',
+    converted_type: 'UTF8',
+    logical_type: {type: 'STRING'},
+  },
+  {
+    name: 'creative_pack_id',
+    type: 'BYTE_ARRAY',
+    repetition_type: 'REQUIRED',
+    converted_type: 'UTF8',
+    logical_type: {type: 'STRING'},
+  },
+  {name: 'label', type: 'INT64', repetition_type: 'REQUIRED'},
+];
+
+/** A column as the writer sees it: its dictionary and each row's index into it. */
+interface DictionaryColumn {
+  name: string;
+  type: 'BYTE_ARRAY' | 'INT64';
+  dictionary: string[] | bigint[];
+  /** per row: the dictionary index (filled per row group) */
+  indices: Int32Array | Uint8Array;
+}
+
+export interface ParquetWriterOptions {
+  createdBy: string;
+  rowGroupRows?: number;
+  pageRows?: number;
+}
+
+export class ParquetDatasetWriter {
+  private readonly rowGroupRows: number;
+  private readonly pageRows: number;
+  private readonly createdBy: string;
+  private readonly creativeTarget: Int32Array;
+  private readonly columns: [
+    DictionaryColumn,
+    DictionaryColumn,
+    DictionaryColumn,
+  ];
+  private buffered = 0;
+  private offset = 0;
+  private totalRows = 0;
+  private readonly rowGroups: RowGroup[] = [];
+
+  constructor(model: DatasetModel, options: ParquetWriterOptions) {
+    this.rowGroupRows = options.rowGroupRows ?? ROW_GROUP_ROWS;
+    this.pageRows = options.pageRows ?? PAGE_ROWS;
+    if (this.pageRows % 8 !== 0)
+      throw new RangeError('pageRows must be a multiple of 8');
+    this.createdBy = options.createdBy;
+    this.creativeTarget = model.creativeTarget;
+    this.columns = [
+      {
+        name: 'target_store_id',
+        type: 'BYTE_ARRAY',
+        dictionary: model.targetIds,
+        indices: new Int32Array(this.rowGroupRows),
+      },
+      {
+        name: 'creative_pack_id',
+        type: 'BYTE_ARRAY',
+        dictionary: model.creativeIds,
+        indices: new Int32Array(this.rowGroupRows),
+      },
+      {
+        name: 'label',
+        type: 'INT64',
+        dictionary: [0n, 1n],
+        indices: new Uint8Array(this.rowGroupRows),
+      },
+    ];
+  }
+
+  /** The file's first bytes. */
+  start(): Uint8Array[] {
+    this.offset = MAGIC.length;
+    return [MAGIC];
+  }
+
+  /** Takes a block of rows; returns the bytes of any row group it completed. */
+  push(block: RowBlock): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const [target, creative, label] = this.columns;
+    const creativeTarget = this.creativeTarget;
+    let i = 0;
+    while (i < block.count) {
+      const take = Math.min(block.count - i, this.rowGroupRows - this.buffered);
+      const t = target.indices;
+      const c = creative.indices;
+      const l = label.indices;
+      let o = this.buffered;
+      for (let k = i; k < i + take; k++, o++) {
+        const ci = block.creative[k];
+        c[o] = ci;
+        t[o] = creativeTarget[ci];
+        l[o] = block.label[k];
+      }
+      this.buffered += take;
+      i += take;
+      if (this.buffered === this.rowGroupRows)
+        out.push(...this.flushRowGroup());
+    }
+    return out;
+  }
+
+  /** The last row group and the footer. */
+  finish(): Uint8Array[] {
+    const out = this.buffered > 0 ? this.flushRowGroup() : [];
+    const footer = new ByteWriter();
+    const metadata: Omit<FileMetaData, 'metadata_length'> = {
+      version: 2,
+      schema: SCHEMA,
+      num_rows: BigInt(this.totalRows),
+      row_groups: this.rowGroups,
+      created_by: this.createdBy,
+    };
+    writeMetadata(footer, metadata as FileMetaData, Infinity);
+    footer.appendBytes(MAGIC);
+    out.push(footer.getBytes());
+    this.offset += footer.offset;
+    return out;
+  }
+
+  private flushRowGroup(): Uint8Array[] {
+    const rows = this.buffered;
+    const groupStart = this.offset;
+    const chunks: Uint8Array[] = [];
+    const columnChunks: ColumnChunk[] = [];
+    let uncompressedTotal = 0;
+    for (const column of this.columns) {
+      const {bytes, chunk, uncompressed} = this.encodeColumn(column, rows);
+      chunks.push(...bytes);
+      columnChunks.push(chunk);
+      uncompressedTotal += uncompressed;
+    }
+    this.rowGroups.push({
+      columns: columnChunks,
+      total_byte_size: BigInt(uncompressedTotal),
+      num_rows: BigInt(rows),
+      file_offset: BigInt(groupStart),
+      total_compressed_size: BigInt(this.offset - groupStart),
+    });
+    this.totalRows += rows;
+    this.buffered = 0;
+    return chunks;
+  }
+
+  private encodeColumn(
+    column: DictionaryColumn,
+    rows: number,
+  ): {bytes: Uint8Array[]; chunk: ColumnChunk; uncompressed: number} {
+    // The chunk's dictionary holds exactly the values its rows use, in model order.
+    const used = new Uint8Array(column.dictionary.length);
+    const indices = column.indices;
+    for (let i = 0; i < rows; i++) used[indices[i]] = 1;
+    const remap = new Int32Array(column.dictionary.length);
+    const values: Array<string | bigint> = [];
+    for (let d = 0; d < used.length; d++) {
+      if (used[d]) {
+        remap[d] = values.length;
+        values.push(column.dictionary[d]);
+      }
+    }
+    const bitWidth = bitWidthFor(values.length);
+    const chunkStart = this.offset;
+    const bytes: Uint8Array[] = [];
+    let uncompressed = 0;
+    const emit = (
+      page: Uint8Array,
+      header: Parameters<typeof writePageHeader>[1],
+    ) => {
+      const headerWriter = new ByteWriter();
+      writePageHeader(headerWriter, header);
+      const headerBytes = headerWriter.getBytes().slice();
+      bytes.push(headerBytes, page);
+      uncompressed += headerBytes.length + header.uncompressed_page_size;
+      this.offset += headerBytes.length + page.length;
+    };
+
+    const plain = new ByteWriter();
+    writePlain(plain, values as string[] | bigint[], column.type, undefined);
+    const dictionaryRaw = plain.getBytes();
+    const dictionaryPage = snappyCompress(dictionaryRaw);
+    const dictionaryOffset = this.offset;
+    emit(dictionaryPage, {
+      type: 'DICTIONARY_PAGE',
+      uncompressed_page_size: dictionaryRaw.length,
+      compressed_page_size: dictionaryPage.length,
+      dictionary_page_header: {num_values: values.length, encoding: 'PLAIN'},
+    });
+
+    const dataOffset = this.offset;
+    for (let from = 0; from < rows; from += this.pageRows) {
+      const count = Math.min(this.pageRows, rows - from);
+      const raw = encodeDictionaryIndices(
+        indices,
+        from,
+        count,
+        remap,
+        bitWidth,
+      );
+      const page = snappyCompress(raw);
+      emit(page, {
+        type: 'DATA_PAGE',
+        uncompressed_page_size: raw.length,
+        compressed_page_size: page.length,
+        data_page_header: {
+          num_values: count,
+          encoding: 'RLE_DICTIONARY',
+          definition_level_encoding: 'RLE',
+          repetition_level_encoding: 'RLE',
+        },
+      });
+    }
+
+    const metaData: ColumnMetaData = {
+      type: column.type,
+      encodings: ['PLAIN', 'RLE', 'RLE_DICTIONARY'],
+      path_in_schema: [column.name],
+      codec: 'SNAPPY',
+      num_values: BigInt(rows),
+      total_uncompressed_size: BigInt(uncompressed),
+      total_compressed_size: BigInt(this.offset - chunkStart),
+      data_page_offset: BigInt(dataOffset),
+      dictionary_page_offset: BigInt(dictionaryOffset),
+      statistics: {
+        null_count: 0n,
+        distinct_count: BigInt(values.length),
+        // Dictionary order is model order, not sort order: take the extremes.
+        min_value: extreme(values, -1),
+        max_value: extreme(values, 1),
+      },
+    };
+    return {
+      bytes,
+      chunk: {file_offset: BigInt(chunkStart), meta_data: metaData},
+      uncompressed,
+    };
+  }
+}
+
+function extreme<T extends string | bigint>(values: T[], sign: 1 | -1): T {
+  let best = values[0];
+  for (const value of values) {
+    if ((sign > 0 && value > best) || (sign < 0 && value < best)) best = value;
+  }
+  return best;
+}

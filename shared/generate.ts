@@ -1,0 +1,176 @@
+/**
+ * Generates a dataset into a destination: draws the model, streams the rows
+ * block by block through the Parquet and TFRecord encoders (row i is the same
+ * sample in both), checksums every byte on its way out, and writes the
+ * metadata last, as the commit point. Memory does not grow with nSamples.
+ */
+import type {DatasetConfig, Format} from './config.js';
+import {DigestPool} from './digest/digest-pool.js';
+import {ParquetDatasetWriter} from './formats/parquet/dataset-writer.js';
+import {TfrecordBlockEncoder} from './formats/tfrecord/block-encoder.js';
+import {
+  buildMetadata,
+  empiricalOf,
+  RowTally,
+  type DatasetMetadata,
+  type ObjectRecord,
+} from './metadata.js';
+import {buildModel, type DatasetModel} from './model.js';
+import type {DatasetFileKind} from './names.js';
+import {newRowBlock, blockCount, drawBlock} from './rows.js';
+import {ChecksumSink} from './sinks/checksum-sink.js';
+import {GzipSink} from './sinks/gzip-sink.js';
+import type {ByteSink} from './sinks/sink.js';
+import {PARQUET_CREATED_BY} from './version.js';
+import {createHash} from 'node:crypto';
+import {crc32c, crc32cBase64} from './formats/crc32c.js';
+import type {ObjectDigests} from './digest/digests.js';
+
+/** Where the files of one version go: a folder, a bucket, memory. */
+export interface DatasetDestination {
+  /** A sink for a new object or file; it must not overwrite an existing one. */
+  open(kind: DatasetFileKind, name: string): Promise<ByteSink>;
+}
+
+export interface GenerateRequest {
+  config: DatasetConfig;
+  version: number;
+  /** name of each file or object, by kind */
+  names: Record<DatasetFileKind, string>;
+  destination: DatasetDestination;
+  now?: () => Date;
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+}
+
+export interface GeneratedDataset {
+  metadata: DatasetMetadata;
+  metadataObject: ObjectDigests & {name: string};
+  stages: {modelMs: number; rowsMs: number; metadataMs: number};
+}
+
+interface OpenFile {
+  format: Format;
+  name: string;
+  checksum: ChecksumSink;
+  /** what the encoder writes to: the checksum sink, or gzip in front of it */
+  entry: ByteSink;
+}
+
+export function digestsOf(bytes: Uint8Array): ObjectDigests {
+  return {
+    bytes: bytes.byteLength,
+    crc32c: crc32cBase64(crc32c(bytes)),
+    md5: createHash('md5').update(bytes).digest('base64'),
+    sha256: createHash('sha256').update(bytes).digest('hex'),
+  };
+}
+
+export function serializeMetadata(metadata: DatasetMetadata): Buffer {
+  return Buffer.from(JSON.stringify(metadata, null, 2) + '\n', 'utf8');
+}
+
+export async function generateDataset(
+  request: GenerateRequest,
+): Promise<GeneratedDataset> {
+  const {config, version, names, destination} = request;
+  const now = request.now ?? (() => new Date());
+  const started = performance.now();
+  const model = buildModel(config);
+  const modelMs = performance.now() - started;
+
+  const pool = new DigestPool();
+  const files: OpenFile[] = [];
+  const opened: ByteSink[] = [];
+  try {
+    for (const format of config.formats) {
+      const raw = await destination.open(format, names[format]);
+      const checksum = new ChecksumSink(raw, pool.open());
+      const entry =
+        format === 'tfrecord' && config.tfrecordCompression === 'GZIP'
+          ? new GzipSink(checksum)
+          : checksum;
+      opened.push(entry); // aborting the outermost sink aborts the chain
+      files.push({format, name: names[format], checksum, entry});
+    }
+    const rowsStarted = performance.now();
+    const tally = await streamRows(config, model, files, request.onProgress);
+    await Promise.all(files.map(f => f.entry.close()));
+    const rowsMs = performance.now() - rowsStarted;
+
+    const objects: Partial<Record<Format, ObjectRecord>> = {};
+    for (const file of files) {
+      objects[file.format] = {
+        name: file.name,
+        rows: config.nSamples,
+        ...file.checksum.digests(),
+      };
+    }
+    const metadataStarted = performance.now();
+    const metadata = buildMetadata({
+      version,
+      createdAt: now(),
+      config,
+      model,
+      objects,
+      empirical: empiricalOf(model, tally),
+    });
+    const bytes = serializeMetadata(metadata);
+    const metadataSink = await destination.open('metadata', names.metadata);
+    opened.push(metadataSink);
+    await metadataSink.write(bytes);
+    await metadataSink.close();
+    return {
+      metadata,
+      metadataObject: {name: names.metadata, ...digestsOf(bytes)},
+      stages: {
+        modelMs,
+        rowsMs,
+        metadataMs: performance.now() - metadataStarted,
+      },
+    };
+  } catch (error) {
+    await Promise.allSettled(opened.map(sink => sink.abort(error)));
+    throw error;
+  } finally {
+    await pool.close();
+  }
+}
+
+async function streamRows(
+  config: DatasetConfig,
+  model: DatasetModel,
+  files: OpenFile[],
+  onProgress: GenerateRequest['onProgress'],
+): Promise<RowTally> {
+  const tfrecordFile = files.find(f => f.format === 'tfrecord');
+  const parquetFile = files.find(f => f.format === 'parquet');
+  const tfrecord = tfrecordFile && new TfrecordBlockEncoder(model);
+  const parquet =
+    parquetFile &&
+    new ParquetDatasetWriter(model, {createdBy: PARQUET_CREATED_BY});
+  const tally = new RowTally(model.creativeIds.length);
+  const writeAll = (sink: ByteSink, chunks: Uint8Array[]) =>
+    chunks.reduce(
+      (previous, chunk) => previous.then(() => sink.write(chunk)),
+      Promise.resolve(),
+    );
+
+  if (parquet && parquetFile)
+    await writeAll(parquetFile.entry, parquet.start());
+  const block = newRowBlock();
+  const blocks = blockCount(config.nSamples);
+  for (let b = 0; b < blocks; b++) {
+    drawBlock(model, config.seed, config.nSamples, b, block);
+    tally.add(block.creative, block.label, block.count);
+    const writes: Promise<void>[] = [];
+    if (tfrecord && tfrecordFile)
+      writes.push(tfrecordFile.entry.write(tfrecord.encode(block)));
+    if (parquet && parquetFile)
+      writes.push(writeAll(parquetFile.entry, parquet.push(block)));
+    await Promise.all(writes);
+    onProgress?.(block.start + block.count, config.nSamples);
+  }
+  if (parquet && parquetFile)
+    await writeAll(parquetFile.entry, parquet.finish());
+  return tally;
+}

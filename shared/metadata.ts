@@ -1,0 +1,142 @@
+/**
+ * metadata_v{N}.json (DESIGN §4): the notebook's two probability maps, plus
+ * what traceability needs: the resolved config, the generator, the pair
+ * probabilities, the objects with their checksums, and what was observed.
+ */
+import type {DatasetConfig, Format} from './config.js';
+import type {ObjectDigests} from './digest/digests.js';
+import type {DatasetModel} from './model.js';
+import {GENERATOR} from './version.js';
+
+export const METADATA_SCHEMA_VERSION = 1;
+
+export interface ObjectRecord extends ObjectDigests {
+  name: string;
+  rows: number;
+}
+
+export interface TargetStoreObservation {
+  rows: number;
+  positives: number;
+  /** observed positives / rows; null when no row went to this store */
+  rate: number | null;
+  /** the rate the model implies: mean q_c over the creatives served to it */
+  expectedRate: number | null;
+}
+
+export interface Empirical {
+  rows: number;
+  positives: number;
+  rate: number;
+  perTargetStore: Record<string, TargetStoreObservation>;
+}
+
+export interface DatasetMetadata {
+  schemaVersion: number;
+  version: number;
+  createdAt: string;
+  generator: {name: string; version: string};
+  config: DatasetConfig;
+  target_store_id_probs: Record<string, number>;
+  creative_pack_id_probs: Record<string, number>;
+  creative_pack_target: Record<string, string>;
+  pair_probs: Record<string, number>;
+  objects: Partial<Record<Format, ObjectRecord>>;
+  empirical: Empirical;
+}
+
+/** Per-creative counts, accumulated while the rows stream past. */
+export class RowTally {
+  readonly rows: Float64Array;
+  readonly positives: Float64Array;
+
+  constructor(nCreatives: number) {
+    this.rows = new Float64Array(nCreatives);
+    this.positives = new Float64Array(nCreatives);
+  }
+
+  add(creative: Int32Array, label: Uint8Array, count: number): void {
+    const rows = this.rows;
+    const positives = this.positives;
+    for (let i = 0; i < count; i++) {
+      const c = creative[i];
+      rows[c]++;
+      positives[c] += label[i];
+    }
+  }
+}
+
+export function empiricalOf(model: DatasetModel, tally: RowTally): Empirical {
+  const nTargets = model.targetIds.length;
+  const rows = new Float64Array(nTargets);
+  const positives = new Float64Array(nTargets);
+  const qSum = new Float64Array(nTargets);
+  const creatives = new Float64Array(nTargets);
+  let totalRows = 0;
+  let totalPositives = 0;
+  model.creativeIds.forEach((_, c) => {
+    const t = model.creativeTarget[c];
+    rows[t] += tally.rows[c];
+    positives[t] += tally.positives[c];
+    qSum[t] += model.pairProbs[c];
+    creatives[t]++;
+    totalRows += tally.rows[c];
+    totalPositives += tally.positives[c];
+  });
+  const perTargetStore: Record<string, TargetStoreObservation> = {};
+  model.targetIds.forEach((id, t) => {
+    perTargetStore[id] = {
+      rows: rows[t],
+      positives: positives[t],
+      rate: rows[t] > 0 ? positives[t] / rows[t] : null,
+      expectedRate: creatives[t] > 0 ? qSum[t] / creatives[t] : null,
+    };
+  });
+  return {
+    rows: totalRows,
+    positives: totalPositives,
+    rate: totalRows > 0 ? totalPositives / totalRows : 0,
+    perTargetStore,
+  };
+}
+
+function mapOf<T>(
+  ids: string[],
+  value: (index: number) => T,
+): Record<string, T> {
+  const out: Record<string, T> = {};
+  ids.forEach((id, i) => {
+    out[id] = value(i);
+  });
+  return out;
+}
+
+export function buildMetadata(args: {
+  version: number;
+  createdAt: Date;
+  config: DatasetConfig;
+  model: DatasetModel;
+  objects: Partial<Record<Format, ObjectRecord>>;
+  empirical: Empirical;
+}): DatasetMetadata {
+  const {model} = args;
+  return {
+    schemaVersion: METADATA_SCHEMA_VERSION,
+    version: args.version,
+    createdAt: args.createdAt.toISOString(),
+    generator: {...GENERATOR},
+    config: args.config,
+    target_store_id_probs: mapOf(model.targetIds, t => model.targetProbs[t]),
+    creative_pack_id_probs: mapOf(
+      model.creativeIds,
+      c => model.creativeEffects[c],
+    ),
+    creative_pack_target: mapOf(
+      model.creativeIds,
+      c => model.targetIds[model.creativeTarget[c]],
+    ),
+    pair_probs: mapOf(model.creativeIds, c => model.pairProbs[c]),
+    objects: args.objects,
+    empirical: args.empirical,
+  };
+}

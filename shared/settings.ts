@@ -1,0 +1,88 @@
+/**
+ * Deployment settings, read once from the environment (DESIGN §8), each with
+ * its default and bounds. A bad value fails fast at start-up with one error.
+ */
+import {DEFAULT_LIMITS, type DatasetLimits} from './config.js';
+
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+export interface Settings {
+  projectId: string | undefined;
+  bucket: string | undefined;
+  prefix: string;
+  collection: string;
+  limits: DatasetLimits;
+  signedUrlTtlSeconds: number;
+  signedUrlMaxTtlSeconds: number;
+}
+
+export const SETTING_DEFAULTS = Object.freeze({
+  DATASETS_PREFIX: 'datasets/',
+  FIRESTORE_COLLECTION: 'datasets',
+  MAX_SAMPLES: DEFAULT_LIMITS.maxSamples,
+  SIGNED_URL_TTL_SECONDS: 3600,
+  SIGNED_URL_MAX_TTL_SECONDS: 7 * 24 * 3600,
+});
+
+/** V4 signed URLs cannot live longer than seven days. */
+const V4_MAX_TTL_SECONDS = 7 * 24 * 3600;
+
+type Env = Record<string, string | undefined>;
+
+function positiveInteger(
+  env: Env,
+  name: keyof typeof SETTING_DEFAULTS,
+  max: number,
+): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return SETTING_DEFAULTS[name] as number;
+  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
+    throw new ConfigurationError(
+      `${name} must be an integer in 1..${max}, got ${JSON.stringify(raw)}`,
+    );
+  }
+  return Number(raw);
+}
+
+export function settingsFromEnv(env: Env = process.env): Settings {
+  const prefix = env.DATASETS_PREFIX ?? SETTING_DEFAULTS.DATASETS_PREFIX;
+  if (prefix !== '' && (!prefix.endsWith('/') || prefix.startsWith('/'))) {
+    throw new ConfigurationError(
+      `DATASETS_PREFIX must be empty or a folder like "datasets/", got ${JSON.stringify(prefix)}`,
+    );
+  }
+  const collection =
+    env.FIRESTORE_COLLECTION || SETTING_DEFAULTS.FIRESTORE_COLLECTION;
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(collection)) {
+    throw new ConfigurationError(
+      `FIRESTORE_COLLECTION must be a collection id of letters, digits, _ or -, got ${JSON.stringify(collection)}`,
+    );
+  }
+  const signedUrlMaxTtlSeconds = positiveInteger(
+    env,
+    'SIGNED_URL_MAX_TTL_SECONDS',
+    V4_MAX_TTL_SECONDS,
+  );
+  const signedUrlTtlSeconds = positiveInteger(
+    env,
+    'SIGNED_URL_TTL_SECONDS',
+    signedUrlMaxTtlSeconds,
+  );
+  return {
+    projectId: env.GOOGLE_CLOUD_PROJECT || env.GCLOUD_PROJECT || undefined,
+    bucket: env.DATASETS_BUCKET || undefined,
+    prefix,
+    collection,
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxSamples: positiveInteger(env, 'MAX_SAMPLES', Number.MAX_SAFE_INTEGER),
+    },
+    signedUrlTtlSeconds,
+    signedUrlMaxTtlSeconds,
+  };
+}

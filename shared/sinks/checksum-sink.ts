@@ -1,0 +1,37 @@
+/**
+ * A sink that checksums what passes through it on the way to another sink.
+ */
+import type {ObjectDigests} from '../digest/digests.js';
+import type {DigestStream} from '../digest/digest-pool.js';
+import type {ByteSink} from './sink.js';
+
+export class ChecksumSink implements ByteSink {
+  private result: ObjectDigests | undefined;
+
+  constructor(
+    private readonly inner: ByteSink,
+    private readonly digest: DigestStream,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    await Promise.all([this.digest.update(chunk), this.inner.write(chunk)]);
+  }
+
+  /** Closes the inner sink; the digests are then available from `digests()`. */
+  async close(): Promise<void> {
+    const [digests] = await Promise.all([
+      this.digest.digest(),
+      this.inner.close(),
+    ]);
+    this.result = digests;
+  }
+
+  abort(reason: unknown): Promise<void> {
+    return this.inner.abort(reason);
+  }
+
+  digests(): ObjectDigests {
+    if (!this.result) throw new Error('checksums are known only after close');
+    return this.result;
+  }
+}

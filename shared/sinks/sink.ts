@@ -1,0 +1,39 @@
+/**
+ * Where encoded bytes go. Encoders know nothing of files, memory or Cloud
+ * Storage; they hand chunks to a sink. A chunk handed to `write` is never
+ * modified afterwards, so a sink may keep it until it is written.
+ */
+export interface ByteSink {
+  /** Resolves when the sink can take more (backpressure), not necessarily when written. */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Everything written and made durable; the destination is complete. */
+  close(): Promise<void>;
+  /** Give up: release resources and remove whatever was partly written. */
+  abort(reason: unknown): Promise<void>;
+}
+
+/** Keeps the bytes in memory; for tests and small outputs. */
+export class MemorySink implements ByteSink {
+  private readonly chunks: Uint8Array[] = [];
+  closed = false;
+  aborted = false;
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.closed || this.aborted)
+      throw new Error('write after end of MemorySink');
+    this.chunks.push(chunk);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  async abort(): Promise<void> {
+    this.aborted = true;
+    this.chunks.length = 0;
+  }
+
+  bytes(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}

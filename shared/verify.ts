@@ -1,0 +1,281 @@
+/**
+ * Checks a dataset folder against its metadata: every file's size and
+ * checksums, row counts, that the Parquet and TFRecord files hold the same
+ * rows in the same order, that every creative's observed rate is within the
+ * stated bound of its true probability, and that the probabilities follow
+ * the model (and, for this generator version, regenerate exactly).
+ */
+import {readdir, readFile, stat} from 'node:fs/promises';
+import {basename, join} from 'node:path';
+import {FORMATS, type Format} from './config.js';
+import {DigestPool} from './digest/digest-pool.js';
+import {InvalidArgumentError, NotFoundError} from './errors.js';
+import type {DatasetMetadata, ObjectRecord} from './metadata.js';
+import {buildModel, pairProbability} from './model.js';
+import {readParquetRows} from './readers/parquet-rows.js';
+import type {RowsSummary} from './readers/row-sink.js';
+import {readTfrecordRows} from './readers/tfrecord-rows.js';
+import {bernsteinBound, BOUND_DESCRIPTION} from './statistics.js';
+import {GENERATOR} from './version.js';
+import {createReadStream} from 'node:fs';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  version: number;
+  directory: string;
+  rows: Partial<Record<Format, number>>;
+  rowDigest: Partial<Record<Format, string>>;
+  bound: string;
+  /** the creative whose rate came closest to its bound (|obs - q| / bound) */
+  worstPair: {
+    creative: string;
+    observed: number;
+    expected: number;
+    bound: number;
+    ratio: number;
+  } | null;
+  checks: Check[];
+}
+
+const METADATA_FILE = /^metadata_v([1-9][0-9]*)\.json$/;
+
+async function findMetadata(
+  directory: string,
+  version?: number,
+): Promise<string> {
+  if (version !== undefined)
+    return join(directory, `metadata_v${version}.json`);
+  const names = (await readdir(directory)).filter(n => METADATA_FILE.test(n));
+  if (names.length === 1) return join(directory, names[0]);
+  if (names.length === 0)
+    throw new NotFoundError(`no metadata_v{N}.json in ${directory}`);
+  throw new InvalidArgumentError(
+    `${directory} holds ${names.length} versions (${names.join(', ')}); choose one with --version`,
+    'version',
+  );
+}
+
+async function fileDigests(path: string, pool: DigestPool) {
+  const digest = pool.open();
+  for await (const chunk of createReadStream(path, {
+    highWaterMark: 8 * 1024 * 1024,
+  })) {
+    await digest.update(chunk as Buffer);
+  }
+  return digest.digest();
+}
+
+function parseMetadata(text: string, path: string): DatasetMetadata {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new InvalidArgumentError(`${path} is not JSON`);
+  }
+  const m = parsed as Partial<DatasetMetadata>;
+  for (const key of [
+    'version',
+    'config',
+    'objects',
+    'pair_probs',
+    'target_store_id_probs',
+    'creative_pack_id_probs',
+    'creative_pack_target',
+    'empirical',
+  ] as const) {
+    if (m[key] === undefined)
+      throw new InvalidArgumentError(`${path} has no "${key}"`);
+  }
+  return m as DatasetMetadata;
+}
+
+export async function verifyDirectory(
+  directory: string,
+  version?: number,
+): Promise<VerifyReport> {
+  const metadataPath = await findMetadata(directory, version);
+  const metadata = parseMetadata(
+    await readFile(metadataPath, 'utf8'),
+    metadataPath,
+  );
+  const checks: Check[] = [];
+  const check = (name: string, ok: boolean, detail: string) =>
+    checks.push({name, ok, detail});
+  const report: VerifyReport = {
+    ok: false,
+    version: metadata.version,
+    directory,
+    rows: {},
+    rowDigest: {},
+    bound: BOUND_DESCRIPTION,
+    worstPair: null,
+    checks,
+  };
+
+  const summaries: Partial<Record<Format, RowsSummary>> = {};
+  const pool = new DigestPool();
+  try {
+    for (const format of FORMATS) {
+      const object: ObjectRecord | undefined = metadata.objects[format];
+      if (!object) continue;
+      const path = join(directory, basename(object.name));
+      const size = await stat(path).then(
+        s => s.size,
+        () => -1,
+      );
+      if (size < 0) {
+        check(`${format}: file present`, false, `${path} is missing`);
+        continue;
+      }
+      check(
+        `${format}: size`,
+        size === object.bytes,
+        `${size} bytes, metadata says ${object.bytes}`,
+      );
+      const [digests, rows] = await Promise.all([
+        fileDigests(path, pool),
+        format === 'parquet' ? readParquetRows(path) : readTfrecordRows(path),
+      ]);
+      for (const key of ['crc32c', 'md5', 'sha256'] as const) {
+        check(
+          `${format}: ${key}`,
+          digests[key] === object[key],
+          `${digests[key]}, metadata says ${object[key]}`,
+        );
+      }
+      check(
+        `${format}: rows`,
+        rows.rows === object.rows && rows.rows === metadata.config.nSamples,
+        `${rows.rows} rows, metadata says ${object.rows}, config ${metadata.config.nSamples}`,
+      );
+      summaries[format] = rows;
+      report.rows[format] = rows.rows;
+      report.rowDigest[format] = rows.rowDigest;
+    }
+  } finally {
+    await pool.close();
+  }
+
+  if (summaries.parquet && summaries.tfrecord) {
+    check(
+      'parquet and tfrecord hold the same rows in order',
+      summaries.parquet.rowDigest === summaries.tfrecord.rowDigest,
+      `row digests ${summaries.parquet.rowDigest} / ${summaries.tfrecord.rowDigest}`,
+    );
+  }
+
+  checkModel(metadata, check);
+  const rows = summaries.parquet ?? summaries.tfrecord;
+  if (rows) checkRates(metadata, rows, report, check);
+
+  report.ok = checks.every(c => c.ok);
+  return report;
+}
+
+function checkModel(
+  metadata: DatasetMetadata,
+  check: (name: string, ok: boolean, detail: string) => void,
+): void {
+  let wrong = 0;
+  for (const [creative, q] of Object.entries(metadata.pair_probs)) {
+    const target = metadata.creative_pack_target[creative];
+    const expected = pairProbability(
+      metadata.target_store_id_probs[target],
+      metadata.creative_pack_id_probs[creative],
+    );
+    if (expected !== q) wrong++;
+  }
+  check(
+    'pair probabilities follow the model',
+    wrong === 0,
+    `${wrong} of ${Object.keys(metadata.pair_probs).length} differ from p_target + e_creative (reflected)`,
+  );
+
+  if (metadata.generator?.version !== GENERATOR.version) {
+    check(
+      'model regenerates',
+      true,
+      `skipped: written by generator ${metadata.generator?.version}, this is ${GENERATOR.version}`,
+    );
+    return;
+  }
+  const model = buildModel(metadata.config);
+  const same =
+    model.targetIds.every(
+      (id, t) => metadata.target_store_id_probs[id] === model.targetProbs[t],
+    ) &&
+    model.creativeIds.every(
+      (id, c) =>
+        metadata.pair_probs[id] === model.pairProbs[c] &&
+        metadata.creative_pack_target[id] ===
+          model.targetIds[model.creativeTarget[c]],
+    ) &&
+    Object.keys(metadata.pair_probs).length === model.creativeIds.length;
+  check(
+    'model regenerates from the seed',
+    same,
+    same
+      ? `seed ${metadata.config.seed} gives the same ids and probabilities`
+      : `seed ${metadata.config.seed} gives a different model`,
+  );
+}
+
+function checkRates(
+  metadata: DatasetMetadata,
+  rows: RowsSummary,
+  report: VerifyReport,
+  check: (name: string, ok: boolean, detail: string) => void,
+): void {
+  const pairs = Object.keys(metadata.pair_probs).length;
+  let outside = 0;
+  let foreign = 0;
+  let wrongTarget = 0;
+  for (const [creative, [n, positives]] of rows.perCreative) {
+    const q = metadata.pair_probs[creative];
+    if (q === undefined) {
+      foreign++;
+      continue;
+    }
+    const targets = rows.creativeTargets.get(creative);
+    if (
+      !targets ||
+      targets.size !== 1 ||
+      !targets.has(metadata.creative_pack_target[creative])
+    )
+      wrongTarget++;
+    const observed = positives / n;
+    const bound = bernsteinBound(n, q, pairs);
+    const ratio = Math.abs(observed - q) / bound;
+    if (ratio > 1) outside++;
+    if (!report.worstPair || ratio > report.worstPair.ratio) {
+      report.worstPair = {creative, observed, expected: q, bound, ratio};
+    }
+  }
+  check(
+    'every row has a known creative',
+    foreign === 0,
+    `${foreign} unknown creative ids`,
+  );
+  check(
+    'every creative is served to its one target store',
+    wrongTarget === 0,
+    `${wrongTarget} creatives seen with another target`,
+  );
+  check(
+    'every creative rate within its bound',
+    outside === 0,
+    `${outside} of ${rows.perCreative.size} outside; worst at ${report.worstPair ? report.worstPair.ratio.toFixed(3) : '-'} of its bound`,
+  );
+  check(
+    'empirical totals match metadata',
+    metadata.empirical.rows === rows.rows &&
+      metadata.empirical.positives === rows.positives,
+    `${rows.rows} rows / ${rows.positives} positives, metadata says ${metadata.empirical.rows} / ${metadata.empirical.positives}`,
+  );
+}
