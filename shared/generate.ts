@@ -17,7 +17,8 @@ import {
 } from './metadata.js';
 import {buildModel, type DatasetModel} from './model.js';
 import type {DatasetFileKind} from './names.js';
-import {newRowBlock, blockCount, drawBlock} from './rows.js';
+import {blockCount, drawBlock, newRowBlock, ROWS_PER_BLOCK} from './rows.js';
+import {SharedSlots} from './sinks/shared-slots.js';
 import {ChecksumSink} from './sinks/checksum-sink.js';
 import {GzipSink} from './sinks/gzip-sink.js';
 import type {ByteSink} from './sinks/sink.js';
@@ -136,6 +137,9 @@ export async function generateDataset(
   }
 }
 
+/** Shared buffers for TFRecord blocks in flight: bounds memory at ~100 MB. */
+const TFRECORD_SLOTS = 12;
+
 async function streamRows(
   config: DatasetConfig,
   model: DatasetModel,
@@ -148,29 +152,45 @@ async function streamRows(
   const parquet =
     parquetFile &&
     new ParquetDatasetWriter(model, {createdBy: PARQUET_CREATED_BY});
+  const slots =
+    tfrecord &&
+    new SharedSlots(TFRECORD_SLOTS, tfrecord.bytesFor(ROWS_PER_BLOCK));
   const tally = new RowTally(model.creativeIds.length);
-  const writeAll = (sink: ByteSink, chunks: Uint8Array[]) =>
-    chunks.reduce(
-      (previous, chunk) => previous.then(() => sink.write(chunk)),
-      Promise.resolve(),
-    );
 
-  if (parquet && parquetFile)
-    await writeAll(parquetFile.entry, parquet.start());
+  // Writes stay in flight while the next block is drawn; the first failure stops the loop.
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const track = (write: Promise<void>) => {
+    const tracked = write.then(
+      () => void inFlight.delete(tracked),
+      error => {
+        failure ??= error;
+        inFlight.delete(tracked);
+      },
+    );
+    inFlight.add(tracked);
+  };
+  const writeParquet = (chunks: Uint8Array[]) => {
+    for (const chunk of chunks)
+      if (parquetFile) track(parquetFile.entry.write(chunk));
+  };
+
+  if (parquet) writeParquet(parquet.start());
   const block = newRowBlock();
   const blocks = blockCount(config.nSamples);
-  for (let b = 0; b < blocks; b++) {
+  for (let b = 0; b < blocks && failure === undefined; b++) {
     drawBlock(model, config.seed, config.nSamples, b, block);
     tally.add(block.creative, block.label, block.count);
-    const writes: Promise<void>[] = [];
-    if (tfrecord && tfrecordFile)
-      writes.push(tfrecordFile.entry.write(tfrecord.encode(block)));
-    if (parquet && parquetFile)
-      writes.push(writeAll(parquetFile.entry, parquet.push(block)));
-    await Promise.all(writes);
+    if (tfrecord && tfrecordFile && slots) {
+      const slot = await slots.acquire();
+      const bytes = tfrecord.encode(block, slot);
+      track(tfrecordFile.entry.write(bytes).finally(() => slots.release(slot)));
+    }
+    if (parquet) writeParquet(parquet.push(block));
     onProgress?.(block.start + block.count, config.nSamples);
   }
-  if (parquet && parquetFile)
-    await writeAll(parquetFile.entry, parquet.finish());
+  if (parquet && failure === undefined) writeParquet(parquet.finish());
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure;
   return tally;
 }

@@ -12,22 +12,25 @@ import type {
 } from './digests.js';
 
 const WORKER_ALGORITHMS: DigestAlgorithm[][] = [['md5'], ['sha256', 'crc32c']];
-/** Bytes a worker may have queued before writers wait. */
-const MAX_QUEUED_BYTES = 96 * 1024 * 1024;
 
 interface Pending {
-  resolve(
-    values: Partial<Record<DigestAlgorithm, string>>,
-    bytes: number,
-  ): void;
+  resolve(): void;
   reject(error: Error): void;
 }
 
+interface PendingDigest {
+  resolve(result: {
+    values: Partial<Record<DigestAlgorithm, string>>;
+    bytes: number;
+  }): void;
+  reject(error: Error): void;
+}
+
+/** One worker; it answers every request, in the order it got them. */
 class DigestWorker {
   private readonly worker: Worker;
-  queuedBytes = 0;
-  private readonly finishing = new Map<number, Pending>();
-  private drainWaiters: Array<() => void> = [];
+  private readonly updates: Pending[] = [];
+  private readonly finishing = new Map<number, PendingDigest>();
   private failure: Error | undefined;
 
   constructor(algorithms: DigestAlgorithm[]) {
@@ -38,35 +41,28 @@ class DigestWorker {
     this.worker.on('error', error => this.fail(error));
   }
 
-  post(request: WorkerRequest): void {
-    if (this.failure) throw this.failure;
-    if (request.op === 'update') this.queuedBytes += request.chunk.byteLength;
-    this.worker.postMessage(request);
+  /** Resolves when the worker has hashed `chunk`. */
+  update(stream: number, chunk: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.updates.push({resolve, reject});
+      this.worker.postMessage({
+        op: 'update',
+        stream,
+        chunk,
+      } satisfies WorkerRequest);
+    });
   }
 
   finish(stream: number): Promise<{
     values: Partial<Record<DigestAlgorithm, string>>;
     bytes: number;
   }> {
+    if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.finishing.set(stream, {
-        resolve: (values, bytes) => resolve({values, bytes}),
-        reject,
-      });
-      try {
-        this.post({op: 'finish', stream});
-      } catch (error) {
-        this.finishing.delete(stream);
-        reject(error as Error);
-      }
+      this.finishing.set(stream, {resolve, reject});
+      this.worker.postMessage({op: 'finish', stream} satisfies WorkerRequest);
     });
-  }
-
-  async drained(limit: number): Promise<void> {
-    while (this.queuedBytes > limit && !this.failure) {
-      await new Promise<void>(resolve => this.drainWaiters.push(resolve));
-    }
-    if (this.failure) throw this.failure;
   }
 
   terminate(): Promise<number> {
@@ -75,12 +71,11 @@ class DigestWorker {
 
   private onReply(reply: WorkerReply): void {
     if (reply.op === 'updated') {
-      this.queuedBytes -= reply.bytes;
-      const waiters = this.drainWaiters;
-      this.drainWaiters = [];
-      for (const wake of waiters) wake();
+      this.updates.shift()?.resolve();
     } else if (reply.op === 'finished') {
-      this.finishing.get(reply.stream)?.resolve(reply.values, reply.bytes);
+      this.finishing
+        .get(reply.stream)
+        ?.resolve({values: reply.values, bytes: reply.bytes});
       this.finishing.delete(reply.stream);
     } else {
       this.fail(new Error(`digest worker: ${reply.message}`));
@@ -89,14 +84,13 @@ class DigestWorker {
 
   private fail(error: Error): void {
     this.failure ??= error;
+    for (const pending of this.updates.splice(0)) pending.reject(error);
     for (const pending of this.finishing.values()) pending.reject(error);
     this.finishing.clear();
-    for (const wake of this.drainWaiters) wake();
-    this.drainWaiters = [];
   }
 }
 
-/** Shares a chunk with the workers without copying it twice. */
+/** Shares a chunk with the workers: as it is when in shared memory, else one copy. */
 function shared(chunk: Uint8Array): Uint8Array {
   if (chunk.buffer instanceof SharedArrayBuffer) return chunk;
   const copy = new Uint8Array(new SharedArrayBuffer(chunk.byteLength));
@@ -124,14 +118,11 @@ export class DigestStream {
     private readonly stream: number,
   ) {}
 
-  /** Queues a chunk; waits while the workers are too far behind. */
+  /** Resolves when every worker has hashed `chunk` (then it may be reused). */
   async update(chunk: Uint8Array): Promise<void> {
     if (chunk.byteLength === 0) return;
     const view = shared(chunk);
-    for (const worker of this.workers) {
-      worker.post({op: 'update', stream: this.stream, chunk: view});
-    }
-    await Promise.all(this.workers.map(w => w.drained(MAX_QUEUED_BYTES)));
+    await Promise.all(this.workers.map(w => w.update(this.stream, view)));
   }
 
   async digest(): Promise<ObjectDigests> {

@@ -29,33 +29,43 @@ export async function readParquetRows(path: string): Promise<RowsSummary> {
   let rowStart = 0;
   for (const group of metadata.row_groups) {
     const rowEnd = rowStart + Number(group.num_rows);
-    const columns: Record<string, ArrayLike<unknown>> = {};
+    const size = rowEnd - rowStart;
+    // hyparquet hands columns over in pieces (pages); place each where it belongs.
+    const columns = new Map<string, unknown[]>(
+      COLUMNS.map(name => [name, new Array<unknown>(size)]),
+    );
+    const filled = new Map<string, number>(COLUMNS.map(name => [name, 0]));
     await parquetRead({
       file,
       metadata,
       rowStart,
       rowEnd,
       onChunk: chunk => {
-        if (chunk.rowStart !== rowStart || chunk.rowEnd < rowEnd) {
-          throw new DataLossError(
-            `${path}: unexpected partial column chunk of ${chunk.columnName}`,
-          );
+        const target = columns.get(chunk.columnName);
+        if (!target) return;
+        const from = Math.max(chunk.rowStart, rowStart);
+        const to = Math.min(chunk.rowEnd, rowEnd);
+        for (let row = from; row < to; row++) {
+          target[row - rowStart] = chunk.columnData[row - chunk.rowStart];
         }
-        columns[chunk.columnName] = chunk.columnData as ArrayLike<unknown>;
+        filled.set(
+          chunk.columnName,
+          (filled.get(chunk.columnName) ?? 0) + Math.max(0, to - from),
+        );
       },
     });
-    const target = columns.target_store_id;
-    const creative = columns.creative_pack_id;
-    const label = columns.label;
-    if (!target || !creative || !label)
-      throw new DataLossError(`${path}: a column is missing`);
-    for (let i = 0; i < rowEnd - rowStart; i++) {
-      const value = label[i];
-      collector.add(
-        String(target[i]),
-        String(creative[i]),
-        typeof value === 'bigint' ? Number(value) : Number(value),
-      );
+    for (const name of COLUMNS) {
+      if (filled.get(name) !== size) {
+        throw new DataLossError(
+          `${path}: column ${name} of row group at row ${rowStart} has ${filled.get(name)} of ${size} values`,
+        );
+      }
+    }
+    const target = columns.get('target_store_id') as unknown[];
+    const creative = columns.get('creative_pack_id') as unknown[];
+    const label = columns.get('label') as unknown[];
+    for (let i = 0; i < size; i++) {
+      collector.add(String(target[i]), String(creative[i]), Number(label[i]));
     }
     rowStart = rowEnd;
   }

@@ -1,34 +1,28 @@
 /**
  * Writes a file through a temporary name and links it into place on close,
  * so a file with the final name is always complete, and a failed run leaves
- * nothing behind. Writes are positional and several may be in flight, so
- * encoding the next chunk overlaps with writing this one.
+ * nothing behind. Writes are positional, so several can be in flight while
+ * the next chunk is encoded.
  */
 import {link, open, rm, unlink, type FileHandle} from 'node:fs/promises';
-import {AlreadyExistsError} from '../errors.js';
 import {basename, dirname, join} from 'node:path';
+import {AlreadyExistsError} from '../errors.js';
 import type {ByteSink} from './sink.js';
-
-const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 
 export class FileSink implements ByteSink {
   private handle: FileHandle | undefined;
-  private readonly temporaryPath: string;
   private position = 0;
-  private inFlightBytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
-  private failure: unknown;
 
   private constructor(
     readonly path: string,
     handle: FileHandle,
-    temporaryPath: string,
+    private readonly temporaryPath: string,
   ) {
     this.handle = handle;
-    this.temporaryPath = temporaryPath;
   }
 
-  /** Opens `path.partial-PID` exclusively; the final name appears on close. */
+  /** Opens `.NAME.partial-PID` exclusively; the final name appears on close. */
   static async create(path: string): Promise<FileSink> {
     const temporaryPath = join(
       dirname(path),
@@ -38,33 +32,20 @@ export class FileSink implements ByteSink {
     return new FileSink(path, handle, temporaryPath);
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.failure) throw this.failure;
+  write(chunk: Uint8Array): Promise<void> {
     const handle = this.requireOpen();
     const position = this.position;
     this.position += chunk.byteLength;
-    this.inFlightBytes += chunk.byteLength;
-    const pending: Promise<void> = writeFully(handle, chunk, position).then(
-      () => {
-        this.inFlightBytes -= chunk.byteLength;
-        this.inFlight.delete(pending);
-      },
-      (error: unknown) => {
-        this.failure ??= error;
-        this.inFlight.delete(pending);
-      },
-    );
+    const pending = writeFully(handle, chunk, position);
     this.inFlight.add(pending);
-    while (this.inFlightBytes > MAX_IN_FLIGHT_BYTES && this.inFlight.size > 0) {
-      await Promise.race(this.inFlight);
-    }
-    if (this.failure) throw this.failure;
+    const forget = () => this.inFlight.delete(pending);
+    pending.then(forget, forget);
+    return pending;
   }
 
   async close(): Promise<void> {
     const handle = this.requireOpen();
     await Promise.all(this.inFlight);
-    if (this.failure) throw this.failure;
     await handle.sync();
     await handle.close();
     this.handle = undefined;

@@ -2,7 +2,6 @@
  * GZIP of the whole stream (what tf.data.TFRecordDataset(compression_type=
  * "GZIP") reads), on zlib's thread pool, passed on to another sink.
  */
-import {once} from 'node:events';
 import {Writable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import {createGzip, constants, type Gzip} from 'node:zlib';
@@ -31,12 +30,12 @@ export class GzipSink implements ByteSink {
     });
   }
 
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.failure) throw this.failure;
-    if (!this.gzip.write(chunk)) {
-      await Promise.race([once(this.gzip, 'drain'), this.done]);
-    }
-    if (this.failure) throw this.failure;
+  /** Resolves when zlib has consumed `chunk`. */
+  write(chunk: Uint8Array): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.gzip.write(chunk, error => (error ? reject(error) : resolve()));
+    });
   }
 
   async close(): Promise<void> {

@@ -1,10 +1,13 @@
 /**
  * Where encoded bytes go. Encoders know nothing of files, memory or Cloud
- * Storage; they hand chunks to a sink. A chunk handed to `write` is never
- * modified afterwards, so a sink may keep it until it is written.
+ * Storage; they hand chunks to a sink. Chunks are written in the order
+ * `write` is called, and several writes may be pending at once.
  */
 export interface ByteSink {
-  /** Resolves when the sink can take more (backpressure), not necessarily when written. */
+  /**
+   * Resolves when the sink is done with `chunk` (written, or copied): only
+   * then may the caller reuse its memory.
+   */
   write(chunk: Uint8Array): Promise<void>;
   /** Everything written and made durable; the destination is complete. */
   close(): Promise<void>;

@@ -48,13 +48,19 @@ export class TfrecordBlockEncoder {
     }
   }
 
-  /**
-   * TFRecord bytes of the block's rows, in order, in a new buffer. The buffer
-   * is shared memory, so checksum workers read it without a copy.
-   */
-  encode(block: RowBlock): Buffer {
+  /** Bytes needed for a block of `rows` rows. */
+  bytesFor(rows: number): number {
+    return rows * this.recordBytes;
+  }
+
+  /** Writes the block's records, in order, into `out`; returns the part used. */
+  encode(block: RowBlock, out: Buffer): Buffer {
     const size = this.recordBytes;
-    const out = Buffer.from(new SharedArrayBuffer(block.count * size));
+    if (out.length < block.count * size) {
+      throw new RangeError(
+        `TFRecord block needs ${block.count * size} bytes, buffer has ${out.length}`,
+      );
+    }
     const records = this.records;
     const creative = block.creative;
     const label = block.label;
@@ -72,7 +78,7 @@ export class TfrecordBlockEncoder {
       }
       o += size;
     }
-    return out;
+    return out.subarray(0, o);
   }
 }
 
