@@ -1,0 +1,24 @@
+/** Small datasets generated in memory, for tests. */
+import {resolveConfig, type DatasetRequest} from '../../shared/config.js';
+import {generateDataset} from '../../shared/generate.js';
+import {dataFileName, type DatasetFileKind} from '../../shared/names.js';
+import {MemoryDestination} from './memory-destination.js';
+
+export const FIXED_TIME = () => new Date('2026-01-02T03:04:05.000Z');
+
+export async function generateInMemory(request: DatasetRequest, version = 1) {
+  const config = resolveConfig({seed: 1, ...request});
+  const names = {} as Record<DatasetFileKind, string>;
+  for (const kind of ['parquet', 'tfrecord', 'metadata'] as const) {
+    names[kind] = dataFileName(kind, version, config.tfrecordCompression);
+  }
+  const destination = new MemoryDestination();
+  const result = await generateDataset({
+    config,
+    version,
+    names,
+    destination,
+    now: FIXED_TIME,
+  });
+  return {config, names, destination, result};
+}

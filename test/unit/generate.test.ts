@@ -1,0 +1,192 @@
+import assert from 'node:assert/strict';
+import {createHash} from 'node:crypto';
+import {describe, it} from 'node:test';
+import {gunzipSync} from 'node:zlib';
+import {parquetReadObjects} from 'hyparquet';
+import {resolveConfig} from '../../shared/config.js';
+import {generateDataset} from '../../shared/generate.js';
+import {TfrecordDeframer} from '../../shared/formats/tfrecord/framing.js';
+import {decodeExample} from '../../shared/formats/tfrecord/example.js';
+import type {ByteSink} from '../../shared/sinks/sink.js';
+import {generateInMemory} from '../support/datasets.js';
+import {MemoryDestination} from '../support/memory-destination.js';
+
+const sha256 = (bytes: Uint8Array) =>
+  createHash('sha256').update(bytes).digest('hex');
+
+describe('generateDataset', () => {
+  it('gives byte-identical files for the same inputs (golden digests, seed 7, 200k rows)', async () => {
+    const a = await generateInMemory({seed: 7, nSamples: 200_000});
+    const b = await generateInMemory({seed: 7, nSamples: 200_000}, 9);
+    assert.ok(
+      a.destination
+        .bytes('dataset_v1.parquet')
+        .equals(b.destination.bytes('dataset_v9.parquet')),
+    );
+    assert.ok(
+      a.destination
+        .bytes('dataset_v1.tfrecord')
+        .equals(b.destination.bytes('dataset_v9.tfrecord')),
+    );
+    assert.equal(
+      sha256(a.destination.bytes('dataset_v1.parquet')),
+      '002a85a847bb5e476338d7af6db1af433f76690e47aeda111a2aaad9d1aa6b2c',
+    );
+    assert.equal(
+      sha256(a.destination.bytes('dataset_v1.tfrecord')),
+      'ada222fc766aaaabd48cc935b9f2e7ef104df38b0855115508283c1e18159a21',
+    );
+  });
+
+  it('gives different files for a different seed', async () => {
+    const a = await generateInMemory({seed: 7, nSamples: 1000});
+    const b = await generateInMemory({seed: 8, nSamples: 1000});
+    assert.ok(
+      !a.destination
+        .bytes('dataset_v1.tfrecord')
+        .equals(b.destination.bytes('dataset_v1.tfrecord')),
+    );
+  });
+
+  it('puts the same rows, in the same order, in both formats', async () => {
+    const {destination} = await generateInMemory({seed: 3, nSamples: 70_000});
+    const parquet = destination.bytes('dataset_v1.parquet');
+    const rows = await parquetReadObjects({
+      file: parquet.buffer.slice(
+        parquet.byteOffset,
+        parquet.byteOffset + parquet.length,
+      ) as ArrayBuffer,
+    });
+    const deframer = new TfrecordDeframer();
+    const records = deframer
+      .push(destination.bytes('dataset_v1.tfrecord'))
+      .map(decodeExample);
+    deframer.end();
+    assert.equal(records.length, 70_000);
+    assert.deepEqual(
+      records.map(r => `${r.target_store_id} ${r.creative_pack_id} ${r.label}`),
+      rows.map(r => `${r.target_store_id} ${r.creative_pack_id} ${r.label}`),
+    );
+  });
+
+  it('writes the metadata last, with checksums of the bytes written', async () => {
+    const {destination, result, names} = await generateInMemory({
+      seed: 2,
+      nSamples: 5000,
+    });
+    assert.deepEqual(destination.events.slice(-2), [
+      'open metadata',
+      'close metadata',
+    ]);
+    assert.ok(
+      destination.events.indexOf('close tfrecord') <
+        destination.events.indexOf('open metadata'),
+    );
+    const metadata = JSON.parse(destination.bytes(names.metadata).toString());
+    assert.deepEqual(metadata, JSON.parse(JSON.stringify(result.metadata)));
+    for (const format of ['parquet', 'tfrecord'] as const) {
+      const bytes = destination.bytes(names[format]);
+      const object = metadata.objects[format];
+      assert.equal(object.bytes, bytes.length);
+      assert.equal(object.rows, 5000);
+      assert.equal(object.sha256, sha256(bytes));
+      assert.equal(
+        object.md5,
+        createHash('md5').update(bytes).digest('base64'),
+      );
+    }
+    assert.equal(metadata.schemaVersion, 1);
+    assert.equal(metadata.version, 1);
+    assert.equal(metadata.createdAt, '2026-01-02T03:04:05.000Z');
+    assert.deepEqual(metadata.generator, {
+      name: 'exploration-data',
+      version: '0.1.0',
+    });
+    assert.equal(Object.keys(metadata.target_store_id_probs).length, 10);
+    assert.equal(Object.keys(metadata.pair_probs).length, 100);
+    assert.equal(metadata.empirical.rows, 5000);
+    const perTarget = Object.values(
+      metadata.empirical.perTargetStore,
+    ) as Array<{rows: number; positives: number}>;
+    assert.equal(
+      perTarget.reduce((s, t) => s + t.rows, 0),
+      5000,
+    );
+    assert.equal(
+      perTarget.reduce((s, t) => s + t.positives, 0),
+      metadata.empirical.positives,
+    );
+  });
+
+  it('writes only the formats asked for', async () => {
+    const {destination} = await generateInMemory({
+      nSamples: 100,
+      formats: ['tfrecord'],
+    });
+    assert.deepEqual(
+      [...destination.files.keys()],
+      ['dataset_v1.tfrecord', 'metadata_v1.json'],
+    );
+  });
+
+  it('GZIP holds exactly the uncompressed TFRecord stream', async () => {
+    const plain = await generateInMemory({seed: 5, nSamples: 100_000});
+    const gzip = await generateInMemory({
+      seed: 5,
+      nSamples: 100_000,
+      tfrecordCompression: 'GZIP',
+    });
+    const compressed = gzip.destination.bytes('dataset_v1.tfrecord.gz');
+    assert.ok(
+      gunzipSync(compressed).equals(
+        plain.destination.bytes('dataset_v1.tfrecord'),
+      ),
+    );
+    assert.ok(
+      compressed.length <
+        plain.destination.bytes('dataset_v1.tfrecord').length / 5,
+    );
+    assert.equal(
+      gzip.result.metadata.objects.tfrecord?.name,
+      'dataset_v1.tfrecord.gz',
+    );
+    assert.equal(
+      gzip.result.metadata.objects.tfrecord?.bytes,
+      compressed.length,
+    );
+  });
+
+  it('aborts every sink and writes no metadata when a write fails', async () => {
+    const destination = new MemoryDestination();
+    const failing = {
+      async open(
+        kind: 'parquet' | 'tfrecord' | 'metadata',
+        name: string,
+      ): Promise<ByteSink> {
+        const sink = await destination.open(kind, name);
+        if (kind !== 'tfrecord') return sink;
+        let writes = 0;
+        return {
+          ...sink,
+          write: async chunk => {
+            if (++writes === 3) throw new Error('disk full');
+            return sink.write(chunk);
+          },
+        };
+      },
+    };
+    const config = resolveConfig({seed: 1, nSamples: 1_000_000});
+    await assert.rejects(
+      generateDataset({
+        config,
+        version: 1,
+        destination: failing,
+        names: {parquet: 'p', tfrecord: 't', metadata: 'm'},
+      }),
+      /disk full/,
+    );
+    assert.ok(destination.events.includes('abort tfrecord'));
+    assert.ok(destination.events.includes('abort parquet'));
+    assert.ok(!destination.events.includes('open metadata'));
+  });
+});

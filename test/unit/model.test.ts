@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import {createHash} from 'node:crypto';
+import {describe, it} from 'node:test';
+import {buildModel, pairProbability} from '../../shared/model.js';
+
+describe('buildModel', () => {
+  it('draws ids of the notebook form, all distinct', () => {
+    const model = buildModel({
+      seed: 5,
+      nTargetStoreIds: 300,
+      nCreativePackIds: 2000,
+    });
+    for (const id of model.targetIds) assert.match(id, /^target_[a-z]{10}$/);
+    for (const id of model.creativeIds)
+      assert.match(id, /^creative_[a-z]{10}$/);
+    assert.equal(new Set(model.targetIds).size, 300);
+    assert.equal(new Set(model.creativeIds).size, 2000);
+  });
+
+  it('sets p_t = (t+1)/(n+1), effects in [-0.01, 0.01), targets in range', () => {
+    const model = buildModel({
+      seed: 5,
+      nTargetStoreIds: 10,
+      nCreativePackIds: 500,
+    });
+    assert.deepEqual(
+      Array.from(model.targetProbs),
+      Array.from({length: 10}, (_, t) => (t + 1) / 11),
+    );
+    for (const e of model.creativeEffects) assert.ok(e >= -0.01 && e < 0.01);
+    for (const t of model.creativeTarget) assert.ok(t >= 0 && t < 10);
+    // every target gets creatives when there are 50 per target on average
+    assert.equal(new Set(model.creativeTarget).size, 10);
+  });
+
+  it('applies the reflection rule where p + e leaves [0, 1]', () => {
+    assert.equal(pairProbability(0.5, 0.004), 0.504);
+    assert.equal(pairProbability(0.005, -0.008), 0.005 + 0.008);
+    assert.equal(pairProbability(0.995, 0.009), 0.995 - 0.009);
+    // with 1000 target stores, p_0 = 1/1001 < 0.01: some pairs must reflect
+    const model = buildModel({
+      seed: 11,
+      nTargetStoreIds: 1000,
+      nCreativePackIds: 100_000,
+    });
+    let reflected = 0;
+    model.pairProbs.forEach((q, c) => {
+      assert.ok(q >= 0 && q <= 1, `q ${q} outside [0, 1]`);
+      const p = model.targetProbs[model.creativeTarget[c]];
+      const e = model.creativeEffects[c];
+      if (q === p - e && e !== 0) reflected++;
+      else assert.equal(q, p + e);
+    });
+    assert.ok(reflected > 0, 'expected some reflected pairs');
+  });
+
+  it('is deterministic, and seed-sensitive (golden digest of seed 42)', () => {
+    const digest = (seed: number) => {
+      const m = buildModel({seed, nTargetStoreIds: 10, nCreativePackIds: 100});
+      return createHash('sha256')
+        .update(
+          JSON.stringify([
+            m.targetIds,
+            m.creativeIds,
+            Array.from(m.creativeEffects),
+            Array.from(m.creativeTarget),
+          ]),
+        )
+        .digest('hex');
+    };
+    assert.equal(digest(42), digest(42));
+    assert.notEqual(digest(42), digest(43));
+    assert.equal(
+      digest(42),
+      '04c765bb1943551b54f232fe7b6bcc9a63e8526bd43f342fa53bc23b149ab2c8',
+    );
+  });
+
+  it('sets label thresholds to round(q * 2^32)', () => {
+    const model = buildModel({
+      seed: 3,
+      nTargetStoreIds: 4,
+      nCreativePackIds: 50,
+    });
+    model.pairProbs.forEach((q, c) =>
+      assert.equal(model.labelThresholds[c], Math.round(q * 2 ** 32)),
+    );
+  });
+});

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import {describe, it} from 'node:test';
+import {SplitMix64, streamFor, Xoshiro128ss} from '../../shared/prng.js';
+
+describe('SplitMix64', () => {
+  it('matches the reference implementation (seed 1234567)', () => {
+    const rng = new SplitMix64(1234567n);
+    assert.deepEqual(
+      [rng.next(), rng.next(), rng.next()],
+      [6457827717110365317n, 3203168211198807973n, 9817491932198370423n],
+    );
+  });
+});
+
+describe('Xoshiro128ss', () => {
+  it('matches the reference C implementation (state 1, 2, 3, 4)', () => {
+    const rng = new Xoshiro128ss(1, 2, 3, 4);
+    const out = Array.from({length: 6}, () => rng.nextUint32());
+    assert.deepEqual(
+      out,
+      [11520, 0, 5927040, 70819200, 2031721883, 1637235492],
+    );
+  });
+
+  it('refuses the all-zero state', () => {
+    assert.throws(() => new Xoshiro128ss(0, 0, 0, 0), /all zero/);
+  });
+
+  it('nextBelow stays in range and hits every value', () => {
+    const rng = streamFor(9, 0);
+    for (const bound of [1, 2, 3, 26, 100, 1_000_000]) {
+      const seen = new Set<number>();
+      for (let i = 0; i < 5000; i++) {
+        const v = rng.nextBelow(bound);
+        assert.ok(
+          Number.isInteger(v) && v >= 0 && v < bound,
+          `${v} outside [0, ${bound})`,
+        );
+        seen.add(v);
+      }
+      if (bound <= 100) assert.equal(seen.size, bound);
+    }
+  });
+
+  it('nextBelow is uniform: chi-square over 26 letters within the 0.999 quantile', () => {
+    const rng = streamFor(123, 5);
+    const counts = new Array(26).fill(0);
+    const n = 260_000;
+    for (let i = 0; i < n; i++) counts[rng.nextBelow(26)]++;
+    const expected = n / 26;
+    const chi2 = counts.reduce(
+      (sum, c) => sum + (c - expected) ** 2 / expected,
+      0,
+    );
+    assert.ok(
+      chi2 < 52.6,
+      `chi-square ${chi2.toFixed(1)} >= 52.6 (25 d.f., p = 0.001)`,
+    );
+  });
+
+  it('nextFloat53 is in [0, 1) with mean near 1/2', () => {
+    const rng = streamFor(77, 1);
+    let sum = 0;
+    const n = 100_000;
+    for (let i = 0; i < n; i++) {
+      const u = rng.nextFloat53();
+      assert.ok(u >= 0 && u < 1);
+      sum += u;
+    }
+    assert.ok(Math.abs(sum / n - 0.5) < 5 * Math.sqrt(1 / 12 / n));
+  });
+});
+
+describe('streamFor', () => {
+  it('is deterministic per (seed, stream) and differs across seeds and streams', () => {
+    const draw = (seed: number, stream: number) => {
+      const rng = streamFor(seed, stream);
+      return Array.from({length: 4}, () => rng.nextUint32());
+    };
+    assert.deepEqual(draw(42, 3), draw(42, 3));
+    assert.notDeepEqual(draw(42, 3), draw(43, 3));
+    assert.notDeepEqual(draw(42, 3), draw(42, 4));
+    assert.deepEqual(
+      draw(Number.MAX_SAFE_INTEGER, 0),
+      draw(Number.MAX_SAFE_INTEGER, 0),
+    );
+  });
+
+  it('refuses seeds outside 0..2^53-1', () => {
+    for (const seed of [-1, 1.5, 2 ** 53])
+      assert.throws(() => streamFor(seed, 0), RangeError);
+  });
+});

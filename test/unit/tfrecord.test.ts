@@ -1,0 +1,152 @@
+import assert from 'node:assert/strict';
+import {describe, it} from 'node:test';
+import {DataLossError} from '../../shared/errors.js';
+import {crc32c, maskCrc} from '../../shared/formats/crc32c.js';
+import {TfrecordBlockEncoder} from '../../shared/formats/tfrecord/block-encoder.js';
+import {
+  decodeExample,
+  encodeExample,
+} from '../../shared/formats/tfrecord/example.js';
+import {
+  frameRecord,
+  TfrecordDeframer,
+} from '../../shared/formats/tfrecord/framing.js';
+import {buildModel} from '../../shared/model.js';
+import {drawBlock, newRowBlock} from '../../shared/rows.js';
+
+const row = {
+  target_store_id: 'target_abcdefghij',
+  creative_pack_id: 'creative_klmnopqrst',
+  label: 1,
+};
+
+describe('tf.train.Example', () => {
+  it('round-trips a row', () => {
+    assert.deepEqual(decodeExample(encodeExample(row)), row);
+    assert.deepEqual(decodeExample(encodeExample({...row, label: 0})), {
+      ...row,
+      label: 0,
+    });
+  });
+
+  it('encodes the features as TensorFlow does (map entries, packed int64)', () => {
+    const bytes = Buffer.from(encodeExample(row));
+    // Example.features (field 1, length-delimited) holding three map entries
+    assert.equal(bytes[0], 0x0a);
+    assert.equal(bytes[1], bytes.length - 2);
+    for (const key of ['target_store_id', 'creative_pack_id', 'label'])
+      assert.ok(bytes.includes(Buffer.from(key)));
+    // Int64List{value: [1]} packed: tag 0x0a, length 1, varint 1
+    assert.ok(bytes.includes(Buffer.from([0x1a, 0x03, 0x0a, 0x01, 0x01])));
+    assert.equal(bytes.length, 105);
+  });
+
+  it('rejects a payload that is not an Example with the feature spec', () => {
+    assert.throws(
+      () => decodeExample(new Uint8Array([0xff, 0xff, 0xff])),
+      DataLossError,
+    );
+    assert.throws(() => decodeExample(new Uint8Array(0)), /exactly one value/);
+  });
+});
+
+describe('TFRecord framing', () => {
+  it('frames length, masked CRCs and payload', () => {
+    const payload = Buffer.from('hello');
+    const record = Buffer.from(frameRecord(payload));
+    assert.equal(record.length, 8 + 4 + 5 + 4);
+    assert.equal(record.readBigUInt64LE(0), 5n);
+    assert.equal(
+      record.readUInt32LE(8),
+      maskCrc(crc32c(record.subarray(0, 8))),
+    );
+    assert.deepEqual(record.subarray(12, 17), payload);
+    assert.equal(record.readUInt32LE(17), maskCrc(crc32c(payload)));
+  });
+
+  it('deframes records split across arbitrary chunks', () => {
+    const payloads = ['a', '', 'bcd', 'x'.repeat(1000)].map(s =>
+      Buffer.from(s),
+    );
+    const stream = Buffer.concat(payloads.map(p => frameRecord(p)));
+    for (const step of [1, 3, 7, 64, stream.length]) {
+      const deframer = new TfrecordDeframer();
+      const out: string[] = [];
+      for (let i = 0; i < stream.length; i += step) {
+        for (const p of deframer.push(stream.subarray(i, i + step)))
+          out.push(Buffer.from(p).toString());
+      }
+      deframer.end();
+      assert.deepEqual(
+        out,
+        payloads.map(p => p.toString()),
+      );
+    }
+  });
+
+  it('detects a corrupt payload, a corrupt length and a truncated record', () => {
+    const record = Buffer.from(frameRecord(Buffer.from('payload')));
+    const badPayload = Buffer.from(record);
+    badPayload[14] ^= 1;
+    assert.throws(
+      () => new TfrecordDeframer().push(badPayload),
+      /payload CRC mismatch/,
+    );
+    const badLength = Buffer.from(record);
+    badLength[0] ^= 1;
+    assert.throws(
+      () => new TfrecordDeframer().push(badLength),
+      /length CRC mismatch/,
+    );
+    const deframer = new TfrecordDeframer();
+    deframer.push(record.subarray(0, record.length - 1));
+    assert.throws(() => deframer.end(), /truncated/);
+  });
+});
+
+describe('TfrecordBlockEncoder', () => {
+  it('writes exactly frameRecord(encodeExample(row)) for every row', () => {
+    for (const [nTargetStoreIds, nCreativePackIds] of [
+      [1, 1],
+      [10, 100],
+      [37, 1234],
+    ]) {
+      const model = buildModel({seed: 8, nTargetStoreIds, nCreativePackIds});
+      const encoder = new TfrecordBlockEncoder(model);
+      const block = drawBlock(model, 8, 3000, 0, newRowBlock());
+      const fast = encoder.encode(
+        block,
+        Buffer.alloc(encoder.bytesFor(block.count)),
+      );
+      const slow: Uint8Array[] = [];
+      for (let i = 0; i < block.count; i++) {
+        const c = block.creative[i];
+        slow.push(
+          frameRecord(
+            encodeExample({
+              target_store_id: model.targetIds[model.creativeTarget[c]],
+              creative_pack_id: model.creativeIds[c],
+              label: block.label[i],
+            }),
+          ),
+        );
+      }
+      assert.ok(
+        fast.equals(Buffer.concat(slow)),
+        `${nTargetStoreIds} x ${nCreativePackIds}`,
+      );
+      assert.equal(encoder.recordBytes, 121);
+    }
+  });
+
+  it('refuses a buffer that is too small', () => {
+    const model = buildModel({
+      seed: 1,
+      nTargetStoreIds: 2,
+      nCreativePackIds: 2,
+    });
+    const encoder = new TfrecordBlockEncoder(model);
+    const block = drawBlock(model, 1, 10, 0, newRowBlock());
+    assert.throws(() => encoder.encode(block, Buffer.alloc(100)), RangeError);
+  });
+});
