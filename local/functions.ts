@@ -1,0 +1,142 @@
+/**
+ * The six Cloud Functions, each served by its own functions-framework
+ * process (`--target=NAME --signature-type=http|cloudevent`), as Cloud
+ * Functions runs one instance per function.
+ */
+import {existsSync, readFileSync} from 'node:fs';
+import {join, resolve} from 'node:path';
+import {LocalStackError} from './errors.js';
+import {repoRoot} from './paths.js';
+import {portOrFree} from './ports.js';
+import {spawnInGroup, type ManagedProcess} from './process-group.js';
+import {tcpOpen, waitUntil} from './wait.js';
+
+export const FUNCTION_NAMES = [
+  'generateDataset',
+  'recordDatasetMetadata',
+  'loadParquet',
+  'loadTfrecord',
+  'loadMetadata',
+  'listDatasets',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+export function isFunctionName(value: unknown): value is FunctionName {
+  return (FUNCTION_NAMES as readonly unknown[]).includes(value);
+}
+
+export const SIGNATURE_TYPES: Readonly<
+  Record<FunctionName, 'http' | 'cloudevent'>
+> = {
+  generateDataset: 'http',
+  recordDatasetMetadata: 'cloudevent',
+  loadParquet: 'http',
+  loadTfrecord: 'http',
+  loadMetadata: 'http',
+  listDatasets: 'http',
+};
+
+export interface FunctionProcess {
+  name: FunctionName;
+  port: number;
+  process: ManagedProcess;
+}
+
+export interface StartFunctionsOptions {
+  /** Default: all six. */
+  names?: readonly FunctionName[];
+  /** --source: a directory with package.json "main" (or index.js) registering the functions. */
+  sourceDir: string;
+  /** The functions' whole environment. */
+  env: NodeJS.ProcessEnv;
+  logDir: string;
+  timeoutMs: number;
+  /** Fixed internal ports; any not given is picked free. */
+  ports?: Partial<Record<FunctionName, number>>;
+}
+
+/** functions-framework's CLI entry in this repository's node_modules. */
+export function functionsFrameworkMain(): string {
+  const main = join(
+    repoRoot(),
+    'node_modules',
+    '@google-cloud',
+    'functions-framework',
+    'build',
+    'src',
+    'main.js',
+  );
+  if (!existsSync(main)) {
+    throw new LocalStackError(`${main} is missing: run npm ci`);
+  }
+  return main;
+}
+
+/**
+ * The module functions-framework will load from `sourceDir` (package.json
+ * "main", else index.js); throws LocalStackError when it is not there, e.g.
+ * the functions are not built yet.
+ */
+export function functionsEntry(sourceDir: string): string {
+  let main = 'index.js';
+  const manifest = join(sourceDir, 'package.json');
+  if (existsSync(manifest)) {
+    const parsed = JSON.parse(readFileSync(manifest, 'utf8')) as {
+      main?: string;
+    };
+    if (parsed.main) main = parsed.main;
+  }
+  const entry = resolve(sourceDir, main);
+  if (!existsSync(entry)) {
+    throw new LocalStackError(
+      `the functions' entry ${entry} does not exist (source ${sourceDir}); build first: npm run build`,
+    );
+  }
+  return entry;
+}
+
+/** Starts the processes in parallel; on any failure stops them all and throws. */
+export async function startFunctions(
+  options: StartFunctionsOptions,
+): Promise<FunctionProcess[]> {
+  const main = functionsFrameworkMain();
+  functionsEntry(options.sourceDir);
+  // Not a test child: node --test marks its subprocesses through this variable.
+  const env = {...options.env};
+  delete env.NODE_TEST_CONTEXT;
+  const names = options.names ?? FUNCTION_NAMES;
+  const started: FunctionProcess[] = [];
+  const results = await Promise.allSettled(
+    names.map(async name => {
+      const port = await portOrFree(options.ports?.[name]);
+      const proc = spawnInGroup({
+        name: `function ${name}`,
+        command: process.execPath,
+        args: [
+          main,
+          `--target=${name}`,
+          `--port=${port}`,
+          `--source=${options.sourceDir}`,
+          `--signature-type=${SIGNATURE_TYPES[name]}`,
+        ],
+        env: {...env, PORT: String(port)},
+        logFile: join(options.logDir, `function-${name}.log`),
+      });
+      started.push({name, port, process: proc});
+      // An HTTP probe would invoke the function: a TCP connect is enough,
+      // functions-framework listens once the source has loaded.
+      await waitUntil(() => tcpOpen(port), {
+        what: `function ${name} (functions-framework on port ${port}, source ${options.sourceDir})`,
+        timeoutMs: options.timeoutMs,
+        intervalMs: 100,
+        process: proc,
+      });
+    }),
+  );
+  const failed = results.find(r => r.status === 'rejected');
+  if (failed) {
+    await Promise.allSettled(started.map(f => f.process.stop()));
+    throw (failed as PromiseRejectedResult).reason;
+  }
+  return names.map(name => started.find(f => f.name === name)!);
+}
