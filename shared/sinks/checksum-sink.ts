@@ -1,5 +1,7 @@
 /**
- * A sink that checksums what passes through it on the way to another sink.
+ * A sink that checksums what passes through it on the way to another sink,
+ * and hands the checksums to that sink on close, so an upload can compare
+ * them with what Cloud Storage received.
  */
 import type {ObjectDigests} from '../digest/digests.js';
 import type {DigestStream} from '../digest/digest-pool.js';
@@ -10,19 +12,16 @@ export class ChecksumSink implements ByteSink {
 
   constructor(
     private readonly inner: ByteSink,
-    private readonly digest: DigestStream,
+    private readonly digest: DigestStream
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
     await Promise.all([this.digest.update(chunk), this.inner.write(chunk)]);
   }
 
-  /** Closes the inner sink; the digests are then available from `digests()`. */
   async close(): Promise<void> {
-    const [digests] = await Promise.all([
-      this.digest.digest(),
-      this.inner.close(),
-    ]);
+    const digests = await this.digest.digest();
+    await this.inner.close(digests);
     this.result = digests;
   }
 

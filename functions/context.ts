@@ -1,0 +1,44 @@
+/**
+ * Settings and clients, made once per instance and shared by every function
+ * in it. A bad setting fails at start-up, before any request is taken.
+ */
+import {Firestore} from '@google-cloud/firestore';
+import {Storage} from '@google-cloud/storage';
+import {DatasetCatalog} from '../shared/catalog/firestore-catalog.js';
+import {jsonLogger} from '../shared/logger.js';
+import type {ServiceContext} from '../shared/service/context.js';
+import {ConfigurationError, settingsFromEnv} from '../shared/settings.js';
+
+export function createServiceContext(
+  env: Record<string, string | undefined> = process.env,
+): ServiceContext {
+  const settings = settingsFromEnv(env);
+  if (!settings.bucket)
+    throw new ConfigurationError(
+      'DATASETS_BUCKET must name the datasets bucket',
+    );
+  // Both clients find the emulators through FIRESTORE_EMULATOR_HOST and
+  // STORAGE_EMULATOR_HOST, and the project through GOOGLE_CLOUD_PROJECT.
+  const storage = new Storage(
+    settings.projectId ? {projectId: settings.projectId} : {},
+  );
+  const firestore = new Firestore({
+    ...(settings.projectId ? {projectId: settings.projectId} : {}),
+    ignoreUndefinedProperties: true,
+  });
+  return {
+    settings,
+    bucket: storage.bucket(settings.bucket),
+    catalog: new DatasetCatalog(firestore, settings.collection),
+    log: jsonLogger(),
+    now: () => new Date(),
+  };
+}
+
+let shared: ServiceContext | undefined;
+
+/** The instance's context, created on first use. */
+export function serviceContext(): ServiceContext {
+  shared ??= createServiceContext();
+  return shared;
+}

@@ -1,0 +1,18 @@
+/**
+ * The Cloud Functions entry point (package.json "main"): registers the six
+ * functions with functions-framework; Terraform deploys each by name.
+ */
+import './framework-errors.js'; // first: before functions-framework makes its app
+import './generate-dataset.js';
+import './loaders.js';
+import './record-dataset-metadata.js';
+
+export const FUNCTION_NAMES = [
+  'generateDataset',
+  'recordDatasetMetadata',
+  'loadParquet',
+  'loadTfrecord',
+  'loadMetadata',
+  'listDatasets',
+] as const;
+export type FunctionName = (typeof FUNCTION_NAMES)[number];

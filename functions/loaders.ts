@@ -1,0 +1,79 @@
+/**
+ * GET /loadParquet, /loadTfrecord, /loadMetadata, /listDatasets: signed URLs
+ * and metadata of a ready version, and the catalogue newest first.
+ */
+import * as functions from '@google-cloud/functions-framework';
+import type {Format} from '../shared/config.js';
+import {
+  listDatasets,
+  loadMetadata,
+  loadObject,
+  parseListParameters,
+  parseVersionSelector,
+} from '../shared/service/load-service.js';
+import {resolveTtl} from '../shared/storage/signed-url.js';
+import {serviceContext} from './context.js';
+import {httpFunction, queryOf} from './http.js';
+
+const log = () => serviceContext().log;
+
+function objectLoader(name: string, format: Format) {
+  return httpFunction({name, method: 'GET', log}, async (req, requestLog) => {
+    const query = queryOf(req, ['version', 'ttlSeconds']);
+    const context = serviceContext();
+    const selector = parseVersionSelector(query.version);
+    const ttl = resolveTtl(
+      query.ttlSeconds,
+      context.settings.signedUrlTtlSeconds,
+      context.settings.signedUrlMaxTtlSeconds,
+    );
+    return {
+      status: 200,
+      body: await loadObject(format, selector, ttl, {
+        ...context,
+        log: requestLog,
+      }),
+    };
+  });
+}
+
+export const loadParquetHandler = objectLoader('loadParquet', 'parquet');
+export const loadTfrecordHandler = objectLoader('loadTfrecord', 'tfrecord');
+
+export const loadMetadataHandler = httpFunction(
+  {name: 'loadMetadata', method: 'GET', log},
+  async (req, requestLog) => {
+    const query = queryOf(req, ['version', 'ttlSeconds']);
+    const context = serviceContext();
+    const selector = parseVersionSelector(query.version);
+    const ttl = resolveTtl(
+      query.ttlSeconds,
+      context.settings.signedUrlTtlSeconds,
+      context.settings.signedUrlMaxTtlSeconds,
+    );
+    return {
+      status: 200,
+      body: await loadMetadata(selector, ttl, {...context, log: requestLog}),
+    };
+  },
+);
+
+export const listDatasetsHandler = httpFunction(
+  {name: 'listDatasets', method: 'GET', log},
+  async (req, requestLog) => {
+    const query = queryOf(req, ['limit', 'pageToken']);
+    const {limit, after} = parseListParameters(query.limit, query.pageToken);
+    return {
+      status: 200,
+      body: await listDatasets(limit, after, {
+        ...serviceContext(),
+        log: requestLog,
+      }),
+    };
+  },
+);
+
+functions.http('loadParquet', loadParquetHandler);
+functions.http('loadTfrecord', loadTfrecordHandler);
+functions.http('loadMetadata', loadMetadataHandler);
+functions.http('listDatasets', listDatasetsHandler);

@@ -1,0 +1,54 @@
+/**
+ * recordDatasetMetadata: the storage trigger (Eventarc,
+ * google.cloud.storage.object.v1.finalized). Returns to acknowledge, throws
+ * so that Eventarc retries (transient failures only).
+ */
+import * as functions from '@google-cloud/functions-framework';
+import type {CloudEvent} from '@google-cloud/functions-framework';
+import {
+  recordStorageEvent,
+  type RecordResult,
+} from '../shared/service/record-service.js';
+import {serviceContext} from './context.js';
+
+export const FINALIZED = 'google.cloud.storage.object.v1.finalized';
+
+function field(data: unknown, key: string): string | undefined {
+  const value = (data as Record<string, unknown> | null)?.[key];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+export async function recordDatasetMetadataHandler(
+  event: CloudEvent<unknown>,
+): Promise<RecordResult | 'ignored-event'> {
+  const context = serviceContext();
+  const log = context.log.with({
+    function: 'recordDatasetMetadata',
+    eventId: event.id,
+  });
+  const bucket = field(event.data, 'bucket');
+  const name = field(event.data, 'name');
+  const generation = field(event.data, 'generation');
+  if (
+    event.type !== FINALIZED ||
+    !bucket ||
+    !name ||
+    !generation ||
+    !/^[0-9]+$/.test(generation)
+  ) {
+    log.log(
+      'WARNING',
+      'not a storage finalize event with bucket, name and generation; acknowledged',
+      {type: event.type},
+    );
+    return 'ignored-event';
+  }
+  return recordStorageEvent({bucket, name, generation}, {...context, log});
+}
+
+functions.cloudEvent(
+  'recordDatasetMetadata',
+  async (event: CloudEvent<unknown>) => {
+    await recordDatasetMetadataHandler(event);
+  },
+);

@@ -1,0 +1,250 @@
+/**
+ * recordDatasetMetadata's domain. A finalized `metadata_v{N}.json` commits
+ * version N: it is read at the event's generation, checked against the data
+ * objects actually in the bucket (size, CRC-32C), and recorded. Everything
+ * else is acknowledged: data files (expected), foreign buckets and objects,
+ * malformed metadata (logged; the version is marked failed). Only transient
+ * failures throw, so that Eventarc retries.
+ */
+import {FORMATS, type Format} from '../config.js';
+import type {DatasetRecord, ProbabilitiesRecord} from '../catalog/records.js';
+import type {RecordOutcome} from '../catalog/firestore-catalog.js';
+import type {DatasetMetadata, ObjectRecord} from '../metadata.js';
+import {metadataVersionOf, versionFolder} from '../names.js';
+import {gsUri} from '../storage/gcs-destination.js';
+import type {ServiceContext} from './context.js';
+
+/** The parts of the Cloud Storage object resource an event carries that we use. */
+export interface StorageObjectEvent {
+  bucket: string;
+  name: string;
+  generation: string;
+}
+
+export type RecordResult =
+  | RecordOutcome
+  | 'ignored-foreign-bucket'
+  | 'ignored-not-metadata'
+  | 'ignored-object-gone'
+  | 'rejected-malformed'
+  | 'rejected-inconsistent';
+
+/** Firestore documents hold at most 1 MiB; leave room for the rest. */
+const INLINE_PROBABILITIES_MAX_BYTES = 600 * 1024;
+
+class RejectedMetadata extends Error {
+  constructor(
+    readonly kind: 'rejected-malformed' | 'rejected-inconsistent',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function httpStatus(error: unknown): number | undefined {
+  const code = (error as {code?: unknown})?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseMetadata(bytes: Buffer, version: number): DatasetMetadata {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw new RejectedMetadata(
+      'rejected-malformed',
+      'metadata is not valid JSON',
+    );
+  }
+  if (!isRecord(parsed))
+    throw new RejectedMetadata(
+      'rejected-malformed',
+      'metadata is not a JSON object',
+    );
+  if (parsed.version !== version) {
+    throw new RejectedMetadata(
+      'rejected-malformed',
+      `metadata says version ${JSON.stringify(parsed.version)}, its name says ${version}`,
+    );
+  }
+  for (const key of [
+    'config',
+    'objects',
+    'target_store_id_probs',
+    'creative_pack_id_probs',
+    'creative_pack_target',
+    'pair_probs',
+    'empirical',
+    'generator',
+    'createdAt',
+  ]) {
+    if (!isRecord(parsed[key]) && key !== 'createdAt')
+      throw new RejectedMetadata(
+        'rejected-malformed',
+        `metadata has no object "${key}"`,
+      );
+  }
+  if (typeof parsed.createdAt !== 'string')
+    throw new RejectedMetadata(
+      'rejected-malformed',
+      'metadata has no createdAt',
+    );
+  return parsed as unknown as DatasetMetadata;
+}
+
+function probabilitiesOf(
+  metadata: DatasetMetadata,
+  metadataUri: string,
+): ProbabilitiesRecord {
+  const inline: ProbabilitiesRecord = {
+    stored: 'inline',
+    target_store_id_probs: metadata.target_store_id_probs,
+    creative_pack_id_probs: metadata.creative_pack_id_probs,
+    creative_pack_target: metadata.creative_pack_target,
+    pair_probs: metadata.pair_probs,
+  };
+  if (
+    Buffer.byteLength(JSON.stringify(inline)) <= INLINE_PROBABILITIES_MAX_BYTES
+  )
+    return inline;
+  const q = Object.values(metadata.pair_probs);
+  return {
+    stored: 'metadata-object',
+    metadataObject: metadataUri,
+    summary: {
+      nTargetStoreIds: Object.keys(metadata.target_store_id_probs).length,
+      nCreativePackIds: q.length,
+      pairProbMin: Math.min(...q),
+      pairProbMax: Math.max(...q),
+      pairProbMean: q.reduce((a, b) => a + b, 0) / q.length,
+    },
+  };
+}
+
+async function checkObjects(
+  metadata: DatasetMetadata,
+  version: number,
+  context: ServiceContext,
+): Promise<void> {
+  const folder = versionFolder(context.settings.prefix, version);
+  const formats = Object.keys(metadata.objects);
+  if (
+    formats.length === 0 ||
+    formats.some(f => !FORMATS.includes(f as Format))
+  ) {
+    throw new RejectedMetadata(
+      'rejected-malformed',
+      `metadata lists objects ${formats.join(', ') || 'none'}`,
+    );
+  }
+  for (const [format, object] of Object.entries(metadata.objects) as Array<
+    [Format, ObjectRecord]
+  >) {
+    if (
+      !isRecord(object) ||
+      typeof object.name !== 'string' ||
+      !object.name.startsWith(folder)
+    ) {
+      throw new RejectedMetadata(
+        'rejected-malformed',
+        `metadata's ${format} object is not inside ${folder}`,
+      );
+    }
+    let actual;
+    try {
+      [actual] = await context.bucket.file(object.name).getMetadata();
+    } catch (error) {
+      if (httpStatus(error) === 404) {
+        throw new RejectedMetadata(
+          'rejected-inconsistent',
+          `data object ${object.name} is missing`,
+        );
+      }
+      throw error; // transient: retry
+    }
+    if (
+      Number(actual.size) !== object.bytes ||
+      actual.crc32c !== object.crc32c
+    ) {
+      throw new RejectedMetadata(
+        'rejected-inconsistent',
+        `data object ${object.name} is ${actual.size} bytes crc32c ${actual.crc32c}; metadata says ${object.bytes} bytes crc32c ${object.crc32c}`,
+      );
+    }
+  }
+}
+
+export async function recordStorageEvent(
+  event: StorageObjectEvent,
+  context: ServiceContext,
+): Promise<RecordResult> {
+  const {settings, bucket, catalog} = context;
+  const log = context.log.with({
+    object: event.name,
+    generation: event.generation,
+  });
+  if (event.bucket !== bucket.name) {
+    log.log('WARNING', 'event from a foreign bucket ignored', {
+      bucket: event.bucket,
+    });
+    return 'ignored-foreign-bucket';
+  }
+  const version = metadataVersionOf(settings.prefix, event.name);
+  if (version === undefined) {
+    log.log('DEBUG', 'not a metadata object; nothing to record');
+    return 'ignored-not-metadata';
+  }
+  const vlog = log.with({version});
+  let bytes: Buffer;
+  try {
+    [bytes] = await bucket
+      .file(event.name, {generation: event.generation})
+      .download();
+  } catch (error) {
+    if (httpStatus(error) === 404) {
+      vlog.log(
+        'WARNING',
+        'metadata object generation no longer exists; acknowledged',
+      );
+      return 'ignored-object-gone';
+    }
+    throw error;
+  }
+  try {
+    const metadata = parseMetadata(bytes, version);
+    await checkObjects(metadata, version, context);
+    const metadataUri = gsUri(bucket.name, event.name);
+    const record: DatasetRecord & {recordedGeneration: string} = {
+      version,
+      status: 'ready',
+      config: metadata.config,
+      createdAt: metadata.createdAt,
+      generator: metadata.generator,
+      recordedAt: context.now().toISOString(),
+      recordedGeneration: event.generation,
+      metadataObject: event.name,
+      objects: metadata.objects,
+      probabilities: probabilitiesOf(metadata, metadataUri),
+      empirical: {
+        rows: metadata.empirical.rows,
+        positives: metadata.empirical.positives,
+        rate: metadata.empirical.rate,
+      },
+    };
+    const outcome = await catalog.recordReady(record);
+    vlog.log(
+      outcome === 'recorded' ? 'INFO' : 'WARNING',
+      `metadata event: ${outcome}`,
+    );
+    return outcome;
+  } catch (error) {
+    if (!(error instanceof RejectedMetadata)) throw error;
+    vlog.log('ERROR', `metadata rejected: ${error.message}`);
+    await catalog.markFailed(version, error.message);
+    return error.kind;
+  }
+}

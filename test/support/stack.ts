@@ -1,0 +1,100 @@
+/** The local stack for integration tests, plus clients pointed at its emulators. */
+import {Firestore} from '@google-cloud/firestore';
+import {Storage, type Bucket} from '@google-cloud/storage';
+import {startLocalStack, type LocalStack} from '../../local/index.js';
+
+export interface TestStack {
+  stack: LocalStack;
+  url: string;
+  bucket: Bucket;
+  firestore: Firestore;
+  stop(): Promise<void>;
+}
+
+export async function startTestStack(
+  functionEnv: Record<string, string> = {},
+): Promise<TestStack> {
+  const stack = await startLocalStack({port: 0, functionEnv});
+  try {
+    for (const [key, value] of Object.entries(stack.env))
+      process.env[key] = value;
+    const storage = new Storage({projectId: stack.env.GOOGLE_CLOUD_PROJECT});
+    const firestore = new Firestore({
+      projectId: stack.env.GOOGLE_CLOUD_PROJECT,
+      ignoreUndefinedProperties: true,
+    });
+    return {
+      stack,
+      url: stack.url,
+      bucket: storage.bucket(stack.env.DATASETS_BUCKET),
+      firestore,
+      async stop() {
+        await firestore.terminate().catch(() => undefined);
+        await stack.stop();
+      },
+    };
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+}
+
+export interface JsonResponse<T = unknown> {
+  status: number;
+  body: T;
+  headers: Headers;
+  text: string;
+}
+
+export async function call<T = Record<string, unknown>>(
+  url: string,
+  init: RequestInit = {},
+): Promise<JsonResponse<T>> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let body: unknown = undefined;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  return {
+    status: response.status,
+    body: body as T,
+    headers: response.headers,
+    text,
+  };
+}
+
+export function postJson(url: string, body: unknown): Promise<JsonResponse> {
+  return call(url, {
+    method: 'POST',
+    headers: {'content-type': 'application/json'},
+    body: JSON.stringify(body),
+  });
+}
+
+/** Polls loadMetadata until the version is ready (200) or fails the test. */
+export async function waitReady(
+  url: string,
+  version: number,
+  timeoutMs = 120_000,
+): Promise<JsonResponse> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const response = await call(`${url}/loadMetadata?version=${version}`);
+    if (response.status === 200) return response;
+    if (response.status !== 409 || Date.now() > deadline) {
+      throw new Error(
+        `version ${version} not ready: ${response.status} ${response.text}`,
+      );
+    }
+    await new Promise(resolve => setTimeout(resolve, 250));
+  }
+}
+
+/** Every object name in the bucket, sorted. */
+export async function objectNames(bucket: Bucket): Promise<string[]> {
+  const [files] = await bucket.getFiles();
+  return files.map(f => f.name).sort();
+}
