@@ -12,7 +12,7 @@ export class ChecksumSink implements ByteSink {
 
   constructor(
     private readonly inner: ByteSink,
-    private readonly digest: DigestStream
+    private readonly digest: DigestStream,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {

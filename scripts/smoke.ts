@@ -1,0 +1,185 @@
+/**
+ * `npm run smoke -- --base-url URL`: generate -> wait until ready -> loaders ->
+ * download through the signed URLs -> check sizes and checksums, against a
+ * deployed service (https://REGION-PROJECT.cloudfunctions.net) or the local
+ * stack (http://127.0.0.1:8080), which has the same URL layout.
+ *
+ * In the cloud the functions need an identity token: pass --token, set
+ * SMOKE_ID_TOKEN, or --gcloud-token to run `gcloud auth print-identity-token`.
+ */
+import {execFileSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
+import {parseArgs} from 'node:util';
+import {crc32c, crc32cBase64} from '../shared/formats/crc32c.js';
+
+export interface SmokeResult {
+  version: number;
+  rows: number;
+  downloads: Record<string, {bytes: number; md5: string; crc32c: string}>;
+  seconds: number;
+}
+
+export async function smoke(
+  baseUrl: string,
+  token: string | undefined,
+  samples: number,
+  log: (line: string) => void,
+): Promise<SmokeResult> {
+  const started = performance.now();
+  const base = baseUrl.replace(/\/+$/, '');
+  const auth: Record<string, string> = token
+    ? {Authorization: `Bearer ${token}`}
+    : {};
+  const call = async <T>(
+    path: string,
+    init: RequestInit = {},
+  ): Promise<{status: number; body: T}> => {
+    const response = await fetch(`${base}${path}`, {
+      ...init,
+      headers: {...auth, ...(init.headers as Record<string, string>)},
+    });
+    const text = await response.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new Error(
+        `${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
+      );
+    }
+    return {status: response.status, body: body as T};
+  };
+
+  const generated = await call<{
+    version: number;
+    rows: number;
+    error?: {message: string};
+  }>('/generateDataset', {
+    method: 'POST',
+    headers: {'content-type': 'application/json'},
+    body: JSON.stringify({nSamples: samples}),
+  });
+  if (generated.status !== 201)
+    throw new Error(
+      `generateDataset answered ${generated.status}: ${generated.body.error?.message}`,
+    );
+  const version = generated.body.version;
+  log(`generateDataset: version ${version}, ${generated.body.rows} rows`);
+
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    const metadata = await call<{status?: string; error?: {message: string}}>(
+      `/loadMetadata?version=${version}`,
+    );
+    if (metadata.status === 200) break;
+    if (metadata.status !== 409 || Date.now() > deadline) {
+      throw new Error(
+        `loadMetadata answered ${metadata.status}: ${metadata.body.error?.message}`,
+      );
+    }
+    await new Promise(resolve => setTimeout(resolve, 500));
+  }
+  log(`loadMetadata: version ${version} is ready`);
+
+  const listed = await call<{datasets: Array<{version: number}>}>(
+    '/listDatasets?limit=5',
+  );
+  if (
+    listed.status !== 200 ||
+    !listed.body.datasets.some(d => d.version === version)
+  ) {
+    throw new Error(`listDatasets does not list version ${version}`);
+  }
+
+  const downloads: SmokeResult['downloads'] = {};
+  for (const loader of ['loadParquet', 'loadTfrecord']) {
+    const link = await call<{
+      url: string;
+      sizeBytes: number;
+      md5: string;
+      crc32c: string;
+      error?: {message: string};
+    }>(`/${loader}?version=${version}&ttlSeconds=300`);
+    if (link.status !== 200)
+      throw new Error(
+        `${loader} answered ${link.status}: ${link.body.error?.message}`,
+      );
+    const response = await fetch(link.body.url); // a signed URL needs no token
+    if (response.status !== 200)
+      throw new Error(
+        `download from ${loader}'s signed URL answered ${response.status}`,
+      );
+    const bytes = Buffer.from(await response.arrayBuffer());
+    const md5 = createHash('md5').update(bytes).digest('base64');
+    const crc = crc32cBase64(crc32c(bytes));
+    if (
+      bytes.length !== link.body.sizeBytes ||
+      md5 !== link.body.md5 ||
+      crc !== link.body.crc32c
+    ) {
+      throw new Error(
+        `${loader}: downloaded ${bytes.length} bytes md5 ${md5} crc32c ${crc}; expected ${link.body.sizeBytes} ${link.body.md5} ${link.body.crc32c}`,
+      );
+    }
+    downloads[loader] = {bytes: bytes.length, md5, crc32c: crc};
+    log(`${loader}: downloaded ${bytes.length} bytes, md5 and crc32c match`);
+  }
+  return {
+    version,
+    rows: generated.body.rows,
+    downloads,
+    seconds: (performance.now() - started) / 1000,
+  };
+}
+
+async function main(): Promise<number> {
+  const {values} = parseArgs({
+    options: {
+      'base-url': {type: 'string'},
+      token: {type: 'string'},
+      'gcloud-token': {type: 'boolean'},
+      samples: {type: 'string', default: '100000'},
+      help: {type: 'boolean'},
+    },
+  });
+  if (values.help || !values['base-url']) {
+    process.stdout.write(
+      'usage: npm run smoke -- --base-url URL [--token T | --gcloud-token] [--samples N (default 100000)]\n',
+    );
+    return values.help ? 0 : 2;
+  }
+  if (!/^[1-9][0-9]*$/.test(values.samples ?? '')) {
+    process.stderr.write(
+      `smoke: --samples must be a positive integer, got ${JSON.stringify(values.samples)}\n`,
+    );
+    return 2;
+  }
+  let token = values.token ?? process.env.SMOKE_ID_TOKEN;
+  if (!token && values['gcloud-token']) {
+    token = execFileSync('gcloud', ['auth', 'print-identity-token'], {
+      encoding: 'utf8',
+    }).trim();
+  }
+  const result = await smoke(
+    values['base-url'],
+    token,
+    Number(values.samples),
+    line => process.stdout.write(`smoke: ${line}\n`),
+  );
+  process.stdout.write(`smoke: passed in ${result.seconds.toFixed(1)} s\n`);
+  return 0;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then(
+    code => {
+      process.exitCode = code;
+    },
+    error => {
+      process.stderr.write(
+        `smoke: FAILED: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    },
+  );
+}
