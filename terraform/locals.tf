@@ -1,0 +1,46 @@
+data "google_project" "this" {
+  project_id = var.project_id
+}
+
+locals {
+  bucket_location    = upper(coalesce(var.bucket_location, var.region))
+  firestore_location = coalesce(var.firestore_location, var.region)
+  # Cloud Storage triggers must live in the bucket's location ("us-central1", "us", "eur4", ...).
+  trigger_region = lower(local.bucket_location)
+
+  datasets_bucket = coalesce(var.datasets_bucket_name, "${var.project_id}-exploration-datasets")
+  source_bucket   = coalesce(var.source_bucket_name, "${var.project_id}-exploration-fn-source")
+
+  # Function name = entry point registered with functions-framework (DESIGN §5).
+  # kind: http or event; sa: service account id suffix; role: what its identity may do (iam.tf).
+  functions = {
+    generateDataset       = { kind = "http", sa = "generate-dataset", role = "generator" }
+    recordDatasetMetadata = { kind = "event", sa = "record-dataset-metadata", role = "recorder" }
+    loadParquet           = { kind = "http", sa = "load-parquet", role = "loader" }
+    loadTfrecord          = { kind = "http", sa = "load-tfrecord", role = "loader" }
+    loadMetadata          = { kind = "http", sa = "load-metadata", role = "loader" }
+    listDatasets          = { kind = "http", sa = "list-datasets", role = "lister" }
+  }
+  http_functions = { for name, f in local.functions : name => f if f.kind == "http" }
+
+  # function_settings with the non-null fields of function_overrides on top.
+  overrides = {
+    for name, o in var.function_overrides : name => { for k, v in o : k => v if v != null }
+  }
+  settings = {
+    for name in keys(local.functions) : name => merge(var.function_settings[name], try(local.overrides[name], {}))
+  }
+
+  # The same environment for every function (DESIGN §8).
+  function_env = {
+    GOOGLE_CLOUD_PROJECT       = var.project_id
+    DATASETS_BUCKET            = local.datasets_bucket
+    DATASETS_PREFIX            = var.datasets_prefix
+    FIRESTORE_COLLECTION       = var.firestore_collection
+    MAX_SAMPLES                = tostring(var.max_samples)
+    SIGNED_URL_TTL_SECONDS     = tostring(var.signed_url_ttl_seconds)
+    SIGNED_URL_MAX_TTL_SECONDS = tostring(var.signed_url_max_ttl_seconds)
+    # Express (under functions-framework) hides error details in production.
+    NODE_ENV = "production"
+  }
+}
