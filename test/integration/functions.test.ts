@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
@@ -426,5 +426,40 @@ describe('concurrent generate requests', {timeout: 10 * 60_000}, () => {
       ).data();
       assert.equal(doc?.status, 'ready');
     }
+  });
+});
+
+describe('logs', () => {
+  it('are structured JSON for Cloud Logging, with request ids and no signed URL or key', () => {
+    const files = readdirSync(t.stack.runDir.logs).filter((f: string) =>
+      f.startsWith('function-'),
+    );
+    assert.equal(files.length, 6);
+    let structured = 0;
+    let withRequestId = 0;
+    for (const file of files) {
+      const text = readFileSync(join(t.stack.runDir.logs, file), 'utf8');
+      assert.doesNotMatch(
+        text,
+        /X-Goog-Signature|PRIVATE KEY/,
+        `${file} leaks a signed URL or a key`,
+      );
+      for (const line of text.split('\n')) {
+        if (!line.startsWith('{')) continue;
+        const entry = JSON.parse(line);
+        assert.ok(
+          ['DEBUG', 'INFO', 'WARNING', 'ERROR'].includes(entry.severity),
+          line,
+        );
+        assert.equal(typeof entry.message, 'string');
+        structured++;
+        if (entry.requestId) withRequestId++;
+      }
+    }
+    assert.ok(structured > 20, `only ${structured} structured lines`);
+    assert.ok(
+      withRequestId > 10,
+      `only ${withRequestId} lines carry a request id`,
+    );
   });
 });
