@@ -6,6 +6,7 @@
  */
 
 const TWO_32 = 0x1_0000_0000;
+const INV_TWO_32 = 1 / TWO_32; // exact: a power of two
 const TWO_53 = 2 ** 53;
 const MASK_64 = (1n << 64n) - 1n;
 /** Largest bound for which `x * bound` stays exact in a double. */
@@ -65,16 +66,19 @@ export class Xoshiro128ss {
    * rejection). `bound` must be an integer in 1..2^21.
    */
   nextBelow(bound: number): number {
+    // m = x * bound < 2^53 is exact; its high and low 32 bits without fmod.
     let m = this.nextUint32() * bound;
-    let low = m % TWO_32;
+    let high = Math.floor(m * INV_TWO_32);
+    let low = m - high * TWO_32;
     if (low < bound) {
       const threshold = (TWO_32 - bound) % bound;
       while (low < threshold) {
         m = this.nextUint32() * bound;
-        low = m % TWO_32;
+        high = Math.floor(m * INV_TWO_32);
+        low = m - high * TWO_32;
       }
     }
-    return Math.floor(m / TWO_32);
+    return high;
   }
 
   /** Uniform double in [0, 1) with 53 random bits. */

@@ -3,7 +3,7 @@
  * cloudfunctions.net does: the same script checks a deployment.
  */
 import assert from 'node:assert/strict';
-import {spawnSync} from 'node:child_process';
+import {spawn} from 'node:child_process';
 import {after, before, describe, it} from 'node:test';
 import {REPO_ROOT} from '../support/python.js';
 import {startTestStack, type TestStack} from '../support/stack.js';
@@ -16,27 +16,37 @@ after(async () => {
   await t?.stop();
 });
 
+/**
+ * Runs the smoke script as a child, asynchronously: the stack's router lives
+ * in this process, so a synchronous spawn would block it and deadlock.
+ */
+async function runSmoke(
+  ...args: string[]
+): Promise<{code: number | null; out: string; err: string}> {
+  const child = spawn(
+    process.execPath,
+    [`${REPO_ROOT}build/scripts/smoke.js`, ...args],
+    {stdio: ['ignore', 'pipe', 'pipe']},
+  );
+  let out = '';
+  let err = '';
+  child.stdout.on('data', chunk => (out += chunk));
+  child.stderr.on('data', chunk => (err += chunk));
+  const code = await new Promise<number | null>(resolve =>
+    child.on('close', resolve),
+  );
+  return {code, out, err};
+}
+
 describe('npm run smoke', {timeout: 5 * 60_000}, () => {
   it('passes against the local stack', async () => {
-    const {spawn} = await import('node:child_process');
-    const child = spawn(
-      process.execPath,
-      [
-        `${REPO_ROOT}build/scripts/smoke.js`,
-        '--base-url',
-        t.url,
-        '--samples',
-        '20000',
-      ],
-      {stdio: ['ignore', 'pipe', 'pipe']},
+    const {code, out, err} = await runSmoke(
+      '--base-url',
+      t.url,
+      '--samples',
+      '20000',
     );
-    let out = '';
-    child.stdout.on('data', chunk => (out += chunk));
-    child.stderr.on('data', chunk => (out += chunk));
-    const code = await new Promise<number | null>(resolve =>
-      child.on('close', resolve),
-    );
-    assert.equal(code, 0, out);
+    assert.equal(code, 0, out + err);
     assert.match(
       out,
       /loadParquet: downloaded \d+ bytes, md5 and crc32c match/,
@@ -48,28 +58,15 @@ describe('npm run smoke', {timeout: 5 * 60_000}, () => {
     assert.match(out, /smoke: passed/);
   });
 
-  it('fails with a clear message against a wrong base URL', () => {
-    const result = spawnSync(
-      process.execPath,
-      [`${REPO_ROOT}build/scripts/smoke.js`, '--base-url', `${t.url}/nowhere`],
-      {encoding: 'utf8'},
-    );
-    assert.equal(result.status, 1);
-    assert.match(result.stderr, /smoke: FAILED: /);
+  it('fails with a clear message against a wrong base URL', async () => {
+    const {code, err} = await runSmoke('--base-url', `${t.url}/nowhere`);
+    assert.equal(code, 1);
+    assert.match(err, /smoke: FAILED: generateDataset answered 404/);
   });
 
-  it('refuses bad flags', () => {
-    const result = spawnSync(
-      process.execPath,
-      [
-        `${REPO_ROOT}build/scripts/smoke.js`,
-        '--base-url',
-        t.url,
-        '--samples',
-        '0',
-      ],
-      {encoding: 'utf8'},
-    );
-    assert.equal(result.status, 2);
+  it('refuses bad flags', async () => {
+    const {code, err} = await runSmoke('--base-url', t.url, '--samples', '0');
+    assert.equal(code, 2);
+    assert.match(err, /--samples must be a positive integer/);
   });
 });

@@ -105,19 +105,21 @@ describe('TFRecord framing', () => {
 });
 
 describe('TfrecordBlockEncoder', () => {
-  it('writes exactly frameRecord(encodeExample(row)) for every row', () => {
-    for (const [nTargetStoreIds, nCreativePackIds] of [
-      [1, 1],
-      [10, 100],
-      [37, 1234],
-    ]) {
+  it('writes exactly frameRecord(encodeExample(row)) for every row, on both copy paths', () => {
+    const cases: Array<[number, number, number | undefined]> = [
+      [1, 1, undefined],
+      [10, 100, undefined],
+      [37, 1234, undefined],
+      [10, 100, 0], // the Buffer.copy path
+      [37, 1234, 0],
+    ];
+    for (const [nTargetStoreIds, nCreativePackIds, wordTableMaxCreatives] of cases) {
       const model = buildModel({seed: 8, nTargetStoreIds, nCreativePackIds});
-      const encoder = new TfrecordBlockEncoder(model);
+      const encoder = new TfrecordBlockEncoder(model, {wordTableMaxCreatives});
       const block = drawBlock(model, 8, 3000, 0, newRowBlock());
-      const fast = encoder.encode(
-        block,
-        Buffer.alloc(encoder.bytesFor(block.count)),
-      );
+      // a reused buffer holds old bytes: the encoder must not depend on zeroed memory
+      const dirty = Buffer.alloc(encoder.bytesFor(block.count), 0xab);
+      const fast = encoder.encode(block, dirty);
       const slow: Uint8Array[] = [];
       for (let i = 0; i < block.count; i++) {
         const c = block.creative[i];
