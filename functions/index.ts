@@ -7,12 +7,4 @@ import './generate-dataset.js';
 import './loaders.js';
 import './record-dataset-metadata.js';
 
-export const FUNCTION_NAMES = [
-  'generateDataset',
-  'recordDatasetMetadata',
-  'loadParquet',
-  'loadTfrecord',
-  'loadMetadata',
-  'listDatasets',
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+export {FUNCTION_NAMES, type FunctionName} from './names.js';

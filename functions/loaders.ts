@@ -3,6 +3,7 @@
  * and metadata of a ready version, and the catalogue newest first.
  */
 import * as functions from '@google-cloud/functions-framework';
+import type {Request} from '@google-cloud/functions-framework';
 import type {Format} from '../shared/config.js';
 import {
   listDatasets,
@@ -17,16 +18,22 @@ import {httpFunction, queryOf} from './http.js';
 
 const log = () => serviceContext().log;
 
+/** version=N|latest and ttlSeconds, as every loader takes them. */
+function versionedQuery(req: Request) {
+  const query = queryOf(req, ['version', 'ttlSeconds']);
+  const context = serviceContext();
+  const selector = parseVersionSelector(query.version);
+  const ttl = resolveTtl(
+    query.ttlSeconds,
+    context.settings.signedUrlTtlSeconds,
+    context.settings.signedUrlMaxTtlSeconds,
+  );
+  return {context, selector, ttl};
+}
+
 function objectLoader(name: string, format: Format) {
   return httpFunction({name, method: 'GET', log}, async (req, requestLog) => {
-    const query = queryOf(req, ['version', 'ttlSeconds']);
-    const context = serviceContext();
-    const selector = parseVersionSelector(query.version);
-    const ttl = resolveTtl(
-      query.ttlSeconds,
-      context.settings.signedUrlTtlSeconds,
-      context.settings.signedUrlMaxTtlSeconds,
-    );
+    const {context, selector, ttl} = versionedQuery(req);
     return {
       status: 200,
       body: await loadObject(format, selector, ttl, {
@@ -43,14 +50,7 @@ export const loadTfrecordHandler = objectLoader('loadTfrecord', 'tfrecord');
 export const loadMetadataHandler = httpFunction(
   {name: 'loadMetadata', method: 'GET', log},
   async (req, requestLog) => {
-    const query = queryOf(req, ['version', 'ttlSeconds']);
-    const context = serviceContext();
-    const selector = parseVersionSelector(query.version);
-    const ttl = resolveTtl(
-      query.ttlSeconds,
-      context.settings.signedUrlTtlSeconds,
-      context.settings.signedUrlMaxTtlSeconds,
-    );
+    const {context, selector, ttl} = versionedQuery(req);
     return {
       status: 200,
       body: await loadMetadata(selector, ttl, {...context, log: requestLog}),

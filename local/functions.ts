@@ -11,30 +11,17 @@ import {portOrFree} from './ports.js';
 import {spawnInGroup, type ManagedProcess} from './process-group.js';
 import {tcpOpen, waitUntil} from './wait.js';
 
-export const FUNCTION_NAMES = [
-  'generateDataset',
-  'recordDatasetMetadata',
-  'loadParquet',
-  'loadTfrecord',
-  'loadMetadata',
-  'listDatasets',
-] as const;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
-
-export function isFunctionName(value: unknown): value is FunctionName {
-  return (FUNCTION_NAMES as readonly unknown[]).includes(value);
-}
-
-export const SIGNATURE_TYPES: Readonly<
-  Record<FunctionName, 'http' | 'cloudevent'>
-> = {
-  generateDataset: 'http',
-  recordDatasetMetadata: 'cloudevent',
-  loadParquet: 'http',
-  loadTfrecord: 'http',
-  loadMetadata: 'http',
-  listDatasets: 'http',
-};
+export {
+  FUNCTION_NAMES,
+  isFunctionName,
+  SIGNATURE_TYPES,
+  type FunctionName,
+} from '../functions/names.js';
+import {
+  FUNCTION_NAMES,
+  SIGNATURE_TYPES,
+  type FunctionName,
+} from '../functions/names.js';
 
 export interface FunctionProcess {
   name: FunctionName;
