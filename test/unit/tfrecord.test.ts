@@ -113,7 +113,11 @@ describe('TfrecordBlockEncoder', () => {
       [10, 100, 0], // the Buffer.copy path
       [37, 1234, 0],
     ];
-    for (const [nTargetStoreIds, nCreativePackIds, wordTableMaxCreatives] of cases) {
+    for (const [
+      nTargetStoreIds,
+      nCreativePackIds,
+      wordTableMaxCreatives,
+    ] of cases) {
       const model = buildModel({seed: 8, nTargetStoreIds, nCreativePackIds});
       const encoder = new TfrecordBlockEncoder(model, {wordTableMaxCreatives});
       const block = drawBlock(model, 8, 3000, 0, newRowBlock());

@@ -33,7 +33,10 @@ export class TfrecordBlockEncoder {
   private readonly wordsPerRecord: number;
   private readonly wordTable: Uint32Array | undefined;
 
-  constructor(model: DatasetModel, options: {wordTableMaxCreatives?: number} = {}) {
+  constructor(
+    model: DatasetModel,
+    options: {wordTableMaxCreatives?: number} = {},
+  ) {
     const nCreatives = model.creativeIds.length;
     const build = (c: number, label: number): Uint8Array =>
       encodeExample({
@@ -51,7 +54,7 @@ export class TfrecordBlockEncoder {
       const payload = c === 0 ? zero : build(c, 0);
       if (payload.length + HEADER_BYTES + FOOTER_BYTES !== this.recordBytes) {
         throw new Error(
-          `TFRecord records must share one length; creative ${c} has ${payload.length} payload bytes, expected ${zero.length}`
+          `TFRecord records must share one length; creative ${c} has ${payload.length} payload bytes, expected ${zero.length}`,
         );
       }
       this.records.set(frameRecord(payload), c * this.recordBytes);
@@ -60,13 +63,18 @@ export class TfrecordBlockEncoder {
     }
 
     this.wordsPerRecord = Math.ceil((3 + this.recordBytes) / 4);
-    const maxCreatives = options.wordTableMaxCreatives ?? WORD_TABLE_MAX_CREATIVES;
+    const maxCreatives =
+      options.wordTableMaxCreatives ?? WORD_TABLE_MAX_CREATIVES;
     if (nCreatives <= maxCreatives) {
       const stride = this.wordsPerRecord * 4;
       const bytes = new Uint8Array(nCreatives * 4 * stride);
       for (let c = 0; c < nCreatives; c++) {
-        const record = this.records.subarray(c * this.recordBytes, (c + 1) * this.recordBytes);
-        for (let phase = 0; phase < 4; phase++) bytes.set(record, (c * 4 + phase) * stride + phase);
+        const record = this.records.subarray(
+          c * this.recordBytes,
+          (c + 1) * this.recordBytes,
+        );
+        for (let phase = 0; phase < 4; phase++)
+          bytes.set(record, (c * 4 + phase) * stride + phase);
       }
       this.wordTable = new Uint32Array(bytes.buffer);
     }
@@ -83,7 +91,9 @@ export class TfrecordBlockEncoder {
    */
   encode(block: RowBlock, out: Buffer): Buffer {
     if (out.length < this.bytesFor(block.count)) {
-      throw new RangeError(`TFRecord block needs ${this.bytesFor(block.count)} bytes, buffer has ${out.length}`);
+      throw new RangeError(
+        `TFRecord block needs ${this.bytesFor(block.count)} bytes, buffer has ${out.length}`,
+      );
     }
     const size = this.recordBytes;
     const creative = block.creative;
@@ -96,7 +106,11 @@ export class TfrecordBlockEncoder {
     let o = 0;
     if (table && out.byteOffset % 4 === 0) {
       const words = this.wordsPerRecord;
-      const out32 = new Uint32Array(out.buffer, out.byteOffset, out.length >>> 2);
+      const out32 = new Uint32Array(
+        out.buffer,
+        out.byteOffset,
+        out.length >>> 2,
+      );
       for (let i = 0; i < count; i++) {
         const c = creative[i];
         const phase = o & 3;
