@@ -116,13 +116,14 @@ export async function generateDataset(
       empirical: empiricalOf(model, tally),
     });
     const bytes = serializeMetadata(metadata);
+    const metadataDigests = digestsOf(bytes);
     const metadataSink = await destination.open('metadata', names.metadata);
     opened.push(metadataSink);
     await metadataSink.write(bytes);
-    await metadataSink.close();
+    await metadataSink.close(metadataDigests);
     return {
       metadata,
-      metadataObject: {name: names.metadata, ...digestsOf(bytes)},
+      metadataObject: {name: names.metadata, ...metadataDigests},
       stages: {
         modelMs,
         rowsMs,
@@ -130,6 +131,7 @@ export async function generateDataset(
       },
     };
   } catch (error) {
+    // Also the sinks already closed: no file of a failed version is left behind.
     await Promise.allSettled(opened.map(sink => sink.abort(error)));
     throw error;
   } finally {

@@ -12,6 +12,7 @@ import type {ByteSink} from './sink.js';
 export class FileSink implements ByteSink {
   private handle: FileHandle | undefined;
   private position = 0;
+  private committed = false;
   private readonly inFlight = new Set<Promise<void>>();
 
   private constructor(
@@ -62,14 +63,17 @@ export class FileSink implements ByteSink {
       }
       throw error;
     }
+    this.committed = true;
     await unlink(this.temporaryPath);
   }
 
+  /** Removes what this sink wrote, even after close (a failed version leaves nothing). */
   async abort(): Promise<void> {
     await Promise.allSettled(this.inFlight);
     await this.handle?.close().catch(() => undefined);
     this.handle = undefined;
     await rm(this.temporaryPath, {force: true});
+    if (this.committed) await rm(this.path, {force: true});
   }
 
   private requireOpen(): FileHandle {

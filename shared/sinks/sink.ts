@@ -16,7 +16,7 @@ export interface ByteSink {
    * that can check what arrived (an upload) compares it with `expected`.
    */
   close(expected?: ObjectDigests): Promise<void>;
-  /** Give up: release resources and remove whatever was partly written. */
+  /** Give up: release resources and remove what was written, even after close. */
   abort(reason: unknown): Promise<void>;
 }
 

@@ -189,4 +189,48 @@ describe('generateDataset', () => {
     assert.ok(destination.events.includes('abort parquet'));
     assert.ok(!destination.events.includes('open metadata'));
   });
+
+  it('removes the data files already written when the metadata write fails', async () => {
+    const {mkdtemp, readdir, rm} = await import('node:fs/promises');
+    const {tmpdir} = await import('node:os');
+    const {join} = await import('node:path');
+    const {DirectoryDestination} =
+      await import('../../shared/destinations/directory.js');
+    const directory = await mkdtemp(join(tmpdir(), 'exploration-abort-'));
+    try {
+      const inner = new DirectoryDestination(directory);
+      const destination = {
+        async open(
+          kind: 'parquet' | 'tfrecord' | 'metadata',
+          name: string,
+        ): Promise<ByteSink> {
+          const sink = await inner.open(kind, name);
+          if (kind !== 'metadata') return sink;
+          return {
+            ...sink,
+            write: async () => Promise.reject(new Error('quota exceeded')),
+            abort: r => sink.abort(r),
+            close: d => sink.close(d),
+          };
+        },
+      };
+      const config = resolveConfig({seed: 1, nSamples: 10_000});
+      await assert.rejects(
+        generateDataset({
+          config,
+          version: 1,
+          destination,
+          names: {
+            parquet: 'p.parquet',
+            tfrecord: 't.tfrecord',
+            metadata: 'm.json',
+          },
+        }),
+        /quota exceeded/,
+      );
+      assert.deepEqual(await readdir(directory), []);
+    } finally {
+      await rm(directory, {recursive: true, force: true});
+    }
+  });
 });
