@@ -1,0 +1,107 @@
+import assert from 'node:assert/strict';
+import {describe, it} from 'node:test';
+import {frameworkErrorBody} from '../../functions/framework-errors.js';
+import {toHttpError} from '../../functions/http.js';
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  DataLossError,
+} from '../../shared/errors.js';
+import {
+  parseListParameters,
+  parseVersionSelector,
+} from '../../shared/service/load-service.js';
+import {resolveTtl} from '../../shared/storage/signed-url.js';
+
+describe('loader parameters', () => {
+  it('parses version=N|latest', () => {
+    assert.equal(parseVersionSelector('latest'), 'latest');
+    assert.equal(parseVersionSelector('42'), 42);
+    for (const bad of [
+      undefined,
+      '',
+      '0',
+      '-1',
+      '1.5',
+      '01',
+      'LATEST',
+      '1e3',
+      '9999999999999999',
+    ]) {
+      assert.throws(
+        () => parseVersionSelector(bad),
+        InvalidArgumentError,
+        String(bad),
+      );
+    }
+  });
+
+  it('bounds ttlSeconds by the cap', () => {
+    assert.equal(resolveTtl(undefined, 3600, 604800), 3600);
+    assert.equal(resolveTtl(undefined, 3600, 60), 60);
+    assert.equal(resolveTtl('604800', 3600, 604800), 604800);
+    for (const bad of ['0', '604801', '-5', '1.5', 'x', '']) {
+      assert.throws(
+        () => resolveTtl(bad, 3600, 604800),
+        /ttlSeconds must be an integer in 1\.\.604800/,
+        bad,
+      );
+    }
+  });
+
+  it('pages with opaque tokens and a bounded limit', () => {
+    assert.deepEqual(parseListParameters(undefined, undefined), {limit: 20});
+    const token = Buffer.from('after:17').toString('base64url');
+    assert.deepEqual(parseListParameters('5', token), {limit: 5, after: 17});
+    assert.throws(() => parseListParameters('0', undefined), /limit/);
+    assert.throws(() => parseListParameters('101', undefined), /limit/);
+    assert.throws(
+      () => parseListParameters(undefined, 'after:17'),
+      /pageToken/,
+    );
+  });
+});
+
+describe('errors to HTTP', () => {
+  const cases: Array<[unknown, number, string]> = [
+    [new InvalidArgumentError('bad', 'nSamples'), 400, 'INVALID_ARGUMENT'],
+    [new NotFoundError('no'), 404, 'NOT_FOUND'],
+    [new FailedPreconditionError('wait'), 409, 'FAILED_PRECONDITION'],
+    [new DataLossError('corrupt'), 500, 'INTERNAL'],
+    [new Error('/work/secret/path exploded'), 500, 'INTERNAL'],
+  ];
+  for (const [error, status, code] of cases) {
+    it(`${(error as Error).constructor.name} -> ${status}`, () => {
+      const http = toHttpError(error, 'req-1');
+      assert.equal(http.status, status);
+      assert.equal(http.code, code);
+      if (status === 500) {
+        assert.doesNotMatch(http.message, /secret|corrupt/);
+        assert.match(http.message, /req-1/);
+      }
+    });
+  }
+
+  it('answers functions-framework body errors as JSON', () => {
+    assert.deepEqual(
+      frameworkErrorBody({status: 400, type: 'entity.parse.failed'}).body.error
+        .message,
+      'the body is not valid JSON',
+    );
+    assert.equal(
+      frameworkErrorBody({status: 413, type: 'entity.too.large'}).status,
+      413,
+    );
+    assert.equal(
+      frameworkErrorBody({status: 415, type: 'charset.unsupported'}).body.error
+        .code,
+      'UNSUPPORTED_MEDIA_TYPE',
+    );
+    assert.equal(frameworkErrorBody(new Error('boom')).status, 500);
+    assert.equal(
+      frameworkErrorBody(new Error('boom')).body.error.message,
+      'internal error',
+    );
+  });
+});

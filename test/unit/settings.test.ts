@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import {describe, it} from 'node:test';
+import {ConfigurationError, settingsFromEnv} from '../../shared/settings.js';
+
+describe('settingsFromEnv', () => {
+  it('has the documented defaults', () => {
+    const settings = settingsFromEnv({});
+    assert.deepEqual(
+      {...settings, limits: settings.limits.maxSamples},
+      {
+        projectId: undefined,
+        bucket: undefined,
+        prefix: 'datasets/',
+        collection: 'datasets',
+        limits: 100_000_000,
+        signedUrlTtlSeconds: 3600,
+        signedUrlMaxTtlSeconds: 604_800,
+      },
+    );
+  });
+
+  it('reads every variable', () => {
+    const settings = settingsFromEnv({
+      GOOGLE_CLOUD_PROJECT: 'p',
+      DATASETS_BUCKET: 'b',
+      DATASETS_PREFIX: 'x/y/',
+      FIRESTORE_COLLECTION: 'cat_2',
+      MAX_SAMPLES: '5000',
+      SIGNED_URL_TTL_SECONDS: '60',
+      SIGNED_URL_MAX_TTL_SECONDS: '120',
+    });
+    assert.equal(settings.projectId, 'p');
+    assert.equal(settings.bucket, 'b');
+    assert.equal(settings.prefix, 'x/y/');
+    assert.equal(settings.collection, 'cat_2');
+    assert.equal(settings.limits.maxSamples, 5000);
+    assert.equal(settings.signedUrlTtlSeconds, 60);
+    assert.equal(settings.signedUrlMaxTtlSeconds, 120);
+    assert.equal(settingsFromEnv({DATASETS_PREFIX: ''}).prefix, '');
+  });
+
+  const bad: Array<[Record<string, string>, RegExp]> = [
+    [{MAX_SAMPLES: '0'}, /MAX_SAMPLES must be an integer/],
+    [{MAX_SAMPLES: '1e6'}, /MAX_SAMPLES/],
+    [{SIGNED_URL_MAX_TTL_SECONDS: '604801'}, /1\.\.604800/],
+    [
+      {SIGNED_URL_TTL_SECONDS: '7200', SIGNED_URL_MAX_TTL_SECONDS: '3600'},
+      /SIGNED_URL_TTL_SECONDS must be an integer in 1\.\.3600/,
+    ],
+    [{DATASETS_PREFIX: 'datasets'}, /DATASETS_PREFIX/],
+    [{DATASETS_PREFIX: '/datasets/'}, /DATASETS_PREFIX/],
+    [{FIRESTORE_COLLECTION: 'a/b'}, /FIRESTORE_COLLECTION/],
+  ];
+  for (const [env, message] of bad) {
+    it(`refuses ${JSON.stringify(env)}`, () => {
+      assert.throws(
+        () => settingsFromEnv(env),
+        (e: unknown) =>
+          e instanceof ConfigurationError && message.test(e.message),
+      );
+    });
+  }
+});
