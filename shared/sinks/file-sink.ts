@@ -9,10 +9,14 @@ import {basename, dirname, join} from 'node:path';
 import {AlreadyExistsError} from '../errors.js';
 import type {ByteSink} from './sink.js';
 
+/** Bytes written between two background flushes to disk. */
+const SYNC_EVERY_BYTES = 128 * 1024 * 1024;
+
 export class FileSink implements ByteSink {
   private handle: FileHandle | undefined;
   private position = 0;
   private committed = false;
+  private unsyncedBytes = 0;
   private readonly inFlight = new Set<Promise<void>>();
 
   private constructor(
@@ -39,6 +43,15 @@ export class FileSink implements ByteSink {
     this.position += chunk.byteLength;
     const pending = writeFully(handle, chunk, position);
     this.inFlight.add(pending);
+    this.unsyncedBytes += chunk.byteLength;
+    if (this.unsyncedBytes >= SYNC_EVERY_BYTES) {
+      // Keep the disk busy while we generate, instead of one long flush at close.
+      this.unsyncedBytes = 0;
+      const syncing = pending.then(() => handle.datasync());
+      this.inFlight.add(syncing);
+      const done = () => this.inFlight.delete(syncing);
+      syncing.then(done, done);
+    }
     const forget = () => this.inFlight.delete(pending);
     pending.then(forget, forget);
     return pending;
