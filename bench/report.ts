@@ -1,0 +1,312 @@
+/**
+ * The benchmark's records and how they are shown: a plain-text table for the
+ * terminal, a markdown table for bench/results and docs/benchmark.md, ratios
+ * of our CLI against each other producer, and the issue's targets next to the
+ * measured figures (shown, never asserted: this is measurement).
+ */
+import {formatLoad, type LoadAverage, type MachineFacts} from './machine.js';
+
+export type ProducerName = 'ours' | 'floor' | 'vectorised' | 'notebook';
+
+export const PRODUCER_LABEL: Record<ProducerName, string> = {
+  ours: 'ours (CLI)',
+  floor: 'floor (zeros + fsync)',
+  vectorised: 'vectorised Python',
+  notebook: 'notebook',
+};
+
+export interface Measurement {
+  producer: ProducerName;
+  rows: number;
+  /** 'rss': the separate peak-RSS run of our CLI alone */
+  run: 'compare' | 'rss';
+  status: 'ok' | 'failed' | 'skipped';
+  reason?: string;
+  wallSeconds?: number;
+  commandSeconds?: number;
+  syncSeconds?: number | null;
+  userSeconds?: number;
+  systemSeconds?: number;
+  rowsPerSecond?: number;
+  peakRssBytes?: number;
+  outputBytes?: number;
+  files?: Record<string, number>;
+  /** the producer's own account of its time (its JSON summary), if any */
+  producerSeconds?: Record<string, number>;
+  loadBefore?: LoadAverage;
+  loadAfter?: LoadAverage;
+  startedAt?: string;
+  log?: string;
+}
+
+export interface Comparison {
+  rows: number;
+  against: ProducerName;
+  /** their wall time / ours: above 1, ours is faster */
+  wallRatio: number;
+  /** their peak RSS / ours */
+  rssRatio: number;
+  /** their output bytes / ours */
+  bytesRatio: number;
+}
+
+export interface TargetCheck {
+  rows: number;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchReport {
+  startedAt: string;
+  finishedAt: string;
+  command: string;
+  options: Record<string, unknown>;
+  machine: MachineFacts;
+  loadBefore: LoadAverage;
+  loadAfter: LoadAverage;
+  tmpDir: string;
+  freeDiskBytesBefore: number;
+  measurements: Measurement[];
+  comparisons: Comparison[];
+  targets: TargetCheck[];
+  notes: string[];
+}
+
+const MB = 1e6;
+
+export function fmtInt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function fmt(n: number | undefined, digits: number): string {
+  return n === undefined ? '-' : n.toFixed(digits);
+}
+
+export function compare(measurements: Measurement[]): Comparison[] {
+  const out: Comparison[] = [];
+  const ok = measurements.filter(m => m.status === 'ok' && m.run === 'compare');
+  for (const ours of ok.filter(m => m.producer === 'ours')) {
+    for (const other of ok) {
+      if (other.rows !== ours.rows || other.producer === 'ours') continue;
+      out.push({
+        rows: ours.rows,
+        against: other.producer,
+        wallRatio: other.wallSeconds! / ours.wallSeconds!,
+        rssRatio: other.peakRssBytes! / ours.peakRssBytes!,
+        bytesRatio: other.outputBytes! / ours.outputBytes!,
+      });
+    }
+  }
+  return out;
+}
+
+/** The issue's targets, each beside what was measured. */
+export function targets(
+  measurements: Measurement[],
+  comparisons: Comparison[],
+): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const ours = measurements.filter(
+    m => m.producer === 'ours' && m.status === 'ok',
+  );
+  for (const m of ours.filter(m => m.run === 'compare')) {
+    if (m.rows === 10_000_000) {
+      checks.push({
+        rows: m.rows,
+        target: 'wall <= 5 s',
+        measured: `${fmt(m.wallSeconds, 2)} s`,
+        met: m.wallSeconds! <= 5,
+      });
+    }
+    const vs = (p: ProducerName) =>
+      comparisons.find(c => c.rows === m.rows && c.against === p);
+    const nb = vs('notebook');
+    if (nb) {
+      checks.push({
+        rows: m.rows,
+        target: '>= 50x the notebook',
+        measured: `${nb.wallRatio.toFixed(1)}x`,
+        met: nb.wallRatio >= 50,
+      });
+    }
+    const vec = vs('vectorised');
+    if (vec) {
+      checks.push({
+        rows: m.rows,
+        target: 'ahead of the vectorised Python',
+        measured: `${vec.wallRatio.toFixed(2)}x faster`,
+        met: vec.wallRatio > 1,
+      });
+    }
+    const floor = vs('floor');
+    if (floor) {
+      checks.push({
+        rows: m.rows,
+        target: 'within 4x of the floor',
+        measured: `${(1 / floor.wallRatio).toFixed(2)}x the floor's time`,
+        met: 1 / floor.wallRatio <= 4,
+      });
+    }
+  }
+  for (const m of ours) {
+    if (m.rows >= 10_000_000) {
+      checks.push({
+        rows: m.rows,
+        target: 'peak RSS < 300 MB',
+        measured: `${fmt(m.peakRssBytes! / MB, 0)} MB`,
+        met: m.peakRssBytes! < 300 * MB,
+      });
+    }
+  }
+  return checks;
+}
+
+interface Row {
+  cells: string[];
+}
+
+const HEADERS = [
+  'producer',
+  'rows',
+  'wall s',
+  'of which sync s',
+  'rows/s',
+  'peak RSS MB',
+  'output MB',
+  'wall / ours',
+  'load 1-min before -> after',
+];
+
+function measurementRow(m: Measurement, ours?: Measurement): Row {
+  const label =
+    PRODUCER_LABEL[m.producer] + (m.run === 'rss' ? ' (RSS run)' : '');
+  if (m.status !== 'ok') {
+    return {
+      cells: [
+        label,
+        fmtInt(m.rows),
+        m.status,
+        '',
+        '',
+        '',
+        '',
+        '',
+        m.reason ?? '',
+      ],
+    };
+  }
+  const ratio =
+    ours && ours !== m && ours.status === 'ok'
+      ? (m.wallSeconds! / ours.wallSeconds!).toFixed(2)
+      : '';
+  return {
+    cells: [
+      label,
+      fmtInt(m.rows),
+      fmt(m.wallSeconds, 2),
+      fmt(m.syncSeconds ?? undefined, 2),
+      fmtInt(m.rowsPerSecond!),
+      fmt(m.peakRssBytes! / MB, 0),
+      fmt(m.outputBytes! / MB, 1),
+      ratio,
+      `${m.loadBefore![0].toFixed(2)} -> ${m.loadAfter![0].toFixed(2)}`,
+    ],
+  };
+}
+
+function tableRows(measurements: Measurement[]): Row[] {
+  return measurements.map(m => {
+    const ours = measurements.find(
+      o => o.producer === 'ours' && o.rows === m.rows && o.run === 'compare',
+    );
+    return measurementRow(m, m.run === 'compare' ? ours : undefined);
+  });
+}
+
+export function textTable(measurements: Measurement[]): string {
+  const rows = [HEADERS, ...tableRows(measurements).map(r => r.cells)];
+  const widths = HEADERS.map((_, i) => Math.max(...rows.map(r => r[i].length)));
+  return rows
+    .map(r =>
+      r
+        .map((c, i) =>
+          i === 0 || i === 8 ? c.padEnd(widths[i]) : c.padStart(widths[i]),
+        )
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
+}
+
+export function markdownTable(measurements: Measurement[]): string {
+  const lines = [
+    `| ${HEADERS.join(' | ')} |`,
+    `|${HEADERS.map((_, i) => (i === 0 || i === 8 ? '---' : '---:')).join('|')}|`,
+    ...tableRows(measurements).map(r => `| ${r.cells.join(' | ')} |`),
+  ];
+  return lines.join('\n');
+}
+
+export function comparisonLines(comparisons: Comparison[]): string[] {
+  return comparisons.map(c => {
+    const speed =
+      c.wallRatio >= 1
+        ? `ours is ${c.wallRatio.toFixed(2)}x faster`
+        : `ours takes ${(1 / c.wallRatio).toFixed(2)}x its time`;
+    return `${fmtInt(c.rows)} rows, vs ${PRODUCER_LABEL[c.against]}: ${speed}; its peak RSS is ${c.rssRatio.toFixed(2)}x ours; its output is ${c.bytesRatio.toFixed(3)}x our bytes`;
+  });
+}
+
+export function targetLines(checks: TargetCheck[]): string[] {
+  return checks.map(
+    t =>
+      `${fmtInt(t.rows)} rows: ${t.target}: measured ${t.measured} -> ${t.met ? 'met' : 'NOT met'}`,
+  );
+}
+
+export function markdownReport(report: BenchReport): string {
+  const m = report.machine;
+  const compareRows = report.measurements;
+  const lines = [
+    `# Benchmark run ${report.startedAt}`,
+    '',
+    `- command: \`${report.command}\``,
+    `- machine: ${m.host}, ${m.nproc} cores (${m.cpuModel}), ${(m.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${m.platform}, kernel ${m.kernel}`,
+    `- node ${m.node}; python ${m.python ?? '?'} (${Object.entries(
+      m.pythonPackages ?? {},
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')})`,
+    `- load average (1, 5, 15 min): before ${formatLoad(report.loadBefore)}, after ${formatLoad(report.loadAfter)}`,
+    `- output on ${report.tmpDir} (${(report.freeDiskBytesBefore / 1e9).toFixed(0)} GB free before the run)`,
+    `- started ${report.startedAt}, finished ${report.finishedAt}`,
+    '',
+    'Wall time is spawn to exit plus an `os.sync()` (charged to every producer alike), measured by',
+    '`bench/measure.py`; peak RSS is the child\'s `ru_maxrss`; MB = 10^6 bytes. "wall / ours" above 1',
+    'means our CLI is faster.',
+    '',
+    markdownTable(compareRows),
+    '',
+  ];
+  if (report.comparisons.length > 0) {
+    lines.push(
+      '## Ratios',
+      '',
+      ...comparisonLines(report.comparisons).map(l => `- ${l}`),
+      '',
+    );
+  }
+  if (report.targets.length > 0) {
+    lines.push(
+      '## Targets (shown, not asserted)',
+      '',
+      ...targetLines(report.targets).map(l => `- ${l}`),
+      '',
+    );
+  }
+  if (report.notes.length > 0) {
+    lines.push('## Notes', '', ...report.notes.map(l => `- ${l}`), '');
+  }
+  return lines.join('\n');
+}

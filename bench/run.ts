@@ -1,0 +1,459 @@
+/**
+ * `npm run bench`: our CLI side by side with the notebook it replaces, the
+ * vectorised Python a careful user would write, and the floor (the same bytes
+ * written to the same disk), at 1M and 10M rows; then a run of our CLI alone
+ * at 100M rows for its peak RSS. Prints a table and saves JSON + markdown to
+ * bench/results/. Measures; asserts nothing.
+ *
+ *   node build/bench/run.js --python PY [--sizes 1000000,10000000]
+ *     [--rss-sizes 100000000|none] [--skip notebook@10000000]... [--only ours,floor]
+ *     [--quick] [--seed 42] [--tmp DIR] [--results DIR]
+ */
+import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {dirname, join, resolve} from 'node:path';
+import {fileURLToPath} from 'node:url';
+import {parseArgs} from 'node:util';
+import {formatLoad, freeBytes, loadAverage, machineFacts} from './machine.js';
+import {lastJsonLine, runMeasured, stopActiveChildren} from './measured.js';
+import {
+  compare,
+  comparisonLines,
+  fmtInt,
+  markdownReport,
+  PRODUCER_LABEL,
+  targetLines,
+  targets,
+  textTable,
+  type BenchReport,
+  type Measurement,
+  type ProducerName,
+} from './report.js';
+
+const HERE = dirname(fileURLToPath(import.meta.url)); // build/bench
+const ROOT = resolve(HERE, '..', '..');
+const CLI = join(ROOT, 'build', 'cli', 'main.js');
+const FLOOR = join(HERE, 'floor.js');
+const MEASURE = join(ROOT, 'bench', 'measure.py');
+const BASELINES = join(ROOT, 'bench', 'baselines');
+
+const PRODUCERS: ProducerName[] = ['ours', 'floor', 'vectorised', 'notebook'];
+/** Our files hold ~122 bytes a row; ask for 2.5x that free before a run. */
+const BYTES_PER_ROW = 122;
+const FREE_FACTOR = 2.5;
+
+interface Options {
+  python: string;
+  sizes: number[];
+  rssSizes: number[];
+  skip: Set<string>;
+  only: Set<ProducerName>;
+  seed: number;
+  tmp: string;
+  results: string;
+  quick: boolean;
+}
+
+function parseCountList(raw: string, flag: string): number[] {
+  if (raw === '' || raw === 'none') return [];
+  return raw.split(',').map(s => {
+    const n = Number(s.trim().replaceAll('_', ''));
+    if (!Number.isSafeInteger(n) || n < 1) {
+      throw new Error(`${flag}: not a row count: ${s}`);
+    }
+    return n;
+  });
+}
+
+function parseOptions(argv: string[]): Options {
+  const {values} = parseArgs({
+    args: argv,
+    options: {
+      python: {type: 'string', default: process.env.BENCH_PYTHON ?? 'python3'},
+      sizes: {type: 'string'},
+      'rss-sizes': {type: 'string'},
+      skip: {type: 'string', multiple: true, default: []},
+      only: {type: 'string'},
+      seed: {type: 'string', default: '42'},
+      tmp: {type: 'string', default: tmpdir()},
+      results: {type: 'string', default: join(ROOT, 'bench', 'results')},
+      quick: {type: 'boolean', default: false},
+      help: {type: 'boolean', default: false},
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      [
+        'usage: npm run bench -- [options]',
+        '  --sizes N,N        row counts to compare at (default 1000000,10000000; --quick: 1000000)',
+        '  --rss-sizes N,N    our CLI alone, for peak RSS (default 100000000; --quick: none; "none" skips)',
+        '  --skip P@N         skip producer P at N rows (P: ours, floor, vectorised, notebook; P alone: all sizes;',
+        '                     "rss" skips the RSS runs); repeatable, or comma-separated',
+        '  --only P,P         run only these producers',
+        '  --quick            1M rows only, no RSS run',
+        '  --seed S           seed for every producer (default 42)',
+        '  --tmp DIR          where outputs go (removed after each producer; default the OS temp dir)',
+        '  --results DIR      where the JSON and markdown go (default bench/results)',
+        '  --python PY        the venv python (scripts/bench.sh passes it)',
+        '',
+      ].join('\n'),
+    );
+    process.exit(0);
+  }
+  const quick = values.quick;
+  const sizes = parseCountList(
+    values.sizes ?? (quick ? '1000000' : '1000000,10000000'),
+    '--sizes',
+  );
+  const rssSizes = parseCountList(
+    values['rss-sizes'] ?? (quick ? 'none' : '100000000'),
+    '--rss-sizes',
+  );
+  const skip = new Set(
+    values.skip
+      .flatMap(s => s.split(','))
+      .map(s => s.trim().replaceAll('_', '')),
+  );
+  const only = new Set(
+    (values.only ?? PRODUCERS.join(','))
+      .split(',')
+      .map(s => s.trim() as ProducerName),
+  );
+  for (const p of only) {
+    if (!PRODUCERS.includes(p))
+      throw new Error(`--only: unknown producer ${p}`);
+  }
+  return {
+    python: values.python,
+    sizes,
+    rssSizes,
+    skip,
+    only,
+    seed: Number(values.seed),
+    tmp: resolve(values.tmp),
+    results: resolve(values.results),
+    quick,
+  };
+}
+
+function skipped(opts: Options, producer: ProducerName, rows: number): boolean {
+  return (
+    !opts.only.has(producer) ||
+    opts.skip.has(producer) ||
+    opts.skip.has(`${producer}@${rows}`)
+  );
+}
+
+async function dirBytes(dir: string): Promise<Record<string, number>> {
+  const files: Record<string, number> = {};
+  for (const name of await readdir(dir)) {
+    const s = await stat(join(dir, name));
+    if (s.isFile()) files[name] = s.size;
+  }
+  return files;
+}
+
+function commandFor(
+  producer: ProducerName,
+  rows: number,
+  out: string,
+  opts: Options,
+  floorBytes: number[] | undefined,
+): string[] {
+  switch (producer) {
+    case 'ours':
+      return [
+        process.execPath,
+        CLI,
+        'generate',
+        '--samples',
+        String(rows),
+        '--seed',
+        String(opts.seed),
+        '--out',
+        out,
+        '--json',
+        '--no-progress',
+      ];
+    case 'floor':
+      return [
+        process.execPath,
+        FLOOR,
+        '--out',
+        out,
+        '--bytes',
+        floorBytes!.join(','),
+      ];
+    case 'vectorised':
+    case 'notebook':
+      return [
+        opts.python,
+        join(BASELINES, `${producer}.py`),
+        '--samples',
+        String(rows),
+        '--seed',
+        String(opts.seed),
+        '--out',
+        out,
+      ];
+  }
+}
+
+/** Seconds the producer reports for itself (its JSON summary's stages). */
+function producerSeconds(
+  producer: ProducerName,
+  summary: Record<string, unknown> | null,
+): Record<string, number> | undefined {
+  if (!summary) return undefined;
+  if (producer === 'ours') {
+    const stages = summary.stages as Record<string, number> | undefined;
+    const seconds: Record<string, number> = {
+      total: Number(summary.durationMs) / 1000,
+    };
+    for (const [k, v] of Object.entries(stages ?? {})) {
+      seconds[k.replace(/Ms$/, '')] = Math.round(v) / 1000;
+    }
+    return seconds;
+  }
+  return summary.seconds as Record<string, number> | undefined;
+}
+
+/** How the run was asked for, without the venv path bench.sh adds. */
+function commandLine(argv: string[]): string {
+  const shown: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--python') i++;
+    else if (!argv[i].startsWith('--python=')) shown.push(argv[i]);
+  }
+  return ['npm run bench', ...(shown.length ? ['--', ...shown] : [])].join(' ');
+}
+
+let currentChildDir: string | undefined;
+
+async function measureOne(
+  producer: ProducerName,
+  rows: number,
+  run: Measurement['run'],
+  opts: Options,
+  logDir: string,
+  floorBytes?: number[],
+): Promise<Measurement> {
+  const base: Measurement = {producer, rows, run, status: 'skipped'};
+  const needed = rows * BYTES_PER_ROW * FREE_FACTOR;
+  const free = freeBytes(opts.tmp);
+  if (free < needed) {
+    return {
+      ...base,
+      reason: `needs ${(needed / 1e9).toFixed(1)} GB free on ${opts.tmp}, has ${(free / 1e9).toFixed(1)} GB`,
+    };
+  }
+  if (producer === 'floor' && !floorBytes) {
+    return {...base, reason: "needs our CLI's byte counts at this size"};
+  }
+  const dir = await mkdtemp(join(opts.tmp, 'exploration-bench-'));
+  currentChildDir = dir;
+  const out = join(dir, 'out');
+  await mkdir(out);
+  const log = join(
+    logDir,
+    `${producer}-${rows}${run === 'rss' ? '-rss' : ''}.log`,
+  );
+  const startedAt = new Date().toISOString();
+  try {
+    const {measure, stdout, loadBefore, loadAfter} = await runMeasured({
+      python: opts.python,
+      measureScript: MEASURE,
+      command: commandFor(producer, rows, out, opts, floorBytes),
+      syncDir: out,
+      stdoutFile: join(dir, 'stdout.txt'),
+      logFile: log,
+      env: {...process.env, TF_CPP_MIN_LOG_LEVEL: '2'},
+    });
+    const files = await dirBytes(out);
+    const summary = lastJsonLine(stdout);
+    const result: Measurement = {
+      ...base,
+      status: measure.exitCode === 0 ? 'ok' : 'failed',
+      wallSeconds: measure.wallSeconds,
+      commandSeconds: measure.commandSeconds,
+      syncSeconds: measure.syncSeconds,
+      userSeconds: measure.userSeconds,
+      systemSeconds: measure.systemSeconds,
+      rowsPerSecond: rows / measure.wallSeconds,
+      peakRssBytes: measure.peakRssBytes,
+      outputBytes: Object.values(files).reduce((a, b) => a + b, 0),
+      files,
+      producerSeconds: producerSeconds(producer, summary),
+      loadBefore,
+      loadAfter,
+      startedAt,
+      log,
+    };
+    if (result.status === 'failed') {
+      result.reason = `exit ${measure.exitCode}; see ${log}`;
+    }
+    return result;
+  } finally {
+    await rm(dir, {recursive: true, force: true});
+    currentChildDir = undefined;
+  }
+}
+
+function describe(m: Measurement): string {
+  const head = `${PRODUCER_LABEL[m.producer]}${m.run === 'rss' ? ' (RSS run)' : ''}, ${fmtInt(m.rows)} rows`;
+  if (m.status !== 'ok')
+    return `${head}: ${m.status}${m.reason ? ` (${m.reason})` : ''}`;
+  return (
+    `${head}: ${m.wallSeconds!.toFixed(2)} s wall, ${fmtInt(m.rowsPerSecond!)} rows/s, ` +
+    `peak RSS ${(m.peakRssBytes! / 1e6).toFixed(0)} MB, output ${(m.outputBytes! / 1e6).toFixed(1)} MB ` +
+    `(load ${formatLoad(m.loadBefore!)} -> ${formatLoad(m.loadAfter!)})`
+  );
+}
+
+function expectation(producer: ProducerName, rows: number): string {
+  if (producer === 'notebook' && rows >= 10_000_000) {
+    return ` (the notebook took ~3 min per million rows on this 2-core machine, so expect ~${Math.round((rows / 1e6) * 3.2)} min; --skip notebook@${rows} leaves it out)`;
+  }
+  if (rows >= 100_000_000) return ' (a few minutes)';
+  return '';
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const startedAt = new Date();
+  const stamp = startedAt
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replaceAll(':', '-');
+  const machine = machineFacts(opts.python);
+  const logDir = join(opts.tmp, `exploration-bench-logs-${stamp}`);
+  await mkdir(logDir, {recursive: true});
+  await mkdir(opts.results, {recursive: true});
+  const loadBefore = loadAverage();
+  const freeDiskBytesBefore = freeBytes(opts.tmp);
+  const say = (s: string) =>
+    process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] ${s}\n`);
+  say(
+    `bench: ${machine.nproc} cores (${machine.cpuModel}), node ${machine.node}, python ${machine.python ?? '?'}; ` +
+      `load ${formatLoad(loadBefore)}; ${(freeDiskBytesBefore / 1e9).toFixed(0)} GB free on ${opts.tmp}; logs in ${logDir}`,
+  );
+
+  const measurements: Measurement[] = [];
+  const notes: string[] = [];
+  const record = (m: Measurement) => {
+    measurements.push(m);
+    say(describe(m));
+  };
+
+  for (const rows of opts.sizes) {
+    let floorBytes: number[] | undefined;
+    for (const producer of PRODUCERS) {
+      if (skipped(opts, producer, rows)) {
+        record({
+          producer,
+          rows,
+          run: 'compare',
+          status: 'skipped',
+          reason: 'skipped by flag',
+        });
+        continue;
+      }
+      say(
+        `running ${PRODUCER_LABEL[producer]} at ${fmtInt(rows)} rows${expectation(producer, rows)}`,
+      );
+      const m = await measureOne(
+        producer,
+        rows,
+        'compare',
+        opts,
+        logDir,
+        floorBytes,
+      );
+      record(m);
+      if (producer === 'ours' && m.status === 'ok' && m.files) {
+        floorBytes = Object.values(m.files);
+      }
+    }
+  }
+  for (const rows of opts.rssSizes) {
+    if (skipped(opts, 'ours', rows) || opts.skip.has('rss')) {
+      record({
+        producer: 'ours',
+        rows,
+        run: 'rss',
+        status: 'skipped',
+        reason: 'skipped by flag',
+      });
+      continue;
+    }
+    say(
+      `running ${PRODUCER_LABEL.ours} alone at ${fmtInt(rows)} rows for peak RSS${expectation('ours', rows)}`,
+    );
+    record(await measureOne('ours', rows, 'rss', opts, logDir));
+  }
+
+  const comparisons = compare(measurements);
+  const checks = targets(measurements, comparisons);
+  notes.push(
+    'Python producers pay their imports (TensorFlow: seconds) inside their wall time; their own stage timings are in the JSON (producerSeconds).',
+    'The floor writes as many bytes as our CLI wrote at that size (zeroed 8 MiB chunks, fsync per file).',
+  );
+  const report: BenchReport = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    command: commandLine(process.argv.slice(2)),
+    options: {
+      sizes: opts.sizes,
+      rssSizes: opts.rssSizes,
+      skip: [...opts.skip],
+      only: [...opts.only],
+      seed: opts.seed,
+      quick: opts.quick,
+    },
+    machine,
+    loadBefore,
+    loadAfter: loadAverage(),
+    tmpDir: opts.tmp,
+    freeDiskBytesBefore,
+    measurements,
+    comparisons,
+    targets: checks,
+    notes,
+  };
+
+  process.stdout.write(`\n${textTable(measurements)}\n\n`);
+  for (const line of comparisonLines(comparisons))
+    process.stdout.write(`${line}\n`);
+  if (checks.length > 0) {
+    process.stdout.write('\ntargets (shown, not asserted):\n');
+    for (const line of targetLines(checks)) process.stdout.write(`  ${line}\n`);
+  }
+  process.stdout.write(
+    `\nload average before ${formatLoad(report.loadBefore)}, after ${formatLoad(report.loadAfter)}\n`,
+  );
+
+  const base = join(opts.results, `${stamp}-${machine.host}`);
+  await writeFile(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
+  await writeFile(`${base}.md`, markdownReport(report));
+  process.stdout.write(`saved ${base}.json and ${base}.md\n`);
+}
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    // measure.py runs in its own process group: stop it and its producer.
+    process.stderr.write(`bench: ${signal}, stopping\n`);
+    stopActiveChildren();
+    if (currentChildDir) {
+      void rm(currentChildDir, {recursive: true, force: true}).finally(() =>
+        process.exit(130),
+      );
+    } else {
+      process.exit(130);
+    }
+  });
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
