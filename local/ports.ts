@@ -4,11 +4,14 @@ import {createServer} from 'node:net';
 export const LOOPBACK = '127.0.0.1';
 
 /**
- * A port that was free a moment ago: the kernel picks it for a listener on
- * port 0, and the listener is closed again. Another process could take it in
- * between; the readiness checks of the callers would then fail loudly.
+ * Ports this process has handed out. The kernel may give the same port to two
+ * listeners on port 0 opened one after the other (the first one closed), and
+ * two emulators given one port make the slower one fail to bind while the
+ * readiness check sees the faster one: so a port is never handed out twice.
  */
-export function freePort(): Promise<number> {
+const handedOut = new Set<number>();
+
+function kernelPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
@@ -19,6 +22,21 @@ export function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A port that was free a moment ago and that this process has not handed out
+ * before. Another process could still take it in between.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = await kernelPort();
+    if (port !== 0 && !handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
+  throw new Error('no free loopback port found in 100 attempts');
 }
 
 /** The given port, or a free one when none (or 0) is given. */
