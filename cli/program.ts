@@ -9,6 +9,7 @@ import {ConfigurationError} from '../shared/settings.js';
 import {GENERATOR} from '../shared/version.js';
 import {runGenerate, type GenerateFlags} from './generate-command.js';
 import {runVerify} from './verify-command.js';
+import {runFetch, type FetchFlags} from './fetch-command.js';
 
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
@@ -59,6 +60,32 @@ export function buildProgram(): Command {
     .option('--no-progress', 'no progress bar, even on a terminal')
     .exitOverride()
     .action(async (flags: GenerateFlags) => runGenerate(flags));
+
+  program
+    .command('fetch')
+    .description(
+      'download a version through the loader functions (signed URLs) into DIR',
+    )
+    .requiredOption(
+      '--base-url <url>',
+      'the functions: https://REGION-PROJECT.cloudfunctions.net, or http://127.0.0.1:8080 locally',
+    )
+    .requiredOption(
+      '--out <dir>',
+      'folder to write into (existing files are never overwritten)',
+    )
+    .option('--version <n>', 'N or latest', 'latest')
+    .option(
+      '--token <token>',
+      'identity token for the cloud (default: env EXPLORATION_DATA_ID_TOKEN)',
+    )
+    .option(
+      '--gcloud-token',
+      'get the identity token from `gcloud auth print-identity-token`',
+    )
+    .option('--json', 'print a JSON summary')
+    .exitOverride()
+    .action(async (flags: FetchFlags) => runFetch(flags));
 
   program
     .command('verify')

@@ -17,17 +17,16 @@ after(async () => {
 });
 
 /**
- * Runs the smoke script as a child, asynchronously: the stack's router lives
- * in this process, so a synchronous spawn would block it and deadlock.
+ * Runs a script as a child, asynchronously: the stack's router lives in this
+ * process, so a synchronous spawn would block it and deadlock.
  */
-async function runSmoke(
-  ...args: string[]
+async function runScript(
+  script: string,
+  args: string[],
 ): Promise<{code: number | null; out: string; err: string}> {
-  const child = spawn(
-    process.execPath,
-    [`${REPO_ROOT}build/scripts/smoke.js`, ...args],
-    {stdio: ['ignore', 'pipe', 'pipe']},
-  );
+  const child = spawn(process.execPath, [`${REPO_ROOT}${script}`, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', chunk => (out += chunk));
@@ -37,6 +36,10 @@ async function runSmoke(
   );
   return {code, out, err};
 }
+
+const runSmoke = (...args: string[]) =>
+  runScript('build/scripts/smoke.js', args);
+const runCli = (...args: string[]) => runScript('build/cli/main.js', args);
 
 describe('npm run smoke', {timeout: 5 * 60_000}, () => {
   it('passes against the local stack', async () => {
@@ -68,5 +71,61 @@ describe('npm run smoke', {timeout: 5 * 60_000}, () => {
     const {code, err} = await runSmoke('--base-url', t.url, '--samples', '0');
     assert.equal(code, 2);
     assert.match(err, /--samples must be a positive integer/);
+  });
+});
+
+describe('exploration-data fetch', {timeout: 5 * 60_000}, () => {
+  it('downloads the latest version through the loaders, and verify passes on it', async () => {
+    const {mkdtemp, readdir, rm} = await import('node:fs/promises');
+    const {tmpdir} = await import('node:os');
+    const {join} = await import('node:path');
+    const out = await mkdtemp(join(tmpdir(), 'exploration-fetch-'));
+    try {
+      const fetched = await runCli(
+        'fetch',
+        '--base-url',
+        t.url,
+        '--out',
+        out,
+        '--json',
+      );
+      assert.equal(fetched.code, 0, fetched.out + fetched.err);
+      const {version} = JSON.parse(fetched.out) as {version: number};
+      assert.deepEqual((await readdir(out)).sort(), [
+        `dataset_v${version}.parquet`,
+        `dataset_v${version}.tfrecord`,
+        `metadata_v${version}.json`,
+      ]);
+      const verified = await runCli('verify', out, '--json');
+      assert.equal(verified.code, 0, verified.out);
+      assert.equal(JSON.parse(verified.out).ok, true);
+      const again = await runCli(
+        'fetch',
+        '--base-url',
+        t.url,
+        '--out',
+        out,
+        '--version',
+        String(version),
+      );
+      assert.notEqual(again.code, 0);
+      assert.match(again.err, /already exists/);
+    } finally {
+      await rm(out, {recursive: true, force: true});
+    }
+  });
+
+  it('says so when the version does not exist', async () => {
+    const {code, err} = await runCli(
+      'fetch',
+      '--base-url',
+      t.url,
+      '--out',
+      '/tmp/never-written',
+      '--version',
+      '999999',
+    );
+    assert.equal(code, 1);
+    assert.match(err, /dataset version 999999 does not exist/);
   });
 });
