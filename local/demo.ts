@@ -8,12 +8,11 @@
  */
 import {mkdtempSync, rmSync} from 'node:fs';
 import {mkdir} from 'node:fs/promises';
-import {createWriteStream} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {basename, join, resolve} from 'node:path';
-import {Readable} from 'node:stream';
-import {pipeline} from 'node:stream/promises';
 import {parseArgs} from 'node:util';
+import {downloadTo} from '../cli/fetch-command.js';
+import {parseCount} from '../cli/generate-command.js';
 import {verifyDirectory} from '../shared/verify.js';
 import {startLocalStack, type LocalStack} from './stack.js';
 
@@ -29,18 +28,6 @@ async function json<T>(
   return {status: response.status, body: (await response.json()) as T};
 }
 
-async function download(url: string, path: string): Promise<void> {
-  const response = await fetch(url);
-  if (response.status !== 200 || !response.body)
-    throw new Error(
-      `download of ${basename(path)} answered ${response.status}`,
-    );
-  await pipeline(
-    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
-    createWriteStream(path),
-  );
-}
-
 async function timed<T>(
   timings: Timings,
   stage: string,
@@ -52,15 +39,6 @@ async function timed<T>(
   } finally {
     timings[stage] = (performance.now() - started) / 1000;
   }
-}
-
-function parseCount(raw: string | undefined, name: string): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^[0-9](_?[0-9])*$/.test(raw))
-    throw new Error(
-      `--${name} must be a whole number, got ${JSON.stringify(raw)}`,
-    );
-  return Number(raw.replaceAll('_', ''));
 }
 
 async function run(
@@ -126,13 +104,16 @@ async function run(
       );
       if (link.status !== 200)
         throw new Error(`${loader} answered ${link.status}`);
-      await download(
+      await downloadTo(
         link.body.url,
         join(directory, basename(link.body.object)),
       );
       sizes[basename(link.body.object)] = link.body.sizeBytes;
     }
-    await download(metadata.url, join(directory, `metadata_v${version}.json`));
+    await downloadTo(
+      metadata.url,
+      join(directory, `metadata_v${version}.json`),
+    );
   });
 
   const report = await timed(timings, 'verify against metadata', () =>
@@ -186,7 +167,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const request: Record<string, number> = {};
-  const samples = parseCount(values.samples, 'samples');
+  const samples = parseCount(values.samples, 'nSamples');
   const seed = parseCount(values.seed, 'seed');
   if (samples !== undefined) request.nSamples = samples;
   if (seed !== undefined) request.seed = seed;
