@@ -5,7 +5,11 @@
  */
 import type {Request, Response} from '@google-cloud/functions-framework';
 import {randomUUID} from 'node:crypto';
-import {DatasetError, InvalidArgumentError} from '../shared/errors.js';
+import {
+  DatasetError,
+  InvalidArgumentError,
+  UnavailableError,
+} from '../shared/errors.js';
 import {jsonLogger, type Logger} from '../shared/logger.js';
 
 export const HTTP_ERROR_CODES = [
@@ -17,6 +21,7 @@ export const HTTP_ERROR_CODES = [
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'DATA_LOSS',
+  'UNAVAILABLE',
   'INTERNAL',
 ] as const;
 export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
@@ -39,11 +44,17 @@ const STATUS_OF: Record<DatasetError['code'], number> = {
   FAILED_PRECONDITION: 409,
   ALREADY_EXISTS: 409,
   DATA_LOSS: 500,
+  UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
 export function toHttpError(error: unknown, requestId: string): HttpError {
   if (error instanceof HttpError) return error;
+  if (error instanceof UnavailableError) {
+    return new HttpError(503, 'UNAVAILABLE', error.message, undefined, {
+      'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterSeconds))),
+    });
+  }
   if (
     error instanceof DatasetError &&
     error.code !== 'INTERNAL' &&

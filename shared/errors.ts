@@ -10,6 +10,7 @@ export const ERROR_CODES = [
   'FAILED_PRECONDITION',
   'ALREADY_EXISTS',
   'DATA_LOSS',
+  'UNAVAILABLE',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -63,5 +64,19 @@ export class AlreadyExistsError extends DatasetError {
 export class DataLossError extends DatasetError {
   constructor(message: string, cause?: unknown) {
     super('DATA_LOSS', message, {cause});
+  }
+}
+
+/**
+ * A dependency (the catalogue, the bucket) cannot take the request now; the
+ * caller should retry after `retryAfterSeconds`. Never a 500 (DESIGN §5).
+ */
+export class UnavailableError extends DatasetError {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds = 1,
+    cause?: unknown,
+  ) {
+    super('UNAVAILABLE', message, {cause});
   }
 }
