@@ -1,11 +1,18 @@
 /**
- * Generates a dataset into a destination: draws the model, streams the rows
- * block by block through the Parquet and TFRecord encoders (row i is the same
- * sample in both), checksums every byte on its way out, and writes the
+ * Generates a dataset into a destination, shard by shard: draws the model,
+ * streams each shard's rows block by block through the Parquet and TFRecord
+ * encoders (row i is the same sample in both, and in the same bytes whatever
+ * the number of shards), checksums every byte on its way out, and writes the
  * metadata last, as the commit point. Memory does not grow with nSamples.
+ *
+ * `writeShard` is the unit of work: "shard k of this config" is deterministic
+ * bytes, wherever it runs (this process, a worker thread, a function
+ * instance). `assembleMetadata` merges the shards' results; `generateDataset`
+ * is both in one process (one shard: the single-file dataset).
  */
 import type {DatasetConfig, Format} from './config.js';
 import {DigestPool} from './digest/digest-pool.js';
+import type {Digester, ObjectDigests} from './digest/digests.js';
 import {ParquetDatasetWriter} from './formats/parquet/dataset-writer.js';
 import {TfrecordBlockEncoder} from './formats/tfrecord/block-encoder.js';
 import {
@@ -13,11 +20,13 @@ import {
   empiricalOf,
   RowTally,
   type DatasetMetadata,
+  type FormatObjects,
   type ObjectRecord,
 } from './metadata.js';
 import {buildModel, type DatasetModel} from './model.js';
-import type {DatasetFileKind} from './names.js';
-import {blockCount, drawBlock, newRowBlock, ROWS_PER_BLOCK} from './rows.js';
+import {shardFileName, type DatasetFileKind} from './names.js';
+import {drawBlock, newRowBlock, ROWS_PER_BLOCK} from './rows.js';
+import {resolveShardCount, shardPlan, type ShardRange} from './shards.js';
 import {SharedSlots} from './sinks/shared-slots.js';
 import {ChecksumSink} from './sinks/checksum-sink.js';
 import {GzipSink} from './sinks/gzip-sink.js';
@@ -25,7 +34,6 @@ import type {ByteSink} from './sinks/sink.js';
 import {PARQUET_CREATED_BY} from './version.js';
 import {createHash} from 'node:crypto';
 import {crc32c, crc32cBase64} from './formats/crc32c.js';
-import type {ObjectDigests} from './digest/digests.js';
 
 /** Where the files of one version go: a folder, a bucket, memory. */
 export interface DatasetDestination {
@@ -36,8 +44,13 @@ export interface DatasetDestination {
 export interface GenerateRequest {
   config: DatasetConfig;
   version: number;
-  /** name of each file or object, by kind */
+  /**
+   * name of each file or object, by kind; with several shards the data files
+   * are named after these (shardFileName: `dataset_v1-00000-of-00004.parquet`)
+   */
   names: Record<DatasetFileKind, string>;
+  /** how many shards (default 1: one file per format) */
+  shards?: number;
   destination: DatasetDestination;
   now?: () => Date;
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
@@ -47,6 +60,35 @@ export interface GeneratedDataset {
   metadata: DatasetMetadata;
   metadataObject: ObjectDigests & {name: string};
   stages: {modelMs: number; rowsMs: number; metadataMs: number};
+}
+
+/** One shard to write: its rows, its file names, where they go. */
+export interface ShardRequest {
+  config: DatasetConfig;
+  /** buildModel(config); passed in so that several shards share one */
+  model: DatasetModel;
+  shard: ShardRange;
+  /** the shard's file or object name for each format of the config */
+  names: Partial<Record<Format, string>>;
+  destination: DatasetDestination;
+  /** a new checksum stream per file (a DigestPool's `open`, or inline) */
+  digester: () => Digester;
+  /** rows of this shard written so far, of the shard's rows */
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+}
+
+/** What a shard's results are made of, and all that crosses a thread. */
+export interface ShardResult {
+  shard: ShardRange;
+  objects: Partial<Record<Format, ObjectRecord>>;
+  /** per creative: rows and positives in this shard */
+  tally: {rows: Float64Array; positives: Float64Array};
+  rowsMs: number;
+}
+
+export interface WrittenShard extends ShardResult {
+  /** Removes the shard's files again (when the version fails later). */
+  abort(reason: unknown): Promise<void>;
 }
 
 interface OpenFile {
@@ -70,60 +112,197 @@ export function serializeMetadata(metadata: DatasetMetadata): Buffer {
   return Buffer.from(JSON.stringify(metadata, null, 2) + '\n', 'utf8');
 }
 
-export async function generateDataset(
-  request: GenerateRequest,
-): Promise<GeneratedDataset> {
-  const {config, version, names, destination} = request;
-  const now = request.now ?? (() => new Date());
-  const started = performance.now();
-  const model = buildModel(config);
-  const modelMs = performance.now() - started;
+/** Each format's file name for every shard of a plan. */
+export function shardNames(
+  names: Partial<Record<Format, string>>,
+  shard: Pick<ShardRange, 'index' | 'count'>,
+): Partial<Record<Format, string>> {
+  const out: Partial<Record<Format, string>> = {};
+  for (const [format, name] of Object.entries(names) as Array<
+    [Format, string]
+  >) {
+    out[format] = shardFileName(name, shard.index, shard.count);
+  }
+  return out;
+}
 
-  const pool = new DigestPool();
+/**
+ * Writes one shard: a Parquet and/or a TFRecord file holding rows
+ * [shard.start, shard.end), with their checksums and the shard's tally.
+ * On failure nothing of the shard is left behind.
+ */
+export async function writeShard(request: ShardRequest): Promise<WrittenShard> {
+  const {config, model, shard, destination} = request;
   const files: OpenFile[] = [];
   const opened: ByteSink[] = [];
   try {
     for (const format of config.formats) {
-      const raw = await destination.open(format, names[format]);
-      const checksum = new ChecksumSink(raw, pool.open());
+      const name = request.names[format];
+      if (name === undefined) throw new Error(`no file name for ${format}`);
+      const raw = await destination.open(format, name);
+      const checksum = new ChecksumSink(raw, request.digester());
       const entry =
         format === 'tfrecord' && config.tfrecordCompression === 'GZIP'
           ? new GzipSink(checksum)
           : checksum;
       opened.push(entry); // aborting the outermost sink aborts the chain
-      files.push({format, name: names[format], checksum, entry});
+      files.push({format, name, checksum, entry});
     }
     const rowsStarted = performance.now();
-    const tally = await streamRows(config, model, files, request.onProgress);
+    const tally = await streamRows(
+      config,
+      model,
+      shard,
+      files,
+      request.onProgress,
+    );
     await Promise.all(files.map(f => f.entry.close()));
-    const rowsMs = performance.now() - rowsStarted;
-
     const objects: Partial<Record<Format, ObjectRecord>> = {};
     for (const file of files) {
       objects[file.format] = {
         name: file.name,
-        rows: config.nSamples,
+        rows: shard.end - shard.start,
         ...file.checksum.digests(),
       };
     }
+    return {
+      shard,
+      objects,
+      tally: {rows: tally.rows, positives: tally.positives},
+      rowsMs: performance.now() - rowsStarted,
+      abort: async reason => {
+        await Promise.allSettled(opened.map(sink => sink.abort(reason)));
+      },
+    };
+  } catch (error) {
+    // Also the sinks already closed: no file of a failed shard is left behind.
+    await Promise.allSettled(opened.map(sink => sink.abort(error)));
+    throw error;
+  }
+}
+
+/**
+ * `objects` of the metadata from the shards' results, in shard order: the
+ * file itself for one shard; totals and `shards: [...]` for several.
+ */
+export function objectsOf(
+  config: DatasetConfig,
+  results: ShardResult[],
+): Partial<Record<Format, FormatObjects>> {
+  const ordered = [...results].sort((a, b) => a.shard.index - b.shard.index);
+  const objects: Partial<Record<Format, FormatObjects>> = {};
+  for (const format of config.formats) {
+    const files = ordered.map(r => {
+      const file = r.objects[format];
+      if (!file)
+        throw new Error(`shard ${r.shard.index} has no ${format} file`);
+      return file;
+    });
+    objects[format] =
+      files.length === 1
+        ? files[0]
+        : {
+            rows: files.reduce((sum, f) => sum + f.rows, 0),
+            bytes: files.reduce((sum, f) => sum + f.bytes, 0),
+            shards: files,
+          };
+  }
+  return objects;
+}
+
+/**
+ * The version's metadata from every shard's result: the objects, and the
+ * shards' tallies merged (integer counts, so exactly the single run's).
+ */
+export function assembleMetadata(args: {
+  config: DatasetConfig;
+  version: number;
+  createdAt: Date;
+  model: DatasetModel;
+  shards: ShardResult[];
+}): DatasetMetadata {
+  const {config, model, shards} = args;
+  const count = shards[0]?.shard.count ?? 0;
+  const seen = new Set(shards.map(s => s.shard.index));
+  if (shards.length !== count || seen.size !== count) {
+    throw new Error(
+      `metadata needs every shard once: have ${[...seen].sort((a, b) => a - b).join(', ')} of ${count}`,
+    );
+  }
+  const tally = new RowTally(model.creativeIds.length);
+  for (const result of shards) tally.merge(result.tally);
+  return buildMetadata({
+    version: args.version,
+    createdAt: args.createdAt,
+    config,
+    model,
+    objects: objectsOf(config, shards),
+    empirical: empiricalOf(model, tally),
+  });
+}
+
+/** Writes metadata_v{N}.json; returns its sink (to abort) and checksums. */
+export async function writeMetadata(
+  destination: DatasetDestination,
+  name: string,
+  metadata: DatasetMetadata,
+): Promise<{sink: ByteSink; object: ObjectDigests & {name: string}}> {
+  const bytes = serializeMetadata(metadata);
+  const digests = digestsOf(bytes);
+  const sink = await destination.open('metadata', name);
+  try {
+    await sink.write(bytes);
+    await sink.close(digests);
+  } catch (error) {
+    await sink.abort(error).catch(() => undefined);
+    throw error;
+  }
+  return {sink, object: {name, ...digests}};
+}
+
+export async function generateDataset(
+  request: GenerateRequest,
+): Promise<GeneratedDataset> {
+  const {config, version, names, destination} = request;
+  const now = request.now ?? (() => new Date());
+  const shardCount = resolveShardCount(config.nSamples, request.shards ?? 1);
+  const started = performance.now();
+  const model = buildModel(config);
+  const modelMs = performance.now() - started;
+
+  const pool = new DigestPool();
+  const written: WrittenShard[] = [];
+  try {
+    const rowsStarted = performance.now();
+    for (const shard of shardPlan(config.nSamples, shardCount)) {
+      written.push(
+        await writeShard({
+          config,
+          model,
+          shard,
+          names: shardNames(names, shard),
+          destination,
+          digester: () => pool.open(),
+          onProgress: request.onProgress
+            ? done => request.onProgress?.(shard.start + done, config.nSamples)
+            : undefined,
+        }),
+      );
+    }
+    const rowsMs = performance.now() - rowsStarted;
+
     const metadataStarted = performance.now();
-    const metadata = buildMetadata({
+    const metadata = assembleMetadata({
+      config,
       version,
       createdAt: now(),
-      config,
       model,
-      objects,
-      empirical: empiricalOf(model, tally),
+      shards: written,
     });
-    const bytes = serializeMetadata(metadata);
-    const metadataDigests = digestsOf(bytes);
-    const metadataSink = await destination.open('metadata', names.metadata);
-    opened.push(metadataSink);
-    await metadataSink.write(bytes);
-    await metadataSink.close(metadataDigests);
+    const {object} = await writeMetadata(destination, names.metadata, metadata);
     return {
       metadata,
-      metadataObject: {name: names.metadata, ...metadataDigests},
+      metadataObject: object,
       stages: {
         modelMs,
         rowsMs,
@@ -131,8 +310,8 @@ export async function generateDataset(
       },
     };
   } catch (error) {
-    // Also the sinks already closed: no file of a failed version is left behind.
-    await Promise.allSettled(opened.map(sink => sink.abort(error)));
+    // The shards already written go too: no file of a failed version is left behind.
+    await Promise.allSettled(written.map(shard => shard.abort(error)));
     throw error;
   } finally {
     await pool.close();
@@ -145,8 +324,9 @@ const TFRECORD_SLOTS = 12;
 async function streamRows(
   config: DatasetConfig,
   model: DatasetModel,
+  shard: ShardRange,
   files: OpenFile[],
-  onProgress: GenerateRequest['onProgress'],
+  onProgress: ShardRequest['onProgress'],
 ): Promise<RowTally> {
   const tfrecordFile = files.find(f => f.format === 'tfrecord');
   const parquetFile = files.find(f => f.format === 'parquet');
@@ -179,8 +359,12 @@ async function streamRows(
 
   if (parquet) writeParquet(parquet.start());
   const block = newRowBlock();
-  const blocks = blockCount(config.nSamples);
-  for (let b = 0; b < blocks && failure === undefined; b++) {
+  const rows = shard.end - shard.start;
+  for (
+    let b = shard.firstBlock;
+    b < shard.endBlock && failure === undefined;
+    b++
+  ) {
     drawBlock(model, config.seed, config.nSamples, b, block);
     tally.add(block.creative, block.label, block.count);
     if (tfrecord && tfrecordFile && slots) {
@@ -189,7 +373,7 @@ async function streamRows(
       track(tfrecordFile.entry.write(bytes).finally(() => slots.release(slot)));
     }
     if (parquet) writeParquet(parquet.push(block));
-    onProgress?.(block.start + block.count, config.nSamples);
+    onProgress?.(block.start + block.count - shard.start, rows);
   }
   if (parquet && failure === undefined) writeParquet(parquet.finish());
   await Promise.all(inFlight);

@@ -5,19 +5,16 @@
  * stated bound of its true probability, and that the probabilities follow
  * the model (and, for this generator version, regenerate exactly).
  */
-import {readdir, readFile, stat} from 'node:fs/promises';
-import {basename, join} from 'node:path';
-import {FORMATS, type Format} from './config.js';
-import {DigestPool} from './digest/digest-pool.js';
+import {readdir, readFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {Format} from './config.js';
 import {InvalidArgumentError, NotFoundError} from './errors.js';
-import type {DatasetMetadata, ObjectRecord} from './metadata.js';
+import type {DatasetMetadata} from './metadata.js';
 import {buildModel, pairProbability} from './model.js';
-import {readParquetRows} from './readers/parquet-rows.js';
 import type {RowsSummary} from './readers/row-sink.js';
-import {readTfrecordRows} from './readers/tfrecord-rows.js';
 import {bernsteinBound, BOUND_DESCRIPTION} from './statistics.js';
 import {GENERATOR} from './version.js';
-import {createReadStream} from 'node:fs';
+import {verifyDataFiles} from './verify-files.js';
 
 export interface Check {
   name: string;
@@ -31,6 +28,8 @@ export interface VerifyReport {
   directory: string;
   rows: Partial<Record<Format, number>>;
   rowDigest: Partial<Record<Format, string>>;
+  /** sharded versions: each shard's row digest (rowDigest is over these) */
+  shardRowDigests?: Partial<Record<Format, string[]>>;
   bound: string;
   /** the creative whose rate came closest to its bound (|obs - q| / bound) */
   worstPair: {
@@ -59,16 +58,6 @@ async function findMetadata(
     `${directory} holds ${names.length} versions (${names.join(', ')}); choose one with --version`,
     'version',
   );
-}
-
-async function fileDigests(path: string, pool: DigestPool) {
-  const digest = pool.open();
-  for await (const chunk of createReadStream(path, {
-    highWaterMark: 8 * 1024 * 1024,
-  })) {
-    await digest.update(chunk as Buffer);
-  }
-  return digest.digest();
 }
 
 function parseMetadata(text: string, path: string): DatasetMetadata {
@@ -118,49 +107,13 @@ export async function verifyDirectory(
     checks,
   };
 
-  const summaries: Partial<Record<Format, RowsSummary>> = {};
-  const pool = new DigestPool();
-  try {
-    for (const format of FORMATS) {
-      const object: ObjectRecord | undefined = metadata.objects[format];
-      if (!object) continue;
-      const path = join(directory, basename(object.name));
-      const size = await stat(path).then(
-        s => s.size,
-        () => -1,
-      );
-      if (size < 0) {
-        check(`${format}: file present`, false, `${path} is missing`);
-        continue;
-      }
-      check(
-        `${format}: size`,
-        size === object.bytes,
-        `${size} bytes, metadata says ${object.bytes}`,
-      );
-      const [digests, rows] = await Promise.all([
-        fileDigests(path, pool),
-        format === 'parquet' ? readParquetRows(path) : readTfrecordRows(path),
-      ]);
-      for (const key of ['crc32c', 'md5', 'sha256'] as const) {
-        check(
-          `${format}: ${key}`,
-          digests[key] === object[key],
-          `${digests[key]}, metadata says ${object[key]}`,
-        );
-      }
-      check(
-        `${format}: rows`,
-        rows.rows === object.rows && rows.rows === metadata.config.nSamples,
-        `${rows.rows} rows, metadata says ${object.rows}, config ${metadata.config.nSamples}`,
-      );
-      summaries[format] = rows;
-      report.rows[format] = rows.rows;
-      report.rowDigest[format] = rows.rowDigest;
-    }
-  } finally {
-    await pool.close();
-  }
+  // Every data file (one per format, or every shard), on worker threads.
+  const files = await verifyDataFiles(directory, metadata);
+  checks.push(...files.checks);
+  const summaries = files.summaries;
+  report.rows = files.rows;
+  report.rowDigest = files.rowDigest;
+  if (files.shardRowDigests) report.shardRowDigests = files.shardRowDigests;
 
   if (summaries.parquet && summaries.tfrecord) {
     check(

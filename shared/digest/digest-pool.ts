@@ -5,6 +5,7 @@
  */
 import {Worker} from 'node:worker_threads';
 import type {
+  Digester,
   DigestAlgorithm,
   ObjectDigests,
   WorkerReply,
@@ -112,7 +113,7 @@ export class DigestPool {
   }
 }
 
-export class DigestStream {
+export class DigestStream implements Digester {
   constructor(
     private readonly workers: DigestWorker[],
     private readonly stream: number,

@@ -25,3 +25,10 @@ export type WorkerReply =
       bytes: number;
     }
   | {op: 'failed'; stream: number; message: string};
+
+/** One stream of bytes being checksummed (in worker threads, or inline). */
+export interface Digester {
+  /** Resolves when `chunk` is hashed (then it may be reused). */
+  update(chunk: Uint8Array): Promise<void>;
+  digest(): Promise<ObjectDigests>;
+}

@@ -227,7 +227,8 @@ export async function recordStorageEvent(
       recordedAt: context.now().toISOString(),
       recordedGeneration: event.generation,
       metadataObject: event.name,
-      objects: metadata.objects,
+      // checkObjects admits one file per format only (sharded versions come with the fan-out)
+      objects: metadata.objects as Partial<Record<Format, ObjectRecord>>,
       probabilities: probabilitiesOf(metadata, metadataUri),
       empirical: {
         rows: metadata.empirical.rows,

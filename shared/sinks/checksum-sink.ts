@@ -3,8 +3,7 @@
  * and hands the checksums to that sink on close, so an upload can compare
  * them with what Cloud Storage received.
  */
-import type {ObjectDigests} from '../digest/digests.js';
-import type {DigestStream} from '../digest/digest-pool.js';
+import type {Digester, ObjectDigests} from '../digest/digests.js';
 import type {ByteSink} from './sink.js';
 
 export class ChecksumSink implements ByteSink {
@@ -12,7 +11,7 @@ export class ChecksumSink implements ByteSink {
 
   constructor(
     private readonly inner: ByteSink,
-    private readonly digest: DigestStream,
+    private readonly digest: Digester,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {

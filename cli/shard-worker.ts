@@ -1,0 +1,102 @@
+/**
+ * A worker thread of `generate --shards`: writes the shards it is handed
+ * into the output folder with shared/generate's writeShard, and removes them
+ * again if the version fails. Memory per worker is one block pipeline
+ * (TFRecord slots, one Parquet row group), whatever the shard's size.
+ */
+import {workerData} from 'node:worker_threads';
+import type {DatasetConfig, Format} from '../shared/config.js';
+import {DirectoryDestination} from '../shared/destinations/directory.js';
+import {DigestPool} from '../shared/digest/digest-pool.js';
+import {InlineDigester} from '../shared/digest/inline-digester.js';
+import {
+  writeShard,
+  type ShardResult,
+  type WrittenShard,
+} from '../shared/generate.js';
+import {buildModel, type DatasetModel} from '../shared/model.js';
+import {serveTasks} from '../shared/parallel/serve-tasks.js';
+import type {ShardRange} from '../shared/shards.js';
+
+export interface ShardTask {
+  config: DatasetConfig;
+  shard: ShardRange;
+  names: Partial<Record<Format, string>>;
+  directory: string;
+}
+
+export interface ShardTaskResult extends ShardResult {
+  /** this worker's heap + array buffers at their largest so far */
+  workerPeakBytes: number;
+  workerId: number;
+}
+
+export interface ShardWorkerOptions {
+  /** 'inline': hash on this thread; 'pool': on two digest threads of its own */
+  digests: 'inline' | 'pool';
+  workerId: number;
+}
+
+const options = workerData as ShardWorkerOptions;
+const written: WrittenShard[] = [];
+let model: {key: string; model: DatasetModel} | undefined;
+let pool: DigestPool | undefined;
+let peak = 0;
+
+function sampleMemory(): void {
+  const usage = process.memoryUsage();
+  peak = Math.max(peak, usage.heapTotal + usage.arrayBuffers);
+}
+
+function modelFor(config: DatasetConfig): DatasetModel {
+  const key = `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}`;
+  if (model?.key !== key) model = {key, model: buildModel(config)};
+  return model.model;
+}
+
+serveTasks<ShardTask, ShardTaskResult, number>(
+  async (task, progress) => {
+    const digester =
+      options.digests === 'pool'
+        ? () => (pool ??= new DigestPool()).open()
+        : () => new InlineDigester();
+    let reported = 0;
+    const result = await writeShard({
+      config: task.config,
+      model: modelFor(task.config),
+      shard: task.shard,
+      names: task.names,
+      destination: new DirectoryDestination(task.directory),
+      digester,
+      onProgress: done => {
+        // about every 1M rows: enough for a bar, little traffic
+        if (
+          done - reported >= 1 << 20 ||
+          done === task.shard.end - task.shard.start
+        ) {
+          reported = done;
+          sampleMemory();
+          progress(done);
+        }
+      },
+    });
+    written.push(result);
+    sampleMemory();
+    return {
+      shard: result.shard,
+      objects: result.objects,
+      tally: result.tally,
+      rowsMs: result.rowsMs,
+      workerPeakBytes: peak,
+      workerId: options.workerId,
+    };
+  },
+  async message => {
+    if (message === 'abort') {
+      await Promise.allSettled(written.map(s => s.abort(new Error('aborted'))));
+      written.length = 0;
+    }
+    await pool?.close();
+    pool = undefined;
+  },
+);
