@@ -270,6 +270,8 @@ export async function generateDataset(
   const model = buildModel(config);
   const modelMs = performance.now() - started;
 
+  const dataNames: Partial<Record<Format, string>> = {};
+  for (const format of config.formats) dataNames[format] = names[format];
   const pool = new DigestPool();
   const written: WrittenShard[] = [];
   try {
@@ -280,7 +282,7 @@ export async function generateDataset(
           config,
           model,
           shard,
-          names: shardNames(names, shard),
+          names: shardNames(dataNames, shard),
           destination,
           digester: () => pool.open(),
           onProgress: request.onProgress

@@ -43,6 +43,8 @@ export interface FileCheckResult extends FileCheckTask {
   size: number;
   digests: ObjectDigests | null;
   summary: RowsSummary | null;
+  /** why the rows could not be read */
+  readError?: string;
 }
 
 export interface DataFilesReport {
@@ -135,7 +137,7 @@ function checkFile(
 ): boolean {
   const label =
     file.shard === null ? file.format : `${file.format} shard ${file.shard}`;
-  if (file.size < 0 || !file.digests || !file.summary) {
+  if (file.size < 0 || !file.digests) {
     check(`${label}: file present`, false, `${file.path} is missing`);
     return false;
   }
@@ -151,6 +153,10 @@ function checkFile(
       digests[key] === object[key],
       `${digests[key]}, metadata says ${object[key]}`,
     );
+  }
+  if (!summary) {
+    check(`${label}: rows readable`, false, file.readError ?? 'unreadable');
+    return false;
   }
   if (file.shard !== null) {
     check(

@@ -28,9 +28,15 @@ serveTasks<FileCheckTask, FileCheckResult, never>(async task => {
   if (size < 0) return {...task, size, digests: null, summary: null};
   const [digests, summary] = await Promise.all([
     digestsOf(task.path),
-    task.format === 'parquet'
+    (task.format === 'parquet'
       ? readParquetRows(task.path)
-      : readTfrecordRows(task.path),
+      : readTfrecordRows(task.path)
+    ).catch((error: unknown) =>
+      // a damaged file is a failed check, not a failed verify
+      error instanceof Error ? error.message : String(error),
+    ),
   ]);
-  return {...task, size, digests, summary};
+  return typeof summary === 'string'
+    ? {...task, size, digests, summary: null, readError: summary}
+    : {...task, size, digests, summary};
 });
