@@ -10,11 +10,13 @@ import {DirectoryDestination} from '../shared/destinations/directory.js';
 import {DigestPool} from '../shared/digest/digest-pool.js';
 import {InlineDigester} from '../shared/digest/inline-digester.js';
 import {
+  ShardBuffers,
+  TFRECORD_SLOTS,
   writeShard,
   type ShardResult,
   type WrittenShard,
 } from '../shared/generate.js';
-import {buildModel, type DatasetModel} from '../shared/model.js';
+import {buildModel} from '../shared/model.js';
 import {serveTasks} from '../shared/parallel/serve-tasks.js';
 import type {ShardRange} from '../shared/shards.js';
 
@@ -39,7 +41,7 @@ export interface ShardWorkerOptions {
 
 const options = workerData as ShardWorkerOptions;
 const written: WrittenShard[] = [];
-let model: {key: string; model: DatasetModel} | undefined;
+let model: {key: string; buffers: ShardBuffers} | undefined;
 let pool: DigestPool | undefined;
 let peak = 0;
 
@@ -48,10 +50,25 @@ function sampleMemory(): void {
   peak = Math.max(peak, usage.heapTotal + usage.arrayBuffers);
 }
 
-function modelFor(config: DatasetConfig): DatasetModel {
+/**
+ * TFRecord blocks in flight per worker: with hashing in place a write is the
+ * only wait, and a few slots keep the disk busy (each ~8 MB).
+ */
+const INLINE_SLOTS = 4;
+
+/** The model and buffers, kept while the worker writes shards of one config. */
+function buffersFor(config: DatasetConfig): ShardBuffers {
   const key = `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}`;
-  if (model?.key !== key) model = {key, model: buildModel(config)};
-  return model.model;
+  if (model?.key !== key) {
+    model = {
+      key,
+      buffers: new ShardBuffers(
+        buildModel(config),
+        options.digests === 'inline' ? INLINE_SLOTS : TFRECORD_SLOTS,
+      ),
+    };
+  }
+  return model.buffers;
 }
 
 serveTasks<ShardTask, ShardTaskResult, number>(
@@ -61,9 +78,11 @@ serveTasks<ShardTask, ShardTaskResult, number>(
         ? () => (pool ??= new DigestPool()).open()
         : () => new InlineDigester();
     let reported = 0;
+    const buffers = buffersFor(task.config);
     const result = await writeShard({
       config: task.config,
-      model: modelFor(task.config),
+      model: buffers.model,
+      buffers,
       shard: task.shard,
       names: task.names,
       destination: new DirectoryDestination(task.directory),

@@ -75,6 +75,8 @@ export interface ShardRequest {
   digester: () => Digester;
   /** rows of this shard written so far, of the shard's rows */
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
+  /** buffers kept across the shards one writer writes (default: fresh ones) */
+  buffers?: ShardBuffers;
 }
 
 /** What a shard's results are made of, and all that crosses a thread. */
@@ -149,9 +151,12 @@ export async function writeShard(request: ShardRequest): Promise<WrittenShard> {
       files.push({format, name, checksum, entry});
     }
     const rowsStarted = performance.now();
+    const buffers = request.buffers ?? new ShardBuffers(model);
+    if (buffers.model !== model)
+      throw new Error('ShardBuffers were made for another model');
     const tally = await streamRows(
       config,
-      model,
+      buffers,
       shard,
       files,
       request.onProgress,
@@ -273,6 +278,7 @@ export async function generateDataset(
   const dataNames: Partial<Record<Format, string>> = {};
   for (const format of config.formats) dataNames[format] = names[format];
   const pool = new DigestPool();
+  const buffers = new ShardBuffers(model);
   const written: WrittenShard[] = [];
   try {
     const rowsStarted = performance.now();
@@ -285,6 +291,7 @@ export async function generateDataset(
           names: shardNames(dataNames, shard),
           destination,
           digester: () => pool.open(),
+          buffers,
           onProgress: request.onProgress
             ? done => request.onProgress?.(shard.start + done, config.nSamples)
             : undefined,
@@ -321,24 +328,51 @@ export async function generateDataset(
 }
 
 /** Shared buffers for TFRecord blocks in flight: bounds memory at ~100 MB. */
-const TFRECORD_SLOTS = 12;
+export const TFRECORD_SLOTS = 12;
+
+/**
+ * What a writer of several shards keeps from one shard to the next: the
+ * TFRecord record tables and the shared-memory block buffers (allocating and
+ * zeroing ~100 MB per shard would cost more than a small shard's rows).
+ * One shard at a time may use it.
+ */
+export class ShardBuffers {
+  private encoder: TfrecordBlockEncoder | undefined;
+  private sharedSlots: SharedSlots | undefined;
+
+  constructor(
+    readonly model: DatasetModel,
+    /** TFRecord blocks in flight (each ~8 MB at the default shape) */
+    readonly slotCount = TFRECORD_SLOTS,
+  ) {}
+
+  tfrecord(): TfrecordBlockEncoder {
+    return (this.encoder ??= new TfrecordBlockEncoder(this.model));
+  }
+
+  slots(): SharedSlots {
+    return (this.sharedSlots ??= new SharedSlots(
+      this.slotCount,
+      this.tfrecord().bytesFor(ROWS_PER_BLOCK),
+    ));
+  }
+}
 
 async function streamRows(
   config: DatasetConfig,
-  model: DatasetModel,
+  buffers: ShardBuffers,
   shard: ShardRange,
   files: OpenFile[],
   onProgress: ShardRequest['onProgress'],
 ): Promise<RowTally> {
+  const model = buffers.model;
   const tfrecordFile = files.find(f => f.format === 'tfrecord');
   const parquetFile = files.find(f => f.format === 'parquet');
-  const tfrecord = tfrecordFile && new TfrecordBlockEncoder(model);
+  const tfrecord = tfrecordFile && buffers.tfrecord();
   const parquet =
     parquetFile &&
     new ParquetDatasetWriter(model, {createdBy: PARQUET_CREATED_BY});
-  const slots =
-    tfrecord &&
-    new SharedSlots(TFRECORD_SLOTS, tfrecord.bytesFor(ROWS_PER_BLOCK));
+  const slots = tfrecord && buffers.slots();
   const tally = new RowTally(model.creativeIds.length);
 
   // Writes stay in flight while the next block is drawn; the first failure stops the loop.
