@@ -63,6 +63,7 @@ export class WorkerPool<Task, Result, Progress> {
           }
           worker.off('message', onMessage);
           worker.off('error', onError);
+          worker.off('exit', onExit);
           running--;
           if (reply.kind === 'done') results[index] = reply.result;
           else if (reply.kind === 'failed')
@@ -71,12 +72,19 @@ export class WorkerPool<Task, Result, Progress> {
         };
         const onError = (error: Error) => {
           worker.off('message', onMessage);
+          worker.off('exit', onExit);
           running--;
           failure ??= error;
           finish();
         };
+        // a worker that ends without an answer (killed, out of memory)
+        const onExit = (code: number) =>
+          onError(
+            new Error(`worker exited with code ${code} during task ${index}`),
+          );
         worker.on('message', onMessage);
         worker.once('error', onError);
+        worker.once('exit', onExit);
         worker.postMessage({
           kind: 'task',
           task: index,
