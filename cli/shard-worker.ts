@@ -41,7 +41,7 @@ export interface ShardWorkerOptions {
 
 const options = workerData as ShardWorkerOptions;
 const written: WrittenShard[] = [];
-let model: {key: string; buffers: ShardBuffers} | undefined;
+let current: {key: string; buffers: ShardBuffers} | undefined;
 let pool: DigestPool | undefined;
 let peak = 0;
 
@@ -59,8 +59,8 @@ const INLINE_SLOTS = 4;
 /** The model and buffers, kept while the worker writes shards of one config. */
 function buffersFor(config: DatasetConfig): ShardBuffers {
   const key = `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}`;
-  if (model?.key !== key) {
-    model = {
+  if (current?.key !== key) {
+    current = {
       key,
       buffers: new ShardBuffers(
         buildModel(config),
@@ -68,7 +68,7 @@ function buffersFor(config: DatasetConfig): ShardBuffers {
       ),
     };
   }
-  return model.buffers;
+  return current.buffers;
 }
 
 serveTasks<ShardTask, ShardTaskResult, number>(
