@@ -9,8 +9,9 @@
  * a few tens of MB. See docs/local-stack-memory.md.
  */
 import assert from 'node:assert/strict';
-import {existsSync, readdirSync} from 'node:fs';
+import {existsSync, readdirSync, statSync} from 'node:fs';
 import {join} from 'node:path';
+import {request} from 'node:http';
 import {after, before, describe, it} from 'node:test';
 import {
   RssSampler,
@@ -116,3 +117,76 @@ describe(
     });
   },
 );
+
+/** Files staged in fake-gcs-server's upload directory, with their sizes. */
+function staged(): {name: string; bytes: number}[] {
+  const staging = join(t.stack.runDir.data, 'gcs.uploads');
+  if (!existsSync(staging)) return [];
+  return readdirSync(staging).map(name => ({
+    name,
+    bytes: statSync(join(staging, name), {throwIfNoEntry: false})?.size ?? 0,
+  }));
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting: ${what}`);
+    await new Promise(resolve => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Starts a resumable upload session and streams 1 MiB blocks into it as one
+ * request (as the Node.js client does) until `stop` resolves, then drops the
+ * connection. Raw HTTP: destroying the client's write stream does not abort
+ * its request (see docs/local-stack-memory.md).
+ */
+async function abortedUpload(name: string, stop: () => Promise<void>) {
+  const base = t.stack.emulators.storageUrl;
+  const session = await fetch(
+    `${base}/upload/storage/v1/b/${t.bucket.name}/o?uploadType=resumable&ifGenerationMatch=0&name=${encodeURIComponent(name)}`,
+    {method: 'POST', headers: {'content-type': 'application/json'}, body: '{}'},
+  );
+  await session.arrayBuffer();
+  assert.equal(session.status, 200);
+  const location = session.headers.get('location');
+  assert.ok(location, 'no upload session URL');
+  const put = request(location, {
+    method: 'PUT',
+    headers: {
+      'content-type': 'application/octet-stream',
+      'content-range': 'bytes 0-*/*',
+    },
+  });
+  const closed = new Promise<void>(resolve => put.on('close', resolve));
+  put.on('error', () => undefined); // the abort below
+  const block = Buffer.alloc(MiB, 7);
+  let stopped = false;
+  const stopping = stop().finally(() => (stopped = true));
+  const stoppedOrFailed = stopping.catch(() => undefined);
+  while (!stopped) {
+    if (!put.write(block))
+      await Promise.race([
+        new Promise(resolve => put.once('drain', resolve)),
+        stoppedOrFailed,
+      ]);
+  }
+  put.destroy();
+  await closed;
+  await stopping;
+}
+
+describe('an upload aborted midway', {timeout: 2 * 60_000}, () => {
+  it('was streaming to disk, and leaves neither an object nor a staged file', async () => {
+    const name = 'aborted/never.bin';
+    await abortedUpload(name, () =>
+      until('8 MiB staged on disk', () =>
+        staged().some(f => f.bytes >= 8 * MiB),
+      ),
+    );
+    await until('the staged file removed', () => staged().length === 0);
+    const [exists] = await t.bucket.file(name).exists();
+    assert.equal(exists, false);
+  });
+});
