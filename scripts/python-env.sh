@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Creates (once) the Python 3.11 virtual environment used by the interop tests
-# and the benchmark baselines, outside the repository, and prints the absolute
+# Creates (once) the Python 3.11 virtual environment used by the interop tests,
+# the benchmark baselines and the Python client's lint, type-check and tests
+# (clients/python; the client itself is not installed here: its tests put its
+# src/ on PYTHONPATH), outside the repository, and prints the absolute
 # path of its python on stdout (last line):
 #
 #   PY=$(bash scripts/python-env.sh)

@@ -243,6 +243,32 @@ describe('the Python client', {timeout: 30 * 60_000}, () => {
       await t?.stop();
     });
 
+    it('runs the example notebook session', async () => {
+      const run = await python([
+        'examples/notebook_session.py',
+        '--base-url',
+        t.url,
+        '--samples',
+        '100000',
+        '--seed',
+        '5',
+      ]);
+      assert.equal(run.code, 0, tail(run.output));
+      for (const line of run.output.trimEnd().split('\n'))
+        console.log(`# example: ${line}`);
+      assert.match(run.output, /load_parquet first load: 100,000 rows/);
+      assert.match(
+        run.output,
+        /load_parquet second load \(cache\): 100,000 rows/,
+      );
+      assert.match(
+        run.output,
+        /tfrecord spec: \{'target_store_id': 'string', 'creative_pack_id': 'string', 'label': 'int64'\}/,
+      );
+      assert.match(run.output, /downloaded metadata_v\d+\.json/);
+      assert.match(run.output, /as expected: INVALID_ARGUMENT on nSamples/);
+    });
+
     it('passes its integration tests', async () => {
       const {counts} = await pytest('tests/integration', {
         EXPLORATION_DATA_TEST_URL: t.url,

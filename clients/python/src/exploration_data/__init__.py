@@ -73,10 +73,13 @@ def load_tfrecord(
     token: TokenLike = None,
     *,
     parse: bool = True,
+    batch_size: int | None = None,
     **client_options: Any,
 ) -> Any:
     """The TFRecord data of a version as a parsed tf.data.Dataset (see ``Client.load_tfrecord``)."""
-    return Client(base_url, token, **client_options).load_tfrecord(version, parse=parse)
+    return Client(base_url, token, **client_options).load_tfrecord(
+        version, parse=parse, batch_size=batch_size
+    )
 
 
 def load_metadata(

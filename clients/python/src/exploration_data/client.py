@@ -358,7 +358,13 @@ class Client:
         frame.attrs["version"] = files.version
         return frame
 
-    def load_tfrecord(self, version: VersionLike = "latest", *, parse: bool = True) -> Any:
+    def load_tfrecord(
+        self,
+        version: VersionLike = "latest",
+        *,
+        parse: bool = True,
+        batch_size: int | None = None,
+    ) -> Any:
         """The TFRecord data of a version as a ``tf.data.Dataset``.
 
         Every shard is downloaded (into the cache) and read in order; with
@@ -366,12 +372,20 @@ class Client:
         ``target_store_id`` and ``creative_pack_id`` ``tf.string``, ``label``
         ``tf.int64``. GZIP files (``.tfrecord.gz``) are read as such. Needs the
         ``tensorflow`` extra.
+
+        Args:
+            version: a version number or ``"latest"``.
+            parse: parse the records (default True); False gives the raw bytes.
+            batch_size: batches of this many records, parsed together with
+                ``tf.io.parse_example`` (same spec, ~10x faster per row than the
+                notebook's per-record ``parse_single_example``); None: one record
+                at a time, as the notebook did.
         """
         from .readers import tensorflow
 
         tensorflow()  # fail before downloading when TensorFlow is missing
         files = self.files("tfrecord", version)
-        return tfrecord_dataset(self._fetch_to_cache(files), parse=parse)
+        return tfrecord_dataset(self._fetch_to_cache(files), parse=parse, batch_size=batch_size)
 
     def download(
         self,

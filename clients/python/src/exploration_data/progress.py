@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 
@@ -28,7 +29,7 @@ def progress_bar(total: int, description: str, enabled: bool | None) -> Any:
     from tqdm.auto import tqdm
 
     show = interactive() if enabled is None else enabled
-    return tqdm(
+    bar = tqdm(
         total=total,
         desc=description,
         unit="B",
@@ -37,3 +38,22 @@ def progress_bar(total: int, description: str, enabled: bool | None) -> Any:
         disable=not show,
         leave=False,
     )
+    return _SharedBar(bar)
+
+
+class _SharedBar:
+    """A tqdm bar that parallel downloads update from their threads."""
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+        self._lock = threading.Lock()
+
+    def update(self, n: int) -> None:
+        """Counts ``n`` more bytes (fewer when negative)."""
+        with self._lock:
+            self._bar.update(n)
+
+    def close(self) -> None:
+        """Removes the bar."""
+        with self._lock:
+            self._bar.close()

@@ -58,11 +58,15 @@ def feature_spec() -> dict[str, Any]:
     }
 
 
-def tfrecord_dataset(paths: Sequence[Path], parse: bool = True) -> Any:
+def tfrecord_dataset(
+    paths: Sequence[Path], parse: bool = True, batch_size: int | None = None
+) -> Any:
     """A ``tf.data.Dataset`` of the files in order (GZIP when they end in ``.gz``).
 
     With ``parse`` each record is parsed with ``tf.io.parse_single_example`` and
     the notebook's spec, as the notebook did; without it the records are raw.
+    With ``batch_size`` the records are batched first and each batch parsed with
+    ``tf.io.parse_example`` (the same spec, about ten times faster per row).
     """
     tf = tensorflow()
     gzip = {p.name.endswith(".gz") for p in paths}
@@ -72,9 +76,23 @@ def tfrecord_dataset(paths: Sequence[Path], parse: bool = True) -> Any:
         )
     compression = "GZIP" if gzip.pop() else ""
     dataset = tf.data.TFRecordDataset([str(p) for p in paths], compression_type=compression)
+    if batch_size is not None:
+        if batch_size < 1:
+            raise ExplorationDataError(
+                f"batch_size must be at least 1, got {batch_size}",
+                code="INVALID_ARGUMENT",
+                field="batch_size",
+            )
+        dataset = dataset.batch(batch_size)
     if not parse:
         return dataset
     spec = feature_spec()
+    if batch_size is not None:
+        return dataset.map(
+            lambda records: tf.io.parse_example(records, spec),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
     return dataset.map(
         lambda record: tf.io.parse_single_example(record, spec),
         num_parallel_calls=tf.data.AUTOTUNE,

@@ -451,4 +451,28 @@ def test_load_tfrecord_gzip_shards_with_the_notebook_spec(
     assert dataset.element_spec["target_store_id"].dtype == tf.string
     raw = make_client().load_tfrecord(31, parse=False)
     assert sum(1 for _ in raw) == 10
+    batches = list(make_client().load_tfrecord(31, batch_size=4).as_numpy_iterator())
+    assert [len(b["label"]) for b in batches] == [4, 4, 2]
+    assert [int(x) for b in batches for x in b["label"]] == [r[2] for r in rows(0, 10)]
     assert server.count("/objects/") == 2  # the second load came from the cache
+
+
+# ------------------------------------------------------ module-level names ---
+
+
+def test_the_notebook_names_at_module_level(
+    server: FakeServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import exploration_data
+
+    single(server, 41, parquet_bytes(rows(0, 12)))
+    server.route("/loadMetadata", Reply(200, metadata_answer(41)))
+    options = {"cache_dir": tmp_path / "c", "progress": False}
+    frame = exploration_data.load_parquet(41, base_url=server.url, **options)
+    pd.testing.assert_frame_equal(frame, expected_frame((0, 12)))
+    monkeypatch.setenv("EXPLORATION_DATA_URL", server.url)
+    assert exploration_data.load_metadata("latest", **options)["version"] == 41
+    assert server.requests[-1].query == {"version": ["latest"]}
+    assert Client().base_url == server.url
+    monkeypatch.delenv("EXPLORATION_DATA_URL")
+    assert Client().base_url == "http://127.0.0.1:8080"
