@@ -182,12 +182,20 @@ class Client:
             "tfrecordCompression": tfrecordCompression,
         }
         body = {k: v for k, v in fields.items() if v is not None}
-        status, answer = self._transport.call(
-            "POST",
-            "generateDataset",
-            body=body,
-            read_timeout=self._transport.timeouts.generate,
-        )
+        try:
+            status, answer = self._transport.call(
+                "POST",
+                "generateDataset",
+                body=body,
+                read_timeout=self._transport.timeouts.generate,
+            )
+        except ExplorationDataError as error:
+            if error.code == "DEADLINE_EXCEEDED" and error.http_status is None:
+                error.message += (
+                    "; the version may still be generating: see list_datasets(), or raise "
+                    "Timeouts(generate=...)"
+                )
+            raise
         version = answer.get("version") if isinstance(answer, dict) else None
         if not isinstance(version, int) or isinstance(version, bool):
             raise ExplorationDataError(
@@ -458,9 +466,17 @@ class Client:
     def _parallel(self, jobs: Sequence[Callable[[], T]]) -> list[T]:
         if len(jobs) <= 1 or self.max_workers == 1:
             return [job() for job in jobs]
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.max_workers, len(jobs)))
+        try:
             futures = [pool.submit(job) for job in jobs]
-            return [future.result() for future in futures]
+            results = [future.result() for future in futures]
+        except BaseException:
+            # One shard failed, or Ctrl-C in the notebook: start nothing more and
+            # do not wait for the downloads under way (they finish or fail alone).
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return results
 
     def _fetch_to_cache(self, files: Files) -> list[Path]:
         """Every file of ``files`` in the cache (downloaded when missing or changed)."""

@@ -140,7 +140,15 @@ class CredentialsTokenSource:
         with self._lock:
             credentials = self._credentials
             if self._stale or not getattr(credentials, "valid", False):
-                credentials.refresh(_google_request())
+                try:
+                    credentials.refresh(_google_request())
+                except ExplorationDataError:
+                    raise
+                except Exception as error:  # noqa: BLE001 - google-auth raises many kinds
+                    raise _unauthenticated(
+                        f"{type(credentials).__name__} could not refresh: "
+                        f"{type(error).__name__}: {redact(str(error))[:300]}"
+                    ) from None
                 self._stale = False
             return _checked(credentials.token, type(credentials).__name__)
 

@@ -476,3 +476,23 @@ def test_the_notebook_names_at_module_level(
     assert Client().base_url == server.url
     monkeypatch.delenv("EXPLORATION_DATA_URL")
     assert Client().base_url == "http://127.0.0.1:8080"
+
+
+def test_one_failing_shard_fails_the_load_without_waiting_for_the_rest(
+    server: FakeServer, make_client: Callable[..., Client], tmp_path: Path
+) -> None:
+    parts = [parquet_bytes(rows(0, 5)), parquet_bytes(rows(5, 5)), parquet_bytes(rows(10, 5))]
+    answer = sharded(server, 42, parts, "parquet")
+    server.route("/loadParquet", Reply(200, answer))
+    server.route(
+        "/objects/datasets/v42/dataset_v42-00000-of-00003.parquet",
+        Reply(404, b"<Error><Code>NoSuchKey</Code></Error>"),
+    )
+    slow = "/objects/datasets/v42/dataset_v42-00002-of-00003.parquet"
+    server.route(slow, Reply(200, parts[2], delay=2.0))
+    started = time.monotonic()
+    with pytest.raises(ExplorationDataError) as raised:
+        make_client(max_workers=3).load_parquet(42)
+    assert time.monotonic() - started < 1.5
+    assert raised.value.http_status == 404
+    assert "dataset_v42-00000-of-00003.parquet" in raised.value.message

@@ -290,3 +290,19 @@ def test_google_auth_credentials_object_is_refreshed(
     assert [bearer(server, i) for i in range(3)] == [f"Bearer {SECRET}{n}" for n in (1, 1, 2)]
     assert repr(client).count("IDTokenCredentials") == 1
     assert SECRET not in repr(client)
+
+
+def test_credentials_that_cannot_refresh(make_client: Callable[..., Client]) -> None:
+    class Broken:
+        token = None
+        valid = False
+
+        def refresh(self, request: object) -> None:
+            raise RuntimeError(f"invalid_grant: Bearer {SECRET} was revoked")
+
+    with pytest.raises(ExplorationDataError) as raised:
+        make_client(token=Broken()).list_datasets()
+    assert raised.value.code == "UNAUTHENTICATED"
+    assert "Broken could not refresh: RuntimeError: invalid_grant" in raised.value.message
+    assert SECRET not in str(raised.value)
+    assert raised.value.__cause__ is None

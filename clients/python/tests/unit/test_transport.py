@@ -131,6 +131,7 @@ def test_a_read_timeout_on_post_is_not_retried(
     with pytest.raises(ExplorationDataError) as raised:
         client.generate(nSamples=10, wait=False)
     assert raised.value.code == "DEADLINE_EXCEEDED"
+    assert "may still be generating" in raised.value.message
     assert server.count("/generateDataset") == 1
 
 
