@@ -7,7 +7,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -281,7 +281,9 @@ class Client:
                 break
         return out
 
-    def _iter_datasets(self, page_size: int, stop_below: int | None = None) -> Any:
+    def _iter_datasets(
+        self, page_size: int, stop_below: int | None = None
+    ) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
             params: dict[str, str | int] = {"limit": page_size}
