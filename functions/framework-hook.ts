@@ -75,7 +75,11 @@ type Send = (this: ServerResponse, body?: unknown) => unknown;
  * in `res.send`, which on this one response is made to send the JSON
  * error instead (the status stays what the framework chose).
  */
-function renderCrashAnswersAsJson(res: ServerResponse, exchange: Exchange) {
+function renderCrashAnswersAsJson(
+  req: IncomingMessage,
+  res: ServerResponse,
+  exchange: Exchange,
+) {
   const own = res as ServerResponse & {send?: Send};
   own.send = function (this: ServerResponse, body?: unknown) {
     const send = (Object.getPrototypeOf(this) as {send: Send}).send;
@@ -86,7 +90,7 @@ function renderCrashAnswersAsJson(res: ServerResponse, exchange: Exchange) {
       exchange.failure ?? new Error('crash'),
       exchange.requestId,
     );
-    writeError(this, http, exchange.requestId, false);
+    writeError(req, this, http, exchange.requestId);
     return this;
   };
 }
@@ -123,6 +127,7 @@ export function installFrontDoor(
     if (name === undefined) {
       const requestId = requestIdFrom(req.headers);
       writeError(
+        req,
         res,
         new HttpError(
           500,
@@ -130,7 +135,6 @@ export function installFrontDoor(
           'this instance serves no known function',
         ),
         requestId,
-        !req.complete,
       );
       return;
     }
@@ -145,7 +149,7 @@ export function installFrontDoor(
           withBody.body = exchange.body.value;
           withBody.rawBody = exchange.body.bytes;
         }
-        renderCrashAnswersAsJson(res, exchange);
+        renderCrashAnswersAsJson(req, res, exchange);
         const done = (error?: unknown) => {
           const http = frameworkError(error, exchange.requestId);
           log.log(
@@ -158,7 +162,7 @@ export function installFrontDoor(
               code: http.code,
             },
           );
-          writeError(res, http, exchange.requestId, !req.complete);
+          writeError(req, res, http, exchange.requestId);
         };
         runInExchange(req, exchange, () => handle.call(this, req, res, done));
       },
@@ -166,7 +170,7 @@ export function installFrontDoor(
         // admit answers every error itself; this is a bug guard.
         const requestId = requestIdFrom(req.headers);
         log.log('ERROR', `front door failed: ${String(error)}`, {requestId});
-        writeError(res, toHttpError(error, requestId), requestId, true);
+        writeError(req, res, toHttpError(error, requestId), requestId);
       },
     );
   };

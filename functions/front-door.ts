@@ -111,7 +111,7 @@ export async function admit(
         method: String(req.method).slice(0, 32),
       },
     );
-    writeError(res, http, requestId, !req.complete);
+    writeError(req, res, http, requestId);
     return undefined;
   }
 }

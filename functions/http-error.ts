@@ -3,7 +3,8 @@
  * and the one mapping from domain errors to status codes. Node-level (no
  * Express), so the front door can answer before Express has seen a request.
  */
-import type {ServerResponse} from 'node:http';
+import type {IncomingMessage, ServerResponse} from 'node:http';
+import {drainAfterAnswer} from './drain.js';
 import {DatasetError, UnavailableError} from '../shared/errors.js';
 
 export const HTTP_ERROR_CODES = [
@@ -88,15 +89,14 @@ export function badRequest(message: string, field?: string): HttpError {
 
 /**
  * Writes the JSON error with plain Node calls (works before and after
- * Express has decorated `res`). `close`: the request body was not (fully)
- * read, so the connection is closed after the answer instead of draining
- * whatever the client still sends.
+ * Express has decorated `res`), then drops, within bounds, whatever body
+ * the client is still sending (drain.ts).
  */
 export function writeError(
+  req: IncomingMessage,
   res: ServerResponse,
   http: HttpError,
   requestId: string,
-  close: boolean,
 ): void {
   if (res.headersSent) {
     res.destroy();
@@ -110,6 +110,6 @@ export function writeError(
   res.setHeader('Cache-Control', 'no-store');
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Content-Length', Buffer.byteLength(text));
-  if (close) res.setHeader('Connection', 'close');
   res.end(text);
+  drainAfterAnswer(req, res);
 }

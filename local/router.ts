@@ -23,6 +23,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type {Duplex} from 'node:stream';
+import {drainAfterAnswer} from '../functions/drain.js';
 import {LOOPBACK} from './ports.js';
 
 export interface Router {
@@ -66,11 +67,11 @@ function errorJson(code: string, message: string, requestId: string) {
 }
 
 function sendError(
+  req: IncomingMessage,
   res: ServerResponse,
   status: number,
   code: string,
   message: string,
-  close = false,
 ) {
   if (res.headersSent) {
     res.destroy();
@@ -83,9 +84,9 @@ function sendError(
     'content-length': Buffer.byteLength(body),
     'x-request-id': requestId,
     'cache-control': 'no-store',
-    ...(close ? {connection: 'close'} : {}),
   });
   res.end(body);
+  drainAfterAnswer(req, res);
 }
 
 /** Hop-by-hop headers (RFC 9110 §7.6.1) stay on their hop; the router answered Expect itself. */
@@ -126,26 +127,24 @@ function forward(
   req.on('error', () => upstream?.destroy());
   const split = splitFunctionPath(req.url ?? '/');
   if (!split) {
-    req.resume();
     sendError(
+      req,
       res,
       400,
       'INVALID_ARGUMENT',
       'the request target is not a path this server can route (bad percent-encoding?)',
-      !req.complete,
     );
     return;
   }
   const {name, path} = split;
   const target = routes.get(name);
   if (target === undefined) {
-    req.resume();
     sendError(
+      req,
       res,
       404,
       'NOT_FOUND',
       `no function at /${shown(name).slice(1, -1)}; functions: ${known}`,
-      !req.complete,
     );
     return;
   }
@@ -163,13 +162,12 @@ function forward(
       },
     });
   } catch {
-    req.resume();
     sendError(
+      req,
       res,
       400,
       'INVALID_ARGUMENT',
       'the request cannot be forwarded as it is (bad path or header)',
-      !req.complete,
     );
     return;
   }
@@ -185,26 +183,28 @@ function forwardTo(
   let answered = false;
   upstream.on('response', upstreamRes => {
     answered = true;
-    const headers: IncomingHttpHeaders = {...upstreamRes.headers};
-    // The function answered before the whole body arrived (a refusal):
-    // close rather than drain what the client is still sending.
-    if (!req.complete) headers.connection = 'close';
-    res.writeHead(upstreamRes.statusCode ?? 502, headers);
+    res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
     upstreamRes.pipe(res);
     upstreamRes.on('error', () => res.destroy());
     upstreamRes.on('aborted', () => res.destroy());
-    if (!req.complete) req.unpipe(upstream);
+    if (!req.complete) {
+      // The function answered before the whole body arrived (a refusal):
+      // stop forwarding, drop the rest within bounds, let the function go.
+      req.unpipe(upstream);
+      drainAfterAnswer(req, res);
+      upstreamRes.once('end', () => upstream.destroy());
+    }
   });
   upstream.on('error', err => {
     // Once the function has answered, an error writing the rest of the
     // body to it (it closed the connection on a refusal) changes nothing.
     if (answered) return;
     sendError(
+      req,
       res,
       503,
       'UNAVAILABLE',
       `function ${name} is not answering: ${err.message}`,
-      !req.complete,
     );
   });
   res.on('close', () => {
@@ -251,11 +251,11 @@ export function startRouter(
       forward(req, res, port, routes, known);
     } catch {
       sendError(
+        req,
         res,
         500,
         'INTERNAL',
         'the router could not forward the request',
-        true,
       );
     }
   });
