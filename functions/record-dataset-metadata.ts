@@ -9,6 +9,7 @@ import {
   recordStorageEvent,
   type RecordResult,
 } from '../shared/service/record-service.js';
+import {jsonLogger} from '../shared/logger.js';
 import {serviceContext} from './context.js';
 import {currentExchange} from './exchange.js';
 
@@ -70,7 +71,8 @@ functions.cloudEvent(
     try {
       await recordDatasetMetadataHandler(event, exchange?.requestId);
     } catch (error) {
-      serviceContext().log.log(
+      // Not the context's logger: making the context may be what failed.
+      jsonLogger().log(
         'ERROR',
         `recordDatasetMetadata failed, to be retried: ${error instanceof Error ? error.message : String(error)}`,
         {

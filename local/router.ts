@@ -24,7 +24,13 @@ import {
 } from 'node:http';
 import type {Duplex} from 'node:stream';
 import {drainAfterAnswer} from '../functions/drain.js';
+import type {Logger} from '../shared/logger.js';
 import {LOOPBACK} from './ports.js';
+
+export interface RouterOptions {
+  /** Where the router's own refusals are logged (one structured line each); default nowhere. */
+  log?: Logger;
+}
 
 export interface Router {
   port: number;
@@ -67,6 +73,7 @@ function errorJson(code: string, message: string, requestId: string) {
 }
 
 function sendError(
+  log: Logger | undefined,
   req: IncomingMessage,
   res: ServerResponse,
   status: number,
@@ -79,6 +86,15 @@ function sendError(
   }
   const requestId = randomUUID();
   const body = errorJson(code, message, requestId);
+  log?.log(
+    status >= 500 ? 'ERROR' : 'INFO',
+    `router answered ${status}: ${message}`,
+    {
+      requestId,
+      status,
+      code,
+    },
+  );
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(body),
@@ -117,6 +133,7 @@ function shown(name: string): string {
 }
 
 function forward(
+  log: Logger | undefined,
   req: IncomingMessage,
   res: ServerResponse,
   port: number,
@@ -128,6 +145,7 @@ function forward(
   const split = splitFunctionPath(req.url ?? '/');
   if (!split) {
     sendError(
+      log,
       req,
       res,
       400,
@@ -140,6 +158,7 @@ function forward(
   const target = routes.get(name);
   if (target === undefined) {
     sendError(
+      log,
       req,
       res,
       404,
@@ -163,6 +182,7 @@ function forward(
     });
   } catch {
     sendError(
+      log,
       req,
       res,
       400,
@@ -171,10 +191,11 @@ function forward(
     );
     return;
   }
-  forwardTo(upstream, req, res, name);
+  forwardTo(log, upstream, req, res, name);
 }
 
 function forwardTo(
+  log: Logger | undefined,
   upstream: ClientRequest,
   req: IncomingMessage,
   res: ServerResponse,
@@ -200,6 +221,7 @@ function forwardTo(
     // body to it (it closed the connection on a refusal) changes nothing.
     if (answered) return;
     sendError(
+      log,
       req,
       res,
       503,
@@ -214,7 +236,11 @@ function forwardTo(
 }
 
 /** Node's parser refused the request: answer JSON on the raw socket and close it. */
-function refuseUnparsable(error: NodeJS.ErrnoException, socket: Duplex) {
+function refuseUnparsable(
+  log: Logger | undefined,
+  error: NodeJS.ErrnoException,
+  socket: Duplex,
+) {
   if (!socket.writable) {
     socket.destroy();
     return;
@@ -229,6 +255,10 @@ function refuseUnparsable(error: NodeJS.ErrnoException, socket: Duplex) {
       : 'the request is not valid HTTP/1.1',
     requestId,
   );
+  log?.log('INFO', `router refused an unparsable request: ${error.code}`, {
+    requestId,
+    status,
+  });
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
       'content-type: application/json; charset=utf-8\r\n' +
@@ -244,13 +274,16 @@ function refuseUnparsable(error: NodeJS.ErrnoException, socket: Duplex) {
 export function startRouter(
   port: number,
   routes: ReadonlyMap<string, number>,
+  options: RouterOptions = {},
 ): Promise<Router> {
+  const log = options.log;
   const known = [...routes.keys()].join(', ');
   const server = createServer((req, res) => {
     try {
-      forward(req, res, port, routes, known);
+      forward(log, req, res, port, routes, known);
     } catch {
       sendError(
+        log,
         req,
         res,
         500,
@@ -259,7 +292,9 @@ export function startRouter(
       );
     }
   });
-  server.on('clientError', refuseUnparsable);
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) =>
+    refuseUnparsable(log, error, socket),
+  );
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, LOOPBACK, () => {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {createServer, type Server} from 'node:http';
 import {connect} from 'node:net';
 import {after, before, describe, it} from 'node:test';
+import {jsonLogger} from '../../shared/logger.js';
 import {
   splitFunctionPath,
   startRouter,
@@ -61,6 +62,7 @@ function raw(port: number, bytes: string | Buffer): Promise<RawResponse> {
 
 let upstream: Server;
 let router: Router;
+const logged: string[] = [];
 
 before(async () => {
   upstream = createServer((req, res) => {
@@ -90,6 +92,7 @@ before(async () => {
       ['echo', upstreamPort],
       ['gone', 1], // nothing listens on port 1
     ]),
+    {log: jsonLogger({}, line => logged.push(line))},
   );
 });
 
@@ -232,6 +235,10 @@ describe('the router never falls over', () => {
         assert.ok(body.error.message.length > 0);
         assert.ok(body.error.message.length < 1000);
         assert.equal(body.error.requestId, response.headers['x-request-id']);
+        assert.ok(
+          logged.some(l => l.includes(body.error.requestId)),
+          'a log line with the request id',
+        );
       }
       const alive = await raw(router.port, request('GET /echo/ping HTTP/1.1'));
       assert.equal(alive.status, 200, 'the router still serves');
