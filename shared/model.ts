@@ -36,7 +36,7 @@ export interface DatasetModel {
  * most 26^10 < 2^53): an open-addressing table in a Float64Array, ~16 MB at
  * 1,000,000 ids where a Set of strings took ~100 MB.
  */
-class IdCodeSet {
+export class IdCodeSet {
   private readonly slots: Float64Array;
   private readonly mask: number;
 
