@@ -119,7 +119,14 @@ export async function readMetadata(
       // the compact JSON of the entry: "key":value,
       mapBytes += String(key).length + 4 + String(value).length;
       if (mapBytes > keepUpTo) maps = undefined;
-      else (maps[map] as Record<string, unknown>)[String(key)] = value;
+      // defined, not assigned: a key "__proto__" stays an entry, as JSON.parse keeps it
+      else
+        Object.defineProperty(maps[map], String(key), {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
     }
   };
 

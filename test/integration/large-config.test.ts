@@ -114,6 +114,9 @@ describe(
       const doc = snapshot.data();
       assert.ok(doc);
       assert.equal(doc.status, 'ready');
+      // Firestore's limit is 1 MiB; the summary form keeps the record small.
+      const docBytes = Buffer.byteLength(JSON.stringify(doc));
+      assert.ok(docBytes < 64 * 1024, `the record is ${docBytes} bytes`);
       assert.equal(doc.probabilities.stored, 'metadata-object');
       assert.equal(
         doc.probabilities.metadataObject,

@@ -175,6 +175,27 @@ describe('readMetadata', () => {
     assert.equal(read.pairProbs.mean, 0.501);
   });
 
+  it('keeps a "__proto__" key as an entry, as JSON.parse does', async () => {
+    const text = JSON.stringify({config, ...SMALL}).replaceAll(
+      '"c"',
+      '"__proto__"',
+    );
+    const read = await readMetadata([Buffer.from(text)], {
+      keepMapsUpToBytes: 1000,
+    });
+    assert.deepEqual(read.maps, {
+      target_store_id_probs: JSON.parse(text).target_store_id_probs,
+      creative_pack_id_probs: JSON.parse(text).creative_pack_id_probs,
+      creative_pack_target: JSON.parse(text).creative_pack_target,
+      pair_probs: JSON.parse(text).pair_probs,
+    });
+    assert.equal(Object.keys(read.maps?.pair_probs ?? {}).join(), '__proto__');
+    assert.equal(
+      Object.getPrototypeOf(read.maps?.pair_probs),
+      Object.prototype,
+    );
+  });
+
   it('refuses an object past maxBytes without reading on', async () => {
     let served = 0;
     async function* endless() {
