@@ -10,7 +10,7 @@ import type {DatasetDestination} from '../shared/generate.js';
 import {
   assembleMetadata,
   shardNames,
-  writeMetadata,
+  writeMetadataFile,
   type GeneratedDataset,
 } from '../shared/generate.js';
 import {buildModel} from '../shared/model.js';
@@ -103,11 +103,12 @@ export async function generateSharded(
     });
     let object;
     try {
-      ({object} = await writeMetadata(
+      object = await writeMetadataFile(
         request.destination,
         names.metadata,
         metadata,
-      ));
+        model,
+      );
     } catch (error) {
       await pool.broadcast('abort');
       throw error;

@@ -16,13 +16,14 @@ import type {Digester, ObjectDigests} from './digest/digests.js';
 import {ParquetDatasetWriter} from './formats/parquet/dataset-writer.js';
 import {TfrecordBlockEncoder} from './formats/tfrecord/block-encoder.js';
 import {
-  buildMetadata,
   empiricalOf,
+  metadataHead,
   RowTally,
-  type DatasetMetadata,
   type FormatObjects,
+  type MetadataHead,
   type ObjectRecord,
 } from './metadata.js';
+import {writeMetadata} from './metadata-stream.js';
 import {buildModel, type DatasetModel} from './model.js';
 import {shardFileName, type DatasetFileKind} from './names.js';
 import {drawBlock, newRowBlock, ROWS_PER_BLOCK} from './rows.js';
@@ -32,8 +33,6 @@ import {ChecksumSink} from './sinks/checksum-sink.js';
 import {GzipSink} from './sinks/gzip-sink.js';
 import type {ByteSink} from './sinks/sink.js';
 import {PARQUET_CREATED_BY} from './version.js';
-import {createHash} from 'node:crypto';
-import {crc32c, crc32cBase64} from './formats/crc32c.js';
 
 /** Where the files of one version go: a folder, a bucket, memory. */
 export interface DatasetDestination {
@@ -57,7 +56,8 @@ export interface GenerateRequest {
 }
 
 export interface GeneratedDataset {
-  metadata: DatasetMetadata;
+  /** the metadata written, but for its four per-id maps (streamed from the model) */
+  metadata: MetadataHead;
   metadataObject: ObjectDigests & {name: string};
   stages: {modelMs: number; rowsMs: number; metadataMs: number};
 }
@@ -99,19 +99,6 @@ interface OpenFile {
   checksum: ChecksumSink;
   /** what the encoder writes to: the checksum sink, or gzip in front of it */
   entry: ByteSink;
-}
-
-export function digestsOf(bytes: Uint8Array): ObjectDigests {
-  return {
-    bytes: bytes.byteLength,
-    crc32c: crc32cBase64(crc32c(bytes)),
-    md5: createHash('md5').update(bytes).digest('base64'),
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-  };
-}
-
-export function serializeMetadata(metadata: DatasetMetadata): Buffer {
-  return Buffer.from(JSON.stringify(metadata, null, 2) + '\n', 'utf8');
 }
 
 /** Each format's file name for every shard of a plan. */
@@ -216,7 +203,8 @@ export function objectsOf(
 }
 
 /**
- * The version's metadata from every shard's result: the objects, and the
+ * The version's metadata from every shard's result, but for the four per-id
+ * maps (written from the model by writeMetadataFile): the objects, and the
  * shards' tallies merged (integer counts, so exactly the single run's).
  */
 export function assembleMetadata(args: {
@@ -225,7 +213,7 @@ export function assembleMetadata(args: {
   createdAt: Date;
   model: DatasetModel;
   shards: ShardResult[];
-}): DatasetMetadata {
+}): MetadataHead {
   const {config, model, shards} = args;
   const count = shards[0]?.shard.count ?? 0;
   const seen = new Set(shards.map(s => s.shard.index));
@@ -236,33 +224,29 @@ export function assembleMetadata(args: {
   }
   const tally = new RowTally(model.creativeIds.length);
   for (const result of shards) tally.merge(result.tally);
-  return buildMetadata({
+  return metadataHead({
     version: args.version,
     createdAt: args.createdAt,
     config,
-    model,
     objects: objectsOf(config, shards),
     empirical: empiricalOf(model, tally),
   });
 }
 
-/** Writes metadata_v{N}.json; returns its sink (to abort) and checksums. */
-export async function writeMetadata(
+/** Streams metadata_v{N}.json (metadata-stream.ts); returns its checksums. */
+export async function writeMetadataFile(
   destination: DatasetDestination,
   name: string,
-  metadata: DatasetMetadata,
-): Promise<{sink: ByteSink; object: ObjectDigests & {name: string}}> {
-  const bytes = serializeMetadata(metadata);
-  const digests = digestsOf(bytes);
+  head: MetadataHead,
+  model: DatasetModel,
+): Promise<ObjectDigests & {name: string}> {
   const sink = await destination.open('metadata', name);
   try {
-    await sink.write(bytes);
-    await sink.close(digests);
+    return {name, ...(await writeMetadata(sink, head, model))};
   } catch (error) {
     await sink.abort(error).catch(() => undefined);
     throw error;
   }
-  return {sink, object: {name, ...digests}};
 }
 
 export async function generateDataset(
@@ -308,7 +292,12 @@ export async function generateDataset(
       model,
       shards: written,
     });
-    const {object} = await writeMetadata(destination, names.metadata, metadata);
+    const object = await writeMetadataFile(
+      destination,
+      names.metadata,
+      metadata,
+      model,
+    );
     return {
       metadata,
       metadataObject: object,
