@@ -16,7 +16,7 @@ import {
   type ShardResult,
   type WrittenShard,
 } from '../shared/generate.js';
-import {buildModel} from '../shared/model.js';
+import {buildModel, type DatasetModel} from '../shared/model.js';
 import {serveTasks} from '../shared/parallel/serve-tasks.js';
 import type {ShardRange} from '../shared/shards.js';
 
@@ -41,7 +41,9 @@ export interface ShardWorkerOptions {
 
 const options = workerData as ShardWorkerOptions;
 const written: WrittenShard[] = [];
-let current: {key: string; buffers: ShardBuffers} | undefined;
+/** Buffers not in use, for the config being written (two shards may overlap). */
+let free:
+  {key: string; model: DatasetModel; buffers: ShardBuffers[]} | undefined;
 let pool: DigestPool | undefined;
 let peak = 0;
 
@@ -56,29 +58,31 @@ function sampleMemory(): void {
  */
 const INLINE_SLOTS = 4;
 
-/** The model and buffers, kept while the worker writes shards of one config. */
-function buffersFor(config: DatasetConfig): ShardBuffers {
+/** Model and buffers, kept while the worker writes shards of one config. */
+function takeBuffers(config: DatasetConfig): ShardBuffers {
   const key = `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}`;
-  if (current?.key !== key) {
-    current = {
-      key,
-      buffers: new ShardBuffers(
-        buildModel(config),
-        options.digests === 'inline' ? INLINE_SLOTS : TFRECORD_SLOTS,
-      ),
-    };
-  }
-  return current.buffers;
+  if (free?.key !== key) free = {key, model: buildModel(config), buffers: []};
+  const kept = free.buffers.pop();
+  if (kept) return kept;
+  return new ShardBuffers(
+    free.model,
+    options.digests === 'inline' ? INLINE_SLOTS : TFRECORD_SLOTS,
+  );
+}
+
+function giveBack(config: DatasetConfig, buffers: ShardBuffers): void {
+  const key = `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}`;
+  if (free?.key === key) free.buffers.push(buffers);
 }
 
 serveTasks<ShardTask, ShardTaskResult, number>(
-  async (task, progress) => {
+  async (task, progress, ready) => {
     const digester =
       options.digests === 'pool'
         ? () => (pool ??= new DigestPool()).open()
         : () => new InlineDigester();
     let reported = 0;
-    const buffers = buffersFor(task.config);
+    const buffers = takeBuffers(task.config);
     const result = await writeShard({
       config: task.config,
       model: buffers.model,
@@ -87,6 +91,8 @@ serveTasks<ShardTask, ShardTaskResult, number>(
       names: task.names,
       destination: new DirectoryDestination(task.directory),
       digester,
+      // While this shard's files are flushed, the worker starts the next one.
+      onRowsWritten: ready,
       onProgress: done => {
         // about every 1M rows: enough for a bar, little traffic
         if (
@@ -99,6 +105,7 @@ serveTasks<ShardTask, ShardTaskResult, number>(
         }
       },
     });
+    giveBack(task.config, buffers);
     written.push(result);
     sampleMemory();
     return {

@@ -77,6 +77,12 @@ export interface ShardRequest {
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
   /** buffers kept across the shards one writer writes (default: fresh ones) */
   buffers?: ShardBuffers;
+  /**
+   * Called once every row is handed to the files, before they are flushed
+   * and closed: from here on the shard only waits on the disk or network
+   * (and its buffers are still in use until writeShard resolves).
+   */
+  onRowsWritten?: () => void;
 }
 
 /** What a shard's results are made of, and all that crosses a thread. */
@@ -148,6 +154,7 @@ export async function writeShard(request: ShardRequest): Promise<WrittenShard> {
       files,
       request.onProgress,
     );
+    request.onRowsWritten?.();
     await Promise.all(files.map(f => f.entry.close()));
     const objects: Partial<Record<Format, ObjectRecord>> = {};
     for (const file of files) {

@@ -5,6 +5,8 @@ export type TaskRequest<Task> =
 
 export type TaskReply<Result, Progress> =
   | {kind: 'progress'; task: number; progress: Progress}
+  /** the task is finishing (e.g. flushing files): the worker can start another */
+  | {kind: 'ready'; task: number}
   | {kind: 'done'; task: number; result: Result}
   | {kind: 'failed'; task: number; message: string; name: string}
   | {kind: 'broadcast-done'};

@@ -6,7 +6,12 @@ import {parentPort} from 'node:worker_threads';
 import type {TaskReply, TaskRequest} from './protocol.js';
 
 export function serveTasks<Task, Result, Progress>(
-  handler: (task: Task, progress: (p: Progress) => void) => Promise<Result>,
+  /** `ready()`: this task only waits now; the pool may send the next one */
+  handler: (
+    task: Task,
+    progress: (p: Progress) => void,
+    ready: () => void,
+  ) => Promise<Result>,
   onBroadcast: (payload: unknown) => Promise<void> = async () => undefined,
   transferOf: (result: Result) => ArrayBuffer[] = () => [],
 ): void {
@@ -24,8 +29,10 @@ export function serveTasks<Task, Result, Progress>(
       return;
     }
     const task = request.task;
-    handler(request.payload, progress =>
-      reply({kind: 'progress', task, progress}),
+    handler(
+      request.payload,
+      progress => reply({kind: 'progress', task, progress}),
+      () => reply({kind: 'ready', task}),
     ).then(
       result => reply({kind: 'done', task, result}, transferOf(result)),
       (error: unknown) =>

@@ -7,6 +7,9 @@
 import {Worker} from 'node:worker_threads';
 import type {TaskReply, TaskRequest} from './protocol.js';
 
+/** Tasks a worker holds at once: one running, one finishing (see serveTasks' ready). */
+export const MAX_OVERLAP = 2;
+
 export class WorkerPool<Task, Result, Progress> {
   private readonly workers: Worker[];
   private closed = false;
@@ -45,35 +48,60 @@ export class WorkerPool<Task, Result, Progress> {
     let next = 0;
     let running = 0;
     let failure: unknown;
+    // Per worker: its tasks, and which of them said they only wait now.
+    const active = new Map<Worker, Set<number>>();
+    const waiting = new Map<Worker, Set<number>>();
+    for (const worker of this.workers) {
+      active.set(worker, new Set());
+      waiting.set(worker, new Set());
+    }
     return new Promise((resolve, reject) => {
       const finish = () => {
         if (running > 0) return;
         if (failure !== undefined) reject(failure);
         else if (next >= tasks.length) resolve(results);
       };
-      const start = (worker: Worker) => {
+      /**
+       * A worker takes a task when it has none, or (at most MAX_OVERLAP at
+       * once) when every task it has only waits.
+       */
+      const offer = (worker: Worker) => {
         if (failure !== undefined || next >= tasks.length) return finish();
+        const mine = active.get(worker) as Set<number>;
+        const idle = waiting.get(worker) as Set<number>;
+        if (mine.size >= MAX_OVERLAP || idle.size < mine.size) return;
+        start(worker, mine, idle);
+      };
+      const start = (worker: Worker, mine: Set<number>, idle: Set<number>) => {
         const index = next++;
         running++;
+        mine.add(index);
+        const end = () => {
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          worker.off('exit', onExit);
+          mine.delete(index);
+          idle.delete(index);
+          running--;
+        };
         const onMessage = (reply: TaskReply<Result, Progress>) => {
           if (reply.kind === 'broadcast-done' || reply.task !== index) return;
           if (reply.kind === 'progress') {
             onProgress?.(index, reply.progress);
             return;
           }
-          worker.off('message', onMessage);
-          worker.off('error', onError);
-          worker.off('exit', onExit);
-          running--;
+          if (reply.kind === 'ready') {
+            idle.add(index);
+            return offer(worker);
+          }
+          end();
           if (reply.kind === 'done') results[index] = reply.result;
-          else if (reply.kind === 'failed')
-            failure ??= new WorkerTaskError(reply.message, reply.name);
-          start(worker);
+          else failure ??= new WorkerTaskError(reply.message, reply.name);
+          offer(worker);
+          finish();
         };
         const onError = (error: Error) => {
-          worker.off('message', onMessage);
-          worker.off('exit', onExit);
-          running--;
+          end();
           failure ??= error;
           finish();
         };
@@ -92,7 +120,7 @@ export class WorkerPool<Task, Result, Progress> {
         } satisfies TaskRequest<Task>);
       };
       if (tasks.length === 0) return resolve(results);
-      for (const worker of this.workers) start(worker);
+      for (const worker of this.workers) offer(worker);
     });
   }
 

@@ -55,6 +55,32 @@ describe('WorkerPool', () => {
     }
   });
 
+  it('hands a worker its next task once the current one says it only waits', async () => {
+    const pool = new WorkerPool<
+      number,
+      {square: number; running: number},
+      number
+    >(SCRIPT, 1);
+    try {
+      const tasks = [100, 101, 102, 103, 104, 105];
+      const results = await pool.run(tasks);
+      assert.deepEqual(
+        results.map(r => r.square),
+        tasks.map(n => n * n),
+      );
+      // a task started while the one before was still finishing, never more than two at once
+      const overlap = results.map(r => r.running);
+      assert.equal(overlap[0], 1);
+      assert.equal(overlap[1], 2);
+      assert.ok(
+        overlap.every(n => n <= 2),
+        overlap.join(),
+      );
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('rejects when a worker exits in the middle of a task', async () => {
     const pool = new WorkerPool<number, {square: number}, number>(SCRIPT, 1);
     try {
