@@ -69,12 +69,11 @@ async function findMetadata(
 ): Promise<string> {
   const names = await readdir(directory).catch(
     (error: NodeJS.ErrnoException) => {
-      throw error.code === 'ENOENT' || error.code === 'ENOTDIR'
-        ? new InvalidArgumentError(
-            `${directory} is not a folder (${error.code})`,
-            'dir',
-          )
-        : error;
+      if (error.code === 'ENOENT')
+        throw new InvalidArgumentError(`no such folder: ${directory}`, 'dir');
+      if (error.code === 'ENOTDIR')
+        throw new InvalidArgumentError(`not a folder: ${directory}`, 'dir');
+      throw error;
     },
   );
   if (version !== undefined) {

@@ -105,7 +105,7 @@ describe('exploration-data fetch', {timeout: 5 * 60_000}, () => {
         t.url,
         '--out',
         out,
-        '--version',
+        '--dataset-version',
         String(version),
       );
       assert.notEqual(again.code, 0);
@@ -122,10 +122,10 @@ describe('exploration-data fetch', {timeout: 5 * 60_000}, () => {
       t.url,
       '--out',
       '/tmp/never-written',
-      '--version',
+      '--dataset-version',
       '999999',
     );
-    assert.equal(code, 1);
+    assert.equal(code, 2); // a version that does not exist is bad input
     assert.match(err, /dataset version 999999 does not exist/);
   });
 });
