@@ -259,6 +259,13 @@ describe('PARQUET_CREATED_BY', () => {
       /^(.*?)\s+version\s*(?:([^(]*?)\s*(?:\(\s*build\s*([^)]*?)\s*\))?)?$/.exec(
         PARQUET_CREATED_BY,
       );
+    // the 0.1.0 form did not parse, so parquet-mr dropped the statistics
+    assert.equal(
+      /^(.*?)\s+version\s*/.test(
+        'exploration-data 0.1.0 (hyparquet-writer 0.17.0)',
+      ),
+      false,
+    );
     assert.deepEqual(parsed?.slice(1), [
       'exploration-data',
       GENERATOR.version,
