@@ -31,7 +31,12 @@ for ((attempt = 1; attempt <= attempts; attempt++)); do
   echo "[install] npm ci: $reason (attempt $attempt of $attempts, at most ${timeout_s} s)" >&2
   start=$SECONDS
   (
-    while sleep 15; do
+    # The sleep is killed with the heartbeat, so no child keeps stderr open.
+    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
+    while :; do
+      sleep 15 &
+      nap=$!
+      wait "$nap"
       echo "[install] still installing: $((SECONDS - start)) s, $(du -sm node_modules 2>/dev/null | cut -f1 || echo 0) MB in node_modules" >&2
     done
   ) &
