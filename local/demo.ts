@@ -21,7 +21,7 @@ import {
 import {isBadInput} from '../cli/program.js';
 import {settingsFromEnv} from '../shared/settings.js';
 import {InvalidArgumentError} from '../shared/errors.js';
-import {verifyDirectory} from '../shared/verify.js';
+import {describeFit, verifyDirectory} from '../shared/verify.js';
 import {startLocalStack, type LocalStack} from './stack.js';
 
 interface Timings {
@@ -148,8 +148,16 @@ async function run(
         `  ${id.padEnd(20)} ${String(o.rows).padStart(10)} ${(o.expectedRate ?? NaN).toFixed(4).padStart(8)} ${(o.rate ?? NaN).toFixed(4).padStart(9)}`,
     ),
     '',
+    ...(report.statistics.creatives && report.statistics.targetStores
+      ? [
+          'labels against the true probabilities (goodness-of-fit, docs/verify.md):',
+          `  creatives:     ${describeFit(report.statistics.creatives, 'creatives')}`,
+          `  target stores: ${describeFit(report.statistics.targetStores, 'target stores')}`,
+          '',
+        ]
+      : []),
     report.ok
-      ? `verified: all ${report.checks.length} checks passed (checksums, rows, same rows in both formats, every creative within its bound)`
+      ? `verified: all ${report.checks.length} checks passed (checksums, rows, same rows in both formats, every creative within its bound, goodness-of-fit over creatives and target stores)`
       : `VERIFY FAILED:\n${report.checks
           .filter(c => !c.ok)
           .map(c => `  ${c.name}: ${c.detail}`)
