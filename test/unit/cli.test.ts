@@ -334,3 +334,59 @@ describe('exploration-data, every bad input one line and exit 2', () => {
     );
   });
 });
+
+describe('npm run demo, before anything starts', () => {
+  const DEMO = fileURLToPath(new URL('../../local/demo.js', import.meta.url));
+  const usage = readFileSync(
+    fileURLToPath(new URL('../../../local/demo-usage.txt', import.meta.url)),
+    'utf8',
+  );
+  const demo = (...args: string[]) => {
+    const result = spawnSync(process.execPath, [DEMO, ...args], {
+      encoding: 'utf8',
+      env: {...process.env, MAX_SAMPLES: ''},
+      timeout: 30_000,
+    });
+    return {code: result.status, stdout: result.stdout, stderr: result.stderr};
+  };
+
+  it('refuses bad flags with one line and exit 2, without starting the stack', () => {
+    for (const [args, message] of [
+      [
+        ['--samples', '0'],
+        /^demo: --samples must be an integer in 1\.\.100000000, got "0"\n$/,
+      ],
+      [
+        ['--seed', 'x'],
+        /^demo: --seed must be an integer in 0\.\.2\^53-1, got "x"\n$/,
+      ],
+      [
+        ['--frobnicate'],
+        /^demo: Unknown option '--frobnicate' \(see npm run demo -- --help\)\n$/,
+      ],
+    ] as const) {
+      const {code, stdout, stderr} = demo(...args);
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr, message);
+      assert.equal(stdout, '');
+    }
+  });
+
+  it('prints the usage, from node and from scripts/demo.sh (which neither installs nor builds for it)', () => {
+    assert.match(usage, /^usage: npm run demo -- \[--samples N\]/);
+    assert.deepEqual(demo('--help'), {code: 0, stdout: usage, stderr: ''});
+    const script = spawnSync(
+      'bash',
+      [
+        fileURLToPath(new URL('../../../scripts/demo.sh', import.meta.url)),
+        '--samples',
+        '5',
+        '-h',
+      ],
+      {encoding: 'utf8', timeout: 30_000},
+    );
+    assert.equal(script.status, 0);
+    assert.equal(script.stdout, usage);
+    assert.equal(script.stderr, '');
+  });
+});
