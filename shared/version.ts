@@ -2,7 +2,7 @@
  * The generator's identity, recorded with every dataset. The same inputs and
  * the same generator version give byte-identical data files; bump the version
  * whenever a change alters a single byte of output (and regenerate the golden
- * digests in test/unit/golden.ts, which name the version they belong to).
+ * digests in test/support/golden.ts, which name the version they belong to).
  *
  * 0.2.0: streams keyed by SHA-256(seed, stream) instead of
  *        seed XOR (stream * constant); Parquet created_by in the spec's form.

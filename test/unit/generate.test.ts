@@ -11,7 +11,7 @@ import type {ByteSink} from '../../shared/sinks/sink.js';
 import {generateInMemory} from '../support/datasets.js';
 import {MemoryDestination} from '../support/memory-destination.js';
 import {GENERATOR, PARQUET_CREATED_BY} from '../../shared/version.js';
-import {GOLDEN} from './golden.js';
+import {GOLDEN} from '../support/golden.js';
 
 const sha256 = (bytes: Uint8Array) =>
   createHash('sha256').update(bytes).digest('hex');
@@ -21,7 +21,7 @@ describe('generateDataset', () => {
     assert.equal(
       GENERATOR.version,
       GOLDEN.generatorVersion,
-      'the generator version changed: regenerate the golden digests in test/unit/golden.ts',
+      'the generator version changed: regenerate the golden digests in test/support/golden.ts',
     );
     const a = await generateInMemory({seed: 7, nSamples: 200_000});
     const b = await generateInMemory({seed: 7, nSamples: 200_000}, 9);

@@ -3,7 +3,7 @@ import {createHash} from 'node:crypto';
 import {describe, it} from 'node:test';
 import {buildModel, pairProbability} from '../../shared/model.js';
 import {GENERATOR} from '../../shared/version.js';
-import {GOLDEN} from './golden.js';
+import {GOLDEN} from '../support/golden.js';
 
 describe('buildModel', () => {
   it('draws ids of the notebook form, all distinct', () => {
