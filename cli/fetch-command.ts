@@ -5,29 +5,84 @@
 import {execFileSync} from 'node:child_process';
 import {createWriteStream} from 'node:fs';
 import {link, mkdir, rm, unlink} from 'node:fs/promises';
-import {basename, join, resolve} from 'node:path';
+import {basename, join} from 'node:path';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import type {ReadableStream} from 'node:stream/web';
 import {
   AlreadyExistsError,
   DatasetError,
+  InvalidArgumentError,
   NotFoundError,
+  UnavailableError,
 } from '../shared/errors.js';
-import {parseVersionSelector} from '../shared/service/load-service.js';
+import {
+  checkOutFolder,
+  DATASET_VERSION_BOUNDS,
+  parseIntegerFlag,
+} from './generate-command.js';
+
+/** `--base-url` must be an http(s) URL. */
+export function checkBaseUrl(raw: string): void {
+  let protocol = '';
+  try {
+    protocol = new URL(raw).protocol;
+  } catch {
+    // reported below
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw new InvalidArgumentError(
+      `--base-url must be an http:// or https:// URL, got ${JSON.stringify(raw)}`,
+      'baseUrl',
+    );
+  }
+}
+
+/** `--dataset-version`: N or "latest". */
+export function parseVersionFlag(raw: string): number | 'latest' {
+  if (raw === 'latest') return 'latest';
+  try {
+    return parseIntegerFlag(raw, 'datasetVersion', DATASET_VERSION_BOUNDS)!;
+  } catch (error) {
+    if (!(error instanceof InvalidArgumentError)) throw error;
+    throw new InvalidArgumentError(
+      error.message.replace(/, got /, ' or "latest", got '),
+      'datasetVersion',
+    );
+  }
+}
 
 export interface FetchFlags {
   baseUrl: string;
-  version: string;
+  datasetVersion: string;
   out: string;
   token?: string;
   gcloudToken?: boolean;
   json?: boolean;
 }
 
+/**
+ * fetch(), with a failure to connect told as the URL and its cause
+ * (`cannot reach http://127.0.0.1:9/loadMetadata: ECONNREFUSED`), not as
+ * undici's bare "fetch failed".
+ */
+export async function reach(
+  url: string,
+  init?: RequestInit,
+): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const cause = (error as {cause?: {code?: string; message?: string}}).cause;
+    const why =
+      cause?.code ?? cause?.message ?? (error as Error).message ?? 'unknown';
+    throw new UnavailableError(`cannot reach ${url}: ${why}`, 1, error);
+  }
+}
+
 /** Streams a URL into `path`, which appears only when complete and is never overwritten. */
 export async function downloadTo(url: string, path: string): Promise<number> {
-  const response = await fetch(url);
+  const response = await reach(url);
   if (response.status !== 200 || !response.body) {
     throw new DatasetError(
       'INTERNAL',
@@ -63,7 +118,7 @@ async function callLoader<T>(
   path: string,
   token: string | undefined,
 ): Promise<{status: number; body: T}> {
-  const response = await fetch(`${baseUrl.replace(/\/+$/, '')}${path}`, {
+  const response = await reach(`${baseUrl.replace(/\/+$/, '')}${path}`, {
     headers: token ? {Authorization: `Bearer ${token}`} : {},
   });
   const text = await response.text();
@@ -78,7 +133,9 @@ async function callLoader<T>(
 }
 
 export async function runFetch(flags: FetchFlags): Promise<void> {
-  const selector = parseVersionSelector(flags.version);
+  const selector = parseVersionFlag(flags.datasetVersion);
+  checkBaseUrl(flags.baseUrl);
+  const directory = await checkOutFolder(flags.out);
   const token =
     flags.token ??
     process.env.EXPLORATION_DATA_ID_TOKEN ??
@@ -87,8 +144,6 @@ export async function runFetch(flags: FetchFlags): Promise<void> {
           encoding: 'utf8',
         }).trim()
       : undefined);
-  const directory = resolve(flags.out);
-  await mkdir(directory, {recursive: true});
 
   type Failure = {error?: {code: string; message: string}};
   const metadata = await callLoader<{version: number; url: string} & Failure>(
@@ -109,6 +164,9 @@ export async function runFetch(flags: FetchFlags): Promise<void> {
 
   const files: Record<string, {path: string; bytes: number}> = {};
   const written: string[] = [];
+  // The folder appears only once there is something to put in it, and goes
+  // again (when this run made it) if the fetch fails.
+  const created = await mkdir(directory, {recursive: true});
   try {
     for (const loader of ['loadParquet', 'loadTfrecord'] as const) {
       const link = await callLoader<
@@ -132,6 +190,8 @@ export async function runFetch(flags: FetchFlags): Promise<void> {
     };
   } catch (error) {
     await Promise.all(written.map(path => rm(path, {force: true})));
+    if (created !== undefined)
+      await rm(created, {recursive: true, force: true});
     throw error;
   }
   if (flags.json) {
@@ -142,7 +202,7 @@ export async function runFetch(flags: FetchFlags): Promise<void> {
       ...Object.values(files).map(
         f => `  ${f.path}  ${f.bytes.toLocaleString('en-US')} bytes`,
       ),
-      `check it: exploration-data verify ${directory} --version ${version}`,
+      `check it: exploration-data verify ${directory} --dataset-version ${version}`,
     ];
     process.stdout.write(lines.join('\n') + '\n');
   }

@@ -1,20 +1,27 @@
 /**
  * `exploration-data generate`: a dataset into a local folder (DESIGN §9).
  */
+import {stat} from 'node:fs/promises';
 import {resolve} from 'node:path';
 import {
+  MAX_SEED,
   resolveConfig,
   type DatasetConfig,
+  type DatasetLimits,
   type DatasetRequest,
   type Format,
 } from '../shared/config.js';
 import {DirectoryDestination} from '../shared/destinations/directory.js';
 import {InvalidArgumentError} from '../shared/errors.js';
 import {generateDataset, shardNames} from '../shared/generate.js';
+import {
+  parseOptionalIntegerInRange,
+  type IntegerBounds,
+} from '../shared/integer.js';
 import {filesOf, isSharded} from '../shared/metadata.js';
 import {dataFileName, type DatasetFileKind} from '../shared/names.js';
 import {settingsFromEnv} from '../shared/settings.js';
-import {resolveShardCount, shardPlan} from '../shared/shards.js';
+import {MAX_SHARDS, resolveShardCount, shardPlan} from '../shared/shards.js';
 import {progressBar} from './progress.js';
 import {
   defaultWorkers,
@@ -31,7 +38,7 @@ export interface GenerateFlags {
   tfrecordCompression?: string;
   shards?: string;
   workers?: string;
-  version: string;
+  datasetVersion: string;
   out: string;
   json?: boolean;
   progress?: boolean;
@@ -46,7 +53,7 @@ const FLAG_OF: Record<string, string> = {
   tfrecordCompression: '--tfrecord-compression',
   shards: '--shards',
   workers: '--workers',
-  version: '--version',
+  datasetVersion: '--dataset-version',
 };
 
 /** Upper bound of --workers: threads, each with its own block pipeline. */
@@ -57,7 +64,10 @@ export function layoutFromFlags(
   flags: Pick<GenerateFlags, 'shards' | 'workers'>,
   config: DatasetConfig,
 ): {shards: number; workers: number} {
-  const requested = parseCount(flags.shards, 'shards');
+  const requested = parseIntegerFlag(flags.shards, 'shards', {
+    min: 1,
+    max: MAX_SHARDS,
+  });
   let shards: number;
   try {
     shards = resolveShardCount(config.nSamples, requested, '--shards');
@@ -67,29 +77,43 @@ export function layoutFromFlags(
     throw error;
   }
   const workers =
-    parseCount(flags.workers, 'workers') ?? defaultWorkers(shards);
-  if (workers < 1 || workers > MAX_WORKERS) {
-    throw new InvalidArgumentError(
-      `--workers must be an integer in 1..${MAX_WORKERS}, got ${flags.workers}`,
-      'workers',
-    );
-  }
+    parseIntegerFlag(flags.workers, 'workers', {min: 1, max: MAX_WORKERS}) ??
+    defaultWorkers(shards);
   return {shards, workers: Math.min(workers, shards)};
 }
 
-/** Digits, with optional _ separators (10_000_000); anything else is refused. */
-export function parseCount(
+/** A dataset version N, the number in dataset_v{N} and metadata_v{N}. */
+export const DATASET_VERSION_BOUNDS: IntegerBounds = {
+  min: 1,
+  max: Number.MAX_SAFE_INTEGER,
+  maxLabel: '2^53-1',
+};
+
+/** The bounds of each integer flag of `generate`, under these limits. */
+export function integerFlagBounds(
+  limits: DatasetLimits,
+): Record<
+  'nSamples' | 'nTargetStoreIds' | 'nCreativePackIds' | 'seed',
+  IntegerBounds
+> {
+  return {
+    nSamples: {min: 1, max: limits.maxSamples},
+    nTargetStoreIds: {min: 1, max: limits.maxTargetStoreIds},
+    nCreativePackIds: {min: 1, max: limits.maxCreativePackIds},
+    seed: {min: 0, max: MAX_SEED, maxLabel: '2^53-1'},
+  };
+}
+
+/** A flag's integer (digits, `_` separators allowed), named by its flag. */
+export function parseIntegerFlag(
   raw: string | undefined,
   field: string,
+  bounds: IntegerBounds,
 ): number | undefined {
-  if (raw === undefined) return undefined;
-  if (!/^[0-9](_?[0-9])*$/.test(raw)) {
-    throw new InvalidArgumentError(
-      `${FLAG_OF[field]} must be a whole number, got ${JSON.stringify(raw)}`,
-      field,
-    );
-  }
-  return Number(raw.replaceAll('_', ''));
+  return parseOptionalIntegerInRange(raw, FLAG_OF[field] ?? field, bounds, {
+    field,
+    separators: true,
+  });
 }
 
 /** Turns flags into a validated config; errors name the flag. */
@@ -97,40 +121,32 @@ export function configFromFlags(
   flags: GenerateFlags,
   env = process.env,
 ): {config: DatasetConfig; version: number} {
+  const limits = settingsFromEnv(env).limits;
+  const bounds = integerFlagBounds(limits);
   const request: DatasetRequest = {};
-  const set = <K extends keyof DatasetRequest>(
-    key: K,
-    value: DatasetRequest[K] | undefined,
-  ) => {
-    if (value !== undefined) request[key] = value;
-  };
-  set('nSamples', parseCount(flags.samples, 'nSamples'));
-  set('nTargetStoreIds', parseCount(flags.targetStoreIds, 'nTargetStoreIds'));
-  set(
-    'nCreativePackIds',
-    parseCount(flags.creativePackIds, 'nCreativePackIds'),
-  );
-  set('seed', parseCount(flags.seed, 'seed'));
+  for (const [field, raw] of [
+    ['nSamples', flags.samples],
+    ['nTargetStoreIds', flags.targetStoreIds],
+    ['nCreativePackIds', flags.creativePackIds],
+    ['seed', flags.seed],
+  ] as const) {
+    const value = parseIntegerFlag(raw, field, bounds[field]);
+    if (value !== undefined) request[field] = value;
+  }
   if (flags.formats !== undefined)
-    set('formats', flags.formats.split(',').map(f => f.trim()) as Format[]);
+    request.formats = flags.formats.split(',').map(f => f.trim()) as Format[];
   if (flags.tfrecordCompression !== undefined) {
-    set(
-      'tfrecordCompression',
-      flags.tfrecordCompression.toUpperCase() as DatasetConfig['tfrecordCompression'],
-    );
+    request.tfrecordCompression =
+      flags.tfrecordCompression.toUpperCase() as DatasetConfig['tfrecordCompression'];
   }
-  const version = parseCount(flags.version, 'version') ?? 1;
-  if (version < 1 || !Number.isSafeInteger(version)) {
-    throw new InvalidArgumentError(
-      `--version must be a positive integer, got ${flags.version}`,
-      'version',
-    );
-  }
+  const version =
+    parseIntegerFlag(
+      flags.datasetVersion,
+      'datasetVersion',
+      DATASET_VERSION_BOUNDS,
+    ) ?? 1;
   try {
-    return {
-      config: resolveConfig(request, settingsFromEnv(env).limits),
-      version,
-    };
+    return {config: resolveConfig(request, limits), version};
   } catch (error) {
     if (
       error instanceof InvalidArgumentError &&
@@ -146,10 +162,30 @@ export function configFromFlags(
   }
 }
 
+/** `--out` must be a folder or not exist yet; a file there is bad input. */
+export async function checkOutFolder(out: string): Promise<string> {
+  const directory = resolve(out);
+  const kind = await stat(directory).then(
+    s => (s.isDirectory() ? 'folder' : 'file'),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return 'missing';
+      if (error.code === 'ENOTDIR') return 'file';
+      throw error;
+    },
+  );
+  if (kind === 'file') {
+    throw new InvalidArgumentError(
+      `--out must be a folder (existing or new), got ${JSON.stringify(out)}, which is a file or lies under one`,
+      'out',
+    );
+  }
+  return directory;
+}
+
 export async function runGenerate(flags: GenerateFlags): Promise<void> {
   const {config, version} = configFromFlags(flags);
   const {shards, workers} = layoutFromFlags(flags, config);
-  const directory = resolve(flags.out);
+  const directory = await checkOutFolder(flags.out);
   const names = {} as Record<DatasetFileKind, string>;
   for (const kind of ['parquet', 'tfrecord', 'metadata'] as const) {
     names[kind] = dataFileName(kind, version, config.tfrecordCompression);

@@ -8,7 +8,7 @@ import {DatasetError, InvalidArgumentError} from '../shared/errors.js';
 import {ConfigurationError} from '../shared/settings.js';
 import {GENERATOR} from '../shared/version.js';
 import {runGenerate, type GenerateFlags} from './generate-command.js';
-import {runVerify} from './verify-command.js';
+import {runVerify, type VerifyFlags} from './verify-command.js';
 import {runFetch, type FetchFlags} from './fetch-command.js';
 
 export const EXIT_FAILED = 1;
@@ -21,9 +21,13 @@ export function buildProgram(): Command {
     )
     .version(
       GENERATOR.version,
-      '-V, --generator-version',
-      'print the generator version',
+      '-V, --version',
+      'print the generator version (recorded with every dataset)',
     )
+    // --version belongs to the program alone: `generate --version 3` is an
+    // unknown option (did you mean --dataset-version?), never the program's
+    // version printed with exit 0.
+    .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
     .configureOutput({outputError: () => undefined});
@@ -63,7 +67,11 @@ export function buildProgram(): Command {
       '--workers <w>',
       'worker threads writing shards in parallel (default one per core, at most the shards)',
     )
-    .option('--version <n>', 'dataset version N used in the file names', '1')
+    .option(
+      '--dataset-version <n>',
+      'dataset version N used in the file names, 1..2^53-1',
+      '1',
+    )
     .option('--json', 'print a JSON summary on stdout instead of text')
     .option('--no-progress', 'no progress bar, even on a terminal')
     .exitOverride()
@@ -82,7 +90,7 @@ export function buildProgram(): Command {
       '--out <dir>',
       'folder to write into (existing files are never overwritten)',
     )
-    .option('--version <n>', 'N or latest', 'latest')
+    .option('--dataset-version <n>', 'N or latest', 'latest')
     .option(
       '--token <token>',
       'identity token for the cloud (default: env EXPLORATION_DATA_ID_TOKEN)',
@@ -99,18 +107,29 @@ export function buildProgram(): Command {
     .command('verify')
     .argument('<dir>', 'folder holding the files and metadata_v{N}.json')
     .description(
-      'check files (or every shard, in parallel) against their metadata: checksums, rows, same rows in both formats, rates within bounds',
+      'check files (or every shard, in parallel) against their metadata: checksums, rows, same rows in both formats, rates within bounds, goodness-of-fit over creatives and target stores',
     )
-    .option('--version <n>', 'which version, when DIR holds several')
+    .option(
+      '--dataset-version <n>',
+      'which dataset version, when DIR holds several',
+    )
     .option('--json', 'print the report as JSON')
     .exitOverride()
-    .action(
-      async (directory: string, flags: {version?: string; json?: boolean}) => {
-        const ok = await runVerify(directory, flags);
-        if (!ok) process.exitCode = EXIT_FAILED;
-      },
-    );
+    .action(async (directory: string, flags: VerifyFlags) => {
+      const ok = await runVerify(directory, flags);
+      if (!ok) process.exitCode = EXIT_FAILED;
+    });
   return program;
+}
+
+/** Errors that mean the user asked for something wrong: exit 2, not 1. */
+export function isBadInput(error: unknown): boolean {
+  return (
+    error instanceof InvalidArgumentError ||
+    error instanceof ConfigurationError ||
+    (error instanceof DatasetError &&
+      (error.code === 'ALREADY_EXISTS' || error.code === 'NOT_FOUND'))
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -120,18 +139,17 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
-      process.stderr.write(
-        `exploration-data: ${error.message.replace(/^error: /, '')}\n`,
-      );
+      let message = error.message.replace(/^error: /, '');
+      if (/unknown option '--version'/.test(message)) {
+        message +=
+          ' (a dataset version is --dataset-version N; exploration-data --version prints the generator version)';
+      }
+      process.stderr.write(`exploration-data: ${message}\n`);
       return EXIT_USAGE;
     }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`exploration-data: ${message}\n`);
     if (process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
-    return error instanceof InvalidArgumentError ||
-      error instanceof ConfigurationError ||
-      (error instanceof DatasetError && error.code === 'ALREADY_EXISTS')
-      ? EXIT_USAGE
-      : EXIT_FAILED;
+    return isBadInput(error) ? EXIT_USAGE : EXIT_FAILED;
   }
 }

@@ -5,15 +5,23 @@
  * metadata, prints a report, and stops everything.
  *
  *   node build/local/demo.js [--samples N] [--seed S] [--keep DIR]
+ *   (usage: local/demo-usage.txt)
  */
-import {mkdtempSync, rmSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {mkdir} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {basename, join, resolve} from 'node:path';
 import {parseArgs} from 'node:util';
 import {downloadTo} from '../cli/fetch-command.js';
-import {parseCount} from '../cli/generate-command.js';
-import {verifyDirectory} from '../shared/verify.js';
+import {
+  checkOutFolder,
+  integerFlagBounds,
+  parseIntegerFlag,
+} from '../cli/generate-command.js';
+import {isBadInput} from '../cli/program.js';
+import {settingsFromEnv} from '../shared/settings.js';
+import {InvalidArgumentError} from '../shared/errors.js';
+import {describeFit, verifyDirectory} from '../shared/verify.js';
 import {startLocalStack, type LocalStack} from './stack.js';
 
 interface Timings {
@@ -140,8 +148,16 @@ async function run(
         `  ${id.padEnd(20)} ${String(o.rows).padStart(10)} ${(o.expectedRate ?? NaN).toFixed(4).padStart(8)} ${(o.rate ?? NaN).toFixed(4).padStart(9)}`,
     ),
     '',
+    ...(report.statistics.creatives && report.statistics.targetStores
+      ? [
+          'labels against the true probabilities (goodness-of-fit, docs/verify.md):',
+          `  creatives:     ${describeFit(report.statistics.creatives, 'creatives')}`,
+          `  target stores: ${describeFit(report.statistics.targetStores, 'target stores')}`,
+          '',
+        ]
+      : []),
     report.ok
-      ? `verified: all ${report.checks.length} checks passed (checksums, rows, same rows in both formats, every creative within its bound)`
+      ? `verified: all ${report.checks.length} checks passed (checksums, rows, same rows in both formats, every creative within its bound, goodness-of-fit over creatives and target stores)`
       : `VERIFY FAILED:\n${report.checks
           .filter(c => !c.ok)
           .map(c => `  ${c.name}: ${c.detail}`)
@@ -151,30 +167,68 @@ async function run(
   return report.ok;
 }
 
-async function main(): Promise<number> {
-  const {values} = parseArgs({
-    options: {
-      samples: {type: 'string'},
-      seed: {type: 'string'},
-      keep: {type: 'string'},
-      help: {type: 'boolean'},
-    },
-  });
-  if (values.help) {
-    process.stdout.write(
-      'usage: npm run demo -- [--samples N (default 10000000)] [--seed S] [--keep DIR]\n',
+/** The usage text, shared with scripts/demo.sh (which prints it without building). */
+export function usage(): string {
+  return readFileSync(
+    new URL('../../local/demo-usage.txt', import.meta.url),
+    'utf8',
+  );
+}
+
+/** Flags, checked before anything starts: a bad one is one line and exit 2. */
+export function parseDemoFlags(
+  args: string[],
+):
+  {help: true} | {help: false; request: Record<string, number>; keep?: string} {
+  let values;
+  try {
+    ({values} = parseArgs({
+      args,
+      options: {
+        samples: {type: 'string'},
+        seed: {type: 'string'},
+        keep: {type: 'string'},
+        help: {type: 'boolean', short: 'h'},
+      },
+    }));
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `${(error as Error).message.split('\n')[0]} (see npm run demo -- --help)`,
     );
-    return 0;
   }
+  if (values.help) return {help: true};
+  const bounds = integerFlagBounds(settingsFromEnv().limits);
   const request: Record<string, number> = {};
-  const samples = parseCount(values.samples, 'nSamples');
-  const seed = parseCount(values.seed, 'seed');
+  const samples = parseIntegerFlag(values.samples, 'nSamples', bounds.nSamples);
+  const seed = parseIntegerFlag(values.seed, 'seed', bounds.seed);
   if (samples !== undefined) request.nSamples = samples;
   if (seed !== undefined) request.seed = seed;
+  if (values.keep === '') {
+    throw new InvalidArgumentError('--keep must name a folder, got ""', 'keep');
+  }
+  return {help: false, request, keep: values.keep};
+}
+
+async function main(): Promise<number> {
+  let flags;
+  try {
+    flags = parseDemoFlags(process.argv.slice(2));
+  } catch (error) {
+    if (!isBadInput(error)) throw error;
+    process.stderr.write(`demo: ${(error as Error).message}\n`);
+    return 2;
+  }
+  if (flags.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  const {request} = flags;
+  const values = {keep: flags.keep};
   const directory = values.keep
     ? resolve(values.keep)
     : mkdtempSync(join(tmpdir(), 'exploration-demo-'));
   const timings: Timings = {};
+  if (values.keep) await checkOutFolder(values.keep);
   process.stderr.write(
     '[demo] starting the local stack (emulators + functions)\n',
   );
@@ -185,7 +239,14 @@ async function main(): Promise<number> {
   const stop = async () => {
     await stack.stop();
   };
-  process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+  // Any signal stops the whole stack (emulators, functions) before exiting.
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    process.once(signal, () => void stop().then(() => process.exit(code)));
+  }
   try {
     ok = await run(stack, request, directory, timings);
   } finally {

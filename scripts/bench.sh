@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-npx tsc -p .
+bash scripts/ensure-node-modules.sh
+node_modules/.bin/tsc -p .
 
 PY="$(bash scripts/python-env.sh)"
 exec node build/bench/run.js --python "$PY" "$@"

@@ -10,6 +10,8 @@
 import {execFileSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {parseArgs} from 'node:util';
+import {parseIntegerInRange} from '../shared/integer.js';
+import {settingsFromEnv} from '../shared/settings.js';
 import {crc32c, crc32cBase64} from '../shared/formats/crc32c.js';
 
 export interface SmokeResult {
@@ -148,10 +150,14 @@ async function main(): Promise<number> {
     );
     return values.help ? 0 : 2;
   }
-  if (!/^[1-9][0-9]*$/.test(values.samples ?? '')) {
-    process.stderr.write(
-      `smoke: --samples must be a positive integer, got ${JSON.stringify(values.samples)}\n`,
-    );
+  let samples: number;
+  try {
+    samples = parseIntegerInRange(values.samples ?? '', '--samples', {
+      min: 1,
+      max: settingsFromEnv().limits.maxSamples,
+    });
+  } catch (error) {
+    process.stderr.write(`smoke: ${(error as Error).message}\n`);
     return 2;
   }
   let token = values.token ?? process.env.SMOKE_ID_TOKEN;
@@ -160,11 +166,8 @@ async function main(): Promise<number> {
       encoding: 'utf8',
     }).trim();
   }
-  const result = await smoke(
-    values['base-url'],
-    token,
-    Number(values.samples),
-    line => process.stdout.write(`smoke: ${line}\n`),
+  const result = await smoke(values['base-url'], token, samples, line =>
+    process.stdout.write(`smoke: ${line}\n`),
   );
   process.stdout.write(`smoke: passed in ${result.seconds.toFixed(1)} s\n`);
   return 0;

@@ -1,22 +1,51 @@
 #!/usr/bin/env bash
-# npm test: everything, on a fresh machine. Builds (strict type-check), lints,
-# installs what the tests need (Python venv, fake-gcs-server, OpenTofu and
-# the provider schemas; all cached outside the repository), then runs every
-# test file under build/test with node's test runner: unit, interop
-# (pandas/pyarrow/TensorFlow), integration (real emulators, started and
-# stopped by the tests themselves) and terraform (HCL against the code,
+# npm test: everything, on a fresh machine. Installs node_modules when it does
+# not match the lockfile, builds (strict type-check), lints, installs what the
+# tests need (Python venv, fake-gcs-server, OpenTofu and the provider
+# schemas; all cached outside the repository), then runs every test file
+# under build/test with node's test runner: unit, interop
+# (pandas/pyarrow/TensorFlow/DuckDB), integration (real emulators, started
+# and stopped by the tests themselves) and terraform (HCL against the code,
 # fmt, validate, checkov).
+#
+# One tier, for a developer (`npm run test:unit` etc.):
+#   bash scripts/test.sh unit|integration|interop|terraform
+# builds (incrementally, no lint) and runs only build/test/<tier>/, after
+# installing just the tools that tier needs.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 step() { printf '\n== %s\n' "$*"; }
+TIERS=(unit integration interop terraform)
+
+tier="${1:-all}"
+if [[ "$tier" != all ]]; then
+  if [[ ! " ${TIERS[*]} " == *" $tier "* || $# -gt 1 ]]; then
+    echo "usage: bash scripts/test.sh [all|${TIERS[*]// /|}], got: $*" >&2
+    exit 2
+  fi
+fi
+
+bash scripts/ensure-node-modules.sh
+
+if [[ "$tier" != all ]]; then
+  step "build (tsc, incremental)"
+  node_modules/.bin/tsc -p . --incremental --tsBuildInfoFile build/.tsbuildinfo
+  case "$tier" in
+  interop) echo "python: $(bash scripts/python-env.sh)" ;;
+  integration) echo "fake-gcs-server: $(bash scripts/install-fake-gcs-server.sh)" ;;
+  terraform) bash scripts/terraform-tools.sh ;;
+  esac
+  step "tests: $tier"
+  exec node --test "build/test/$tier/"
+fi
 
 step "build (tsc, strict)"
 rm -rf build
-npx tsc -p .
+node_modules/.bin/tsc -p .
 
 step "lint (gts)"
-npx gts lint
+node_modules/.bin/gts lint
 
 step "install test tools (cached)"
 echo "python: $(bash scripts/python-env.sh)"

@@ -2,6 +2,7 @@
  * Deployment settings, read once from the environment (DESIGN §8), each with
  * its default and bounds. A bad value fails fast at start-up with one error.
  */
+import {parseIntegerInRange} from './integer.js';
 import {DEFAULT_LIMITS, type DatasetLimits} from './config.js';
 
 export class ConfigurationError extends Error {
@@ -41,12 +42,12 @@ function positiveInteger(
 ): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return SETTING_DEFAULTS[name] as number;
-  if (!/^[0-9]+$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
-    throw new ConfigurationError(
-      `${name} must be an integer in 1..${max}, got ${JSON.stringify(raw)}`,
-    );
-  }
-  return Number(raw);
+  return parseIntegerInRange(
+    raw,
+    name,
+    {min: 1, max},
+    {error: message => new ConfigurationError(message)},
+  );
 }
 
 export function settingsFromEnv(env: Env = process.env): Settings {

@@ -155,7 +155,11 @@ function checkFile(
     );
   }
   if (!summary) {
-    check(`${label}: rows readable`, false, file.readError ?? 'unreadable');
+    check(
+      `${label}: readable`,
+      false,
+      `${basename(file.path)} cannot be read: ${file.readError ?? 'unknown error'}`,
+    );
     return false;
   }
   if (file.shard !== null) {

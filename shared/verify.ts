@@ -2,8 +2,12 @@
  * Checks a dataset folder against its metadata: every file's size and
  * checksums, row counts, that the Parquet and TFRecord files hold the same
  * rows in the same order, that every creative's observed rate is within the
- * stated bound of its true probability, and that the probabilities follow
- * the model (and, for this generator version, regenerate exactly).
+ * stated bound of its true probability, that the labels fit the true
+ * probabilities over all creatives and over all target stores (tests with
+ * the power to see the creative effects), and that the probabilities follow
+ * the model (and, for this generator version, regenerate exactly). The
+ * statistical checks together fail a correct dataset with probability at
+ * most FAMILY_WISE_ALPHA (1e-6).
  */
 import {readdir, readFile} from 'node:fs/promises';
 import {join} from 'node:path';
@@ -12,7 +16,15 @@ import {InvalidArgumentError, NotFoundError} from './errors.js';
 import type {DatasetMetadata} from './metadata.js';
 import {buildModel, pairProbability} from './model.js';
 import type {RowsSummary} from './readers/row-sink.js';
-import {bernsteinBound, BOUND_DESCRIPTION} from './statistics.js';
+import {bernsteinBound, BOUND_DESCRIPTION} from './statistics/bernstein.js';
+import {ALPHA_PER_CHECK, FAMILY_WISE_ALPHA} from './statistics/family-wise.js';
+import {
+  binomialGoodnessOfFit,
+  poolByTarget,
+  pooledGoodnessOfFit,
+  type GoodnessOfFit,
+  type Tally,
+} from './statistics/goodness-of-fit.js';
 import {GENERATOR} from './version.js';
 import {verifyDataFiles} from './verify-files.js';
 
@@ -31,6 +43,12 @@ export interface VerifyReport {
   /** sharded versions: each shard's row digest (rowDigest is over these) */
   shardRowDigests?: Partial<Record<Format, string[]>>;
   bound: string;
+  /** goodness-of-fit of the labels to the true probabilities */
+  statistics: {
+    familyWiseAlpha: number;
+    creatives: GoodnessOfFit | null;
+    targetStores: GoodnessOfFit | null;
+  };
   /** the creative whose rate came closest to its bound (|obs - q| / bound) */
   worstPair: {
     creative: string;
@@ -48,15 +66,28 @@ async function findMetadata(
   directory: string,
   version?: number,
 ): Promise<string> {
-  if (version !== undefined)
-    return join(directory, `metadata_v${version}.json`);
-  const names = (await readdir(directory)).filter(n => METADATA_FILE.test(n));
-  if (names.length === 1) return join(directory, names[0]);
-  if (names.length === 0)
+  const names = await readdir(directory).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT')
+        throw new InvalidArgumentError(`no such folder: ${directory}`, 'dir');
+      if (error.code === 'ENOTDIR')
+        throw new InvalidArgumentError(`not a folder: ${directory}`, 'dir');
+      throw error;
+    },
+  );
+  if (version !== undefined) {
+    const name = `metadata_v${version}.json`;
+    if (!names.includes(name))
+      throw new NotFoundError(`no ${name} in ${directory}`);
+    return join(directory, name);
+  }
+  const found = names.filter(n => METADATA_FILE.test(n));
+  if (found.length === 1) return join(directory, found[0]);
+  if (found.length === 0)
     throw new NotFoundError(`no metadata_v{N}.json in ${directory}`);
   throw new InvalidArgumentError(
-    `${directory} holds ${names.length} versions (${names.join(', ')}); choose one with --version`,
-    'version',
+    `${directory} holds ${found.length} versions (${found.join(', ')}); choose one with --dataset-version`,
+    'dataset-version',
   );
 }
 
@@ -103,6 +134,11 @@ export async function verifyDirectory(
     rows: {},
     rowDigest: {},
     bound: BOUND_DESCRIPTION,
+    statistics: {
+      familyWiseAlpha: FAMILY_WISE_ALPHA,
+      creatives: null,
+      targetStores: null,
+    },
     worstPair: null,
     checks,
   };
@@ -225,10 +261,43 @@ function checkRates(
     outside === 0,
     `${outside} of ${rows.perCreative.size} outside; worst at ${report.worstPair ? report.worstPair.ratio.toFixed(3) : '-'} of its bound`,
   );
+  const tallies: Tally[] = [...rows.perCreative]
+    .filter(([creative]) => metadata.pair_probs[creative] !== undefined)
+    .map(([creative, [n, positives]]) => ({
+      id: creative,
+      rows: n,
+      positives,
+      q: metadata.pair_probs[creative],
+    }));
+  const creatives = binomialGoodnessOfFit(tallies, ALPHA_PER_CHECK);
+  const targetStores = pooledGoodnessOfFit(
+    poolByTarget(tallies, c => metadata.creative_pack_target[c]),
+    ALPHA_PER_CHECK,
+  );
+  report.statistics.creatives = creatives;
+  report.statistics.targetStores = targetStores;
+  check(
+    'labels fit the true probabilities over all creatives',
+    creatives.ok,
+    describeFit(creatives, 'creatives'),
+  );
+  check(
+    'labels fit the true probabilities over all target stores',
+    targetStores.ok,
+    describeFit(targetStores, 'target stores'),
+  );
   check(
     'empirical totals match metadata',
     metadata.empirical.rows === rows.rows &&
       metadata.empirical.positives === rows.positives,
     `${rows.rows} rows / ${rows.positives} positives, metadata says ${metadata.empirical.rows} / ${metadata.empirical.positives}`,
   );
+}
+
+/** One line: the statistic, its p-value, the threshold and the worst group. */
+export function describeFit(fit: GoodnessOfFit, groups: string): string {
+  const worst = fit.worst
+    ? `; worst ${fit.worst.id}: ${fit.worst.positives}/${fit.worst.rows} vs q ${fit.worst.q.toFixed(4)}, p ${fit.worst.pValue.toPrecision(3)}`
+    : '';
+  return `X = ${fit.statistic.toFixed(1)} over ${fit.groups} ${groups} (chi-square, ${fit.degreesOfFreedom} d.f.), p = ${fit.pValue.toPrecision(3)}, fails below ${fit.alpha.toPrecision(2)}${worst}`;
 }

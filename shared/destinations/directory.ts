@@ -24,7 +24,7 @@ export class DirectoryDestination implements DatasetDestination {
       );
       if (exists) {
         throw new AlreadyExistsError(
-          `${path} already exists; datasets are never overwritten (choose another --version or --out)`,
+          `${path} already exists; datasets are never overwritten (choose another --dataset-version or --out)`,
         );
       }
     }

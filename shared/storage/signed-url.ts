@@ -4,7 +4,7 @@
  * key file), locally the key pair the local stack made at start-up.
  */
 import type {Bucket} from '@google-cloud/storage';
-import {InvalidArgumentError} from '../errors.js';
+import {parseIntegerInRange} from '../integer.js';
 
 export interface SignedUrl {
   url: string;
@@ -18,17 +18,7 @@ export function resolveTtl(
   maxSeconds: number,
 ): number {
   if (raw === undefined) return Math.min(defaultSeconds, maxSeconds);
-  if (
-    !/^[0-9]{1,9}$/.test(raw) ||
-    Number(raw) < 1 ||
-    Number(raw) > maxSeconds
-  ) {
-    throw new InvalidArgumentError(
-      `ttlSeconds must be an integer in 1..${maxSeconds}, got ${JSON.stringify(raw)}`,
-      'ttlSeconds',
-    );
-  }
-  return Number(raw);
+  return parseIntegerInRange(raw, 'ttlSeconds', {min: 1, max: maxSeconds});
 }
 
 export async function signedReadUrl(

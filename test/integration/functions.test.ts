@@ -99,7 +99,7 @@ describe(
           '2718',
           '--out',
           cliDir,
-          '--version',
+          '--dataset-version',
           '77',
         ],
         {stdio: 'ignore'},

@@ -39,7 +39,14 @@ const SHARD_FILES = [
 describe('exploration-data generate --shards / verify of shards', () => {
   const sharded = join(scratch, 'sharded');
   const single = join(scratch, 'single');
-  const common = ['--samples', '300000', '--seed', '21', '--version', '2'];
+  const common = [
+    '--samples',
+    '300000',
+    '--seed',
+    '21',
+    '--dataset-version',
+    '2',
+  ];
 
   it('writes S shards per format on worker threads, with a JSON summary', () => {
     const {code, stdout, stderr} = run(
@@ -169,7 +176,10 @@ describe('exploration-data generate --shards / verify of shards', () => {
       /--shards must be at most 1 for 100 rows/,
     ],
     [['--shards', '1025'], /--shards must be an integer in 1\.\.1024/],
-    [['--shards', 'two'], /--shards must be a whole number/],
+    [
+      ['--shards', 'two'],
+      /--shards must be an integer in 1\.\.1024, got "two"/,
+    ],
     [
       ['--samples', '300000', '--workers', '0'],
       /--workers must be an integer in 1\.\.64/,

@@ -10,7 +10,10 @@ import {
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
+import {createServer} from 'node:net';
+import type {AddressInfo} from 'node:net';
 import {fileURLToPath} from 'node:url';
+import {GENERATOR} from '../../shared/version.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-cli-'));
@@ -26,23 +29,33 @@ function run(...args: string[]) {
 
 describe('exploration-data generate', () => {
   const bad: Array<[string[], RegExp]> = [
-    [['--samples', '1.5'], /--samples must be a whole number, got "1.5"/],
+    [
+      ['--samples', '1.5'],
+      /^exploration-data: --samples must be an integer in 1\.\.100000000, got "1\.5"\n$/,
+    ],
     [
       ['--samples', '0'],
-      /--samples: nSamples must be an integer in 1\.\.100000000, got 0/,
+      /--samples must be an integer in 1\.\.100000000, got "0"/,
     ],
-    [['--samples', '-3'], /--samples must be a whole number/],
+    [
+      ['--samples', '-1'],
+      /--samples must be an integer in 1\.\.100000000, got "-1"/,
+    ],
+    [
+      ['--samples', '100_000_001'],
+      /--samples must be an integer in 1\.\.100000000, got "100_000_001"/,
+    ],
     [
       ['--target-store-ids', '10001'],
-      /--target-store-ids: .*1\.\.10000, got 10001/,
+      /--target-store-ids must be an integer in 1\.\.10000, got "10001"/,
     ],
     [
       ['--creative-pack-ids', 'many'],
-      /--creative-pack-ids must be a whole number/,
+      /--creative-pack-ids must be an integer in 1\.\.1000000, got "many"/,
     ],
     [
       ['--seed', '9007199254740992'],
-      /--seed: seed must be an integer in 0\.\.9007199254740991/,
+      /--seed must be an integer in 0\.\.2\^53-1, got "9007199254740992"/,
     ],
     [['--formats', 'csv'], /--formats: .*got "csv"/],
     [['--formats', 'parquet,parquet'], /twice/],
@@ -50,7 +63,14 @@ describe('exploration-data generate', () => {
       ['--tfrecord-compression', 'zstd'],
       /--tfrecord-compression: .*NONE, GZIP/,
     ],
-    [['--version', '0'], /--version must be a positive integer/],
+    [
+      ['--dataset-version', '0'],
+      /--dataset-version must be an integer in 1\.\.2\^53-1, got "0"/,
+    ],
+    [
+      ['--version', '3'],
+      /unknown option '--version' \(a dataset version is --dataset-version N/,
+    ],
     [['--frobnicate'], /unknown option '--frobnicate'/],
   ];
   for (const [args, message] of bad) {
@@ -82,7 +102,7 @@ describe('exploration-data generate', () => {
       '20_000',
       '--seed',
       '12',
-      '--version',
+      '--dataset-version',
       '3',
       '--out',
       out,
@@ -103,7 +123,7 @@ describe('exploration-data generate', () => {
       'generate',
       '--samples',
       '10',
-      '--version',
+      '--dataset-version',
       '3',
       '--out',
       out,
@@ -127,7 +147,7 @@ describe('exploration-data generate', () => {
       '--seed',
       '--formats',
       '--tfrecord-compression',
-      '--version',
+      '--dataset-version',
       '--out',
       '--json',
     ]) {
@@ -170,9 +190,203 @@ describe('exploration-data verify', () => {
     assert.match(bad.stdout, /FAIL {2}parquet: sha256/);
   });
 
-  it('fails with a clear message on a folder without metadata', () => {
+  it('reports the goodness-of-fit statistics, in text and in JSON', () => {
+    const out = join(scratch, 'fit');
+    assert.equal(
+      run('generate', '--samples', '200000', '--seed', '9', '--out', out).code,
+      0,
+    );
+    const text = run('verify', out);
+    assert.equal(text.code, 0, text.stdout);
+    assert.match(
+      text.stdout,
+      /ok {4}labels fit the true probabilities over all creatives: X = [0-9.]+ over 100 creatives \(chi-square, 200 d\.f\.\), p = [0-9.e-]+, fails below 3\.3e-7/,
+    );
+    assert.match(
+      text.stdout,
+      /ok {4}labels fit the true probabilities over all target stores: X = [0-9.]+ over 10 target stores \(chi-square, 20 d\.f\.\)/,
+    );
+    assert.match(text.stdout, /with probability at most 0\.000001/);
+    const report = JSON.parse(run('verify', out, '--json').stdout);
+    assert.equal(report.statistics.familyWiseAlpha, 1e-6);
+    for (const fit of [
+      report.statistics.creatives,
+      report.statistics.targetStores,
+    ]) {
+      assert.equal(typeof fit.statistic, 'number');
+      assert.ok(fit.pValue >= fit.alpha && fit.pValue <= 1, fit.pValue);
+      assert.equal(fit.ok, true);
+    }
+    assert.equal(report.statistics.creatives.degreesOfFreedom, 200);
+  });
+
+  it('gives the report, with a failed check, for a truncated TFRecord', () => {
+    const out = join(scratch, 'truncated');
+    assert.equal(
+      run('generate', '--samples', '5000', '--seed', '4', '--out', out).code,
+      0,
+    );
+    const path = join(out, 'dataset_v1.tfrecord');
+    const bytes = readFileSync(path);
+    writeFileSync(path, bytes.subarray(0, bytes.length - 7));
+    const {code, stdout, stderr} = run('verify', out);
+    assert.equal(code, 1, stderr);
+    assert.equal(stderr, '');
+    assert.match(
+      stdout,
+      /FAIL {2}tfrecord: readable: dataset_v1\.tfrecord cannot be read: /,
+    );
+    assert.match(
+      stdout,
+      /FAIL {2}tfrecord: size: 604993 bytes, metadata says 605000/,
+    );
+    assert.match(stdout, /ok {4}parquet: sha256/);
+    assert.match(stdout, /checks FAILED$/m);
+  });
+
+  it('fails with one line and exit 2 on a folder without metadata', () => {
     const {code, stderr} = run('verify', scratch);
-    assert.notEqual(code, 0);
-    assert.match(stderr, /no metadata_v\{N\}\.json/);
+    assert.equal(code, 2);
+    assert.match(
+      stderr,
+      /^exploration-data: no metadata_v\{N\}\.json in .*\n$/,
+    );
+  });
+
+  it('fails with one line and exit 2 on a missing folder', () => {
+    const {code, stderr, stdout} = run('verify', join(scratch, 'nowhere'));
+    assert.equal(code, 2);
+    assert.equal(stdout, '');
+    assert.match(stderr, /^exploration-data: no such folder: .*nowhere\n$/);
+  });
+});
+
+describe('exploration-data, every bad input one line and exit 2', () => {
+  it('--version prints the generator version', () => {
+    const {code, stdout} = run('--version');
+    assert.equal(code, 0);
+    assert.equal(stdout, `${GENERATOR.version}\n`);
+  });
+
+  it('--out naming a file', () => {
+    const file = join(scratch, 'a-file');
+    writeFileSync(file, 'x');
+    for (const args of [
+      ['generate', '--samples', '10', '--out', file],
+      ['fetch', '--base-url', 'http://127.0.0.1:1', '--out', file],
+    ]) {
+      const {code, stderr} = run(...args);
+      assert.equal(code, 2, args[0]);
+      assert.match(
+        stderr,
+        /^exploration-data: --out must be a folder \(existing or new\), got ".*a-file", which is a file or lies under one\n$/,
+      );
+    }
+    assert.equal(readFileSync(file, 'utf8'), 'x');
+  });
+
+  it('fetch: a bad --dataset-version or --base-url', () => {
+    const out = join(scratch, 'fetch-bad');
+    const version = run(
+      'fetch',
+      '--base-url',
+      'http://127.0.0.1:1',
+      '--out',
+      out,
+      '--dataset-version',
+      '-2',
+    );
+    assert.equal(version.code, 2);
+    assert.match(
+      version.stderr,
+      /--dataset-version must be an integer in 1\.\.2\^53-1 or "latest", got "-2"/,
+    );
+    const url = run('fetch', '--base-url', 'localhost:8080', '--out', out);
+    assert.equal(url.code, 2);
+    assert.match(
+      url.stderr,
+      /--base-url must be an http:\/\/ or https:\/\/ URL, got "localhost:8080"/,
+    );
+    assert.throws(() => readdirSync(out), /ENOENT/);
+  });
+
+  it('fetch to an unreachable URL names the URL and the cause, and leaves no folder', async () => {
+    const server = createServer();
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+    const {port} = server.address() as AddressInfo;
+    await new Promise(resolve => server.close(resolve));
+    const out = join(scratch, 'fetch-unreachable', 'deeper');
+    const {code, stderr} = run(
+      'fetch',
+      '--base-url',
+      `http://127.0.0.1:${port}`,
+      '--out',
+      out,
+    );
+    assert.equal(code, 1);
+    assert.equal(
+      stderr,
+      `exploration-data: cannot reach http://127.0.0.1:${port}/loadMetadata?version=latest: ECONNREFUSED\n`,
+    );
+    assert.throws(
+      () => readdirSync(join(scratch, 'fetch-unreachable')),
+      /ENOENT/,
+    );
+  });
+});
+
+describe('npm run demo, before anything starts', () => {
+  const DEMO = fileURLToPath(new URL('../../local/demo.js', import.meta.url));
+  const usage = readFileSync(
+    fileURLToPath(new URL('../../../local/demo-usage.txt', import.meta.url)),
+    'utf8',
+  );
+  const demo = (...args: string[]) => {
+    const result = spawnSync(process.execPath, [DEMO, ...args], {
+      encoding: 'utf8',
+      env: {...process.env, MAX_SAMPLES: ''},
+      timeout: 30_000,
+    });
+    return {code: result.status, stdout: result.stdout, stderr: result.stderr};
+  };
+
+  it('refuses bad flags with one line and exit 2, without starting the stack', () => {
+    for (const [args, message] of [
+      [
+        ['--samples', '0'],
+        /^demo: --samples must be an integer in 1\.\.100000000, got "0"\n$/,
+      ],
+      [
+        ['--seed', 'x'],
+        /^demo: --seed must be an integer in 0\.\.2\^53-1, got "x"\n$/,
+      ],
+      [
+        ['--frobnicate'],
+        /^demo: Unknown option '--frobnicate' \(see npm run demo -- --help\)\n$/,
+      ],
+    ] as const) {
+      const {code, stdout, stderr} = demo(...args);
+      assert.equal(code, 2, args.join(' '));
+      assert.match(stderr, message);
+      assert.equal(stdout, '');
+    }
+  });
+
+  it('prints the usage, from node and from scripts/demo.sh (which neither installs nor builds for it)', () => {
+    assert.match(usage, /^usage: npm run demo -- \[--samples N\]/);
+    assert.deepEqual(demo('--help'), {code: 0, stdout: usage, stderr: ''});
+    const script = spawnSync(
+      'bash',
+      [
+        fileURLToPath(new URL('../../../scripts/demo.sh', import.meta.url)),
+        '--samples',
+        '5',
+        '-h',
+      ],
+      {encoding: 'utf8', timeout: 30_000},
+    );
+    assert.equal(script.status, 0);
+    assert.equal(script.stdout, usage);
+    assert.equal(script.stderr, '');
   });
 });

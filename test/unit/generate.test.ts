@@ -11,12 +11,19 @@ import {decodeExample} from '../../shared/formats/tfrecord/example.js';
 import type {ByteSink} from '../../shared/sinks/sink.js';
 import {generateInMemory} from '../support/datasets.js';
 import {MemoryDestination} from '../support/memory-destination.js';
+import {GENERATOR, PARQUET_CREATED_BY} from '../../shared/version.js';
+import {GOLDEN} from '../support/golden.js';
 
 const sha256 = (bytes: Uint8Array) =>
   createHash('sha256').update(bytes).digest('hex');
 
 describe('generateDataset', () => {
-  it('gives byte-identical files for the same inputs (golden digests, seed 7, 200k rows)', async () => {
+  it(`gives byte-identical files for the same inputs (golden digests of generator ${GOLDEN.generatorVersion}, seed 7, 200k rows)`, async () => {
+    assert.equal(
+      GENERATOR.version,
+      GOLDEN.generatorVersion,
+      'the generator version changed: regenerate the golden digests in test/support/golden.ts',
+    );
     const a = await generateInMemory({seed: 7, nSamples: 200_000});
     const b = await generateInMemory({seed: 7, nSamples: 200_000}, 9);
     assert.ok(
@@ -31,11 +38,13 @@ describe('generateDataset', () => {
     );
     assert.equal(
       sha256(a.destination.bytes('dataset_v1.parquet')),
-      '002a85a847bb5e476338d7af6db1af433f76690e47aeda111a2aaad9d1aa6b2c',
+      GOLDEN.seed7Rows200k.parquet,
+      `Parquet bytes changed under generator ${GENERATOR.version}: bump shared/version.ts`,
     );
     assert.equal(
       sha256(a.destination.bytes('dataset_v1.tfrecord')),
-      'ada222fc766aaaabd48cc935b9f2e7ef104df38b0855115508283c1e18159a21',
+      GOLDEN.seed7Rows200k.tfrecord,
+      `TFRecord bytes changed under generator ${GENERATOR.version}: bump shared/version.ts`,
     );
   });
 
@@ -112,7 +121,7 @@ describe('generateDataset', () => {
     assert.equal(metadata.createdAt, '2026-01-02T03:04:05.000Z');
     assert.deepEqual(metadata.generator, {
       name: 'exploration-data',
-      version: '0.1.0',
+      version: GOLDEN.generatorVersion,
     });
     assert.equal(Object.keys(metadata.target_store_id_probs).length, 10);
     assert.equal(Object.keys(metadata.pair_probs).length, 100);
@@ -245,5 +254,35 @@ describe('generateDataset', () => {
     } finally {
       await rm(directory, {recursive: true, force: true});
     }
+  });
+});
+
+describe('PARQUET_CREATED_BY', () => {
+  it('has the form the Parquet spec recommends, naming the writer as installed', async () => {
+    const {readFile} = await import('node:fs/promises');
+    const installed = JSON.parse(
+      await readFile('node_modules/hyparquet-writer/package.json', 'utf8'),
+    ) as {version: string};
+    assert.equal(
+      PARQUET_CREATED_BY,
+      `exploration-data version ${GENERATOR.version} (build hyparquet-writer ${installed.version})`,
+    );
+    // parquet-mr's VersionParser pattern (org.apache.parquet.VersionParser)
+    const parsed =
+      /^(.*?)\s+version\s*(?:([^(]*?)\s*(?:\(\s*build\s*([^)]*?)\s*\))?)?$/.exec(
+        PARQUET_CREATED_BY,
+      );
+    // the 0.1.0 form did not parse, so parquet-mr dropped the statistics
+    assert.equal(
+      /^(.*?)\s+version\s*/.test(
+        'exploration-data 0.1.0 (hyparquet-writer 0.17.0)',
+      ),
+      false,
+    );
+    assert.deepEqual(parsed?.slice(1), [
+      'exploration-data',
+      GENERATOR.version,
+      `hyparquet-writer ${installed.version}`,
+    ]);
   });
 });

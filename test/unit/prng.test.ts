@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {SplitMix64, streamFor, Xoshiro128ss} from '../../shared/prng.js';
+import {createHash} from 'node:crypto';
+import {
+  rowBlockStream,
+  SplitMix64,
+  streamFor,
+  streamKey,
+  Xoshiro128ss,
+} from '../../shared/prng.js';
 
 describe('SplitMix64', () => {
   it('matches the reference implementation (seed 1234567)', () => {
@@ -89,5 +96,56 @@ describe('streamFor', () => {
   it('refuses seeds outside 0..2^53-1', () => {
     for (const seed of [-1, 1.5, 2 ** 53])
       assert.throws(() => streamFor(seed, 0), RangeError);
+  });
+
+  it('keys a stream by SHA-256(domain, seed, stream), truncated to 128 bits', () => {
+    const numbers = Buffer.alloc(16);
+    numbers.writeBigUInt64BE(7892186128520289n, 0);
+    numbers.writeBigUInt64BE(461n, 8);
+    const expected = createHash('sha256')
+      .update('exploration-data/stream-key/v1')
+      .update(numbers)
+      .digest()
+      .subarray(0, 16);
+    assert.deepEqual(streamKey(7892186128520289, 461), expected);
+    assert.equal(
+      streamKey(0, 0).toString('hex'),
+      createHash('sha256')
+        .update('exploration-data/stream-key/v1')
+        .update(Buffer.alloc(16))
+        .digest('hex')
+        .slice(0, 32),
+    );
+  });
+
+  it('no longer gives seed 0 block 1 and seed 7892186128520289 block 460 the same creatives', () => {
+    // Under the old key, seed XOR (stream * 0xd1b54a32d192ed03), these two
+    // streams were one and the same.
+    const mask = (1n << 64n) - 1n;
+    const oldKey = (seed: bigint, stream: bigint) =>
+      (seed ^ ((stream * 0xd1b54a32d192ed03n) & mask)) & mask;
+    assert.equal(
+      oldKey(0n, BigInt(rowBlockStream(1))),
+      oldKey(7892186128520289n, BigInt(rowBlockStream(460))),
+    );
+    const creatives = (seed: number, block: number) => {
+      const rng = streamFor(seed, rowBlockStream(block));
+      return Array.from({length: 1000}, () => {
+        const c = rng.nextBelow(100);
+        rng.nextUint32(); // the label draw
+        return c;
+      });
+    };
+    const a = creatives(0, 1);
+    const b = creatives(7892186128520289, 460);
+    const same = a.filter((c, i) => c === b[i]).length;
+    // independent sequences agree at about 1 in 100 places
+    assert.ok(same < 40, `${same} of 1000 creatives coincide`);
+    assert.notDeepEqual(streamKey(0, 2), streamKey(7892186128520289, 461));
+  });
+
+  it('refuses stream indices that are not whole numbers >= 0', () => {
+    for (const stream of [-1, 0.5, 2 ** 53])
+      assert.throws(() => streamFor(1, stream), RangeError);
   });
 });

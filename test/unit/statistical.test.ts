@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {buildModel} from '../../shared/model.js';
 import {rowBlocks} from '../../shared/rows.js';
-import {bernsteinBound} from '../../shared/statistics.js';
+import {bernsteinBound} from '../../shared/statistics/bernstein.js';
 
 describe('rows follow the model (1M rows)', () => {
   const nSamples = 1_000_000;

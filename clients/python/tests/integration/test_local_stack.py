@@ -131,7 +131,7 @@ def test_download_then_the_cli_verifies_the_folder(
         f"dataset_v{version}.tfrecord",
         f"metadata_v{version}.json",
     ]
-    report = json.loads(run_cli("verify", str(out), "--version", str(version), "--json"))
+    report = json.loads(run_cli("verify", str(out), "--dataset-version", str(version), "--json"))
     assert report["ok"] is True, report
 
 
