@@ -59,7 +59,12 @@ def read_parquet_shards(paths: list[Path], directory: Path, version: int) -> dic
     except ImportError:
         return out
     con = duckdb.connect()
-    table = con.execute("SELECT * FROM read_parquet(?)", [files]).arrow()
+    relation = con.sql("SELECT * FROM read_parquet($files)", params={"files": files})
+    # DuckDB 2 names it to_arrow_table; 1.x fetch_arrow_table / arrow
+    for name in ("to_arrow_table", "fetch_arrow_table", "arrow"):
+        if hasattr(relation, name):
+            table = getattr(relation, name)()
+            break
     if isinstance(table, pa.RecordBatchReader):
         table = table.read_all()
     out["duckdb"] = {"rows": table.num_rows, "digest": arrow_digest(table)}
