@@ -17,6 +17,8 @@ import {LOOPBACK} from './ports.js';
 
 export interface StorageFront {
   port: number;
+  /** Where fake-gcs-server listens now (it may be restarted on another port). */
+  setUpstream(port: number): void;
   close(): Promise<void>;
 }
 
@@ -31,11 +33,12 @@ export function startStorageFront(
   port: number,
   upstreamPort: number,
 ): Promise<StorageFront> {
+  let upstream = upstreamPort;
   const server: Server = createServer((req, res) => {
-    const upstream = request(
+    const toUpstream = request(
       {
         host: LOOPBACK,
-        port: upstreamPort,
+        port: upstream,
         method: req.method,
         path: rewriteStoragePath(req.url ?? '/'),
         headers: req.headers,
@@ -45,7 +48,7 @@ export function startStorageFront(
         upstreamRes.pipe(res);
       },
     );
-    upstream.on('error', err => {
+    toUpstream.on('error', err => {
       if (!res.headersSent) {
         res.writeHead(502, {'content-type': 'application/json'});
         res.end(
@@ -60,8 +63,8 @@ export function startStorageFront(
         res.destroy(err);
       }
     });
-    req.on('aborted', () => upstream.destroy());
-    req.pipe(upstream);
+    req.on('aborted', () => toUpstream.destroy());
+    req.pipe(toUpstream);
   });
   server.keepAliveTimeout = 5_000;
   return new Promise((resolve, reject) => {
@@ -70,6 +73,9 @@ export function startStorageFront(
       server.off('error', reject);
       resolve({
         port,
+        setUpstream: next => {
+          upstream = next;
+        },
         close: () =>
           new Promise<void>(done => {
             server.close(() => done());

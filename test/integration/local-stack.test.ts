@@ -88,7 +88,8 @@ void describe('local stack emulators', {timeout: 120_000}, () => {
     await new Promise<void>(r => receiver.listen(0, '127.0.0.1', r));
     const {port} = receiver.address() as AddressInfo;
     bridge = startEventBridge({
-      pubsub: emulators.pubsub,
+      pubsubHost: emulators.env.PUBSUB_EMULATOR_HOST,
+      projectId: emulators.projectId,
       subscription: emulators.subscription,
       targetUrl: `http://127.0.0.1:${port}/recordDatasetMetadata`,
       storageUrl: emulators.storageUrl,
@@ -303,7 +304,7 @@ void describe('local stack emulators', {timeout: 120_000}, () => {
   });
 
   void test('stopping leaves no process behind', async () => {
-    const pids = emulators.processes.map(p => p.pid);
+    const pids = emulators.processes().map(p => p.pid);
     assert.equal(pids.length, 3); // firestore, pubsub, fake-gcs-server
     await bridge.stop();
     assert.equal(bridge.stats.dropped, 0);
