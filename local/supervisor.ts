@@ -67,6 +67,8 @@ export interface SupervisorOptions {
   startAttempts?: number;
   /** One line per exit, restart and give-up; default none. */
   log?: (line: string) => void;
+  /** Where fresh ports come from; default freePort (get-port). */
+  freePort?: () => Promise<number>;
 }
 
 interface Child {
@@ -90,6 +92,7 @@ export class Supervisor extends EventEmitter {
   private readonly windowMs: number;
   private readonly startAttempts: number;
   private readonly log: (line: string) => void;
+  private readonly freePort: () => Promise<number>;
   private queue: Promise<void> = Promise.resolve();
   private closed = false;
 
@@ -99,6 +102,7 @@ export class Supervisor extends EventEmitter {
     this.windowMs = options.windowMs ?? 60_000;
     this.startAttempts = options.startAttempts ?? 3;
     this.log = options.log ?? (() => {});
+    this.freePort = options.freePort ?? freePort;
   }
 
   /** Starts a child (on fresh ports while its port is taken) and watches it. */
@@ -107,7 +111,7 @@ export class Supervisor extends EventEmitter {
       throw new LocalStackError(`${spec.name} is supervised already`);
     }
     const fixedPort = Boolean(spec.port);
-    const first = fixedPort ? spec.port! : await freePort();
+    const first = fixedPort ? spec.port! : await this.freePort();
     const {process, port} = await this.startOn(spec, first, fixedPort);
     const child: Child = {
       spec,
@@ -287,7 +291,7 @@ export class Supervisor extends EventEmitter {
         const retry =
           err instanceof PortInUseError || err instanceof ExitedEarlyError;
         if (this.closed || !retry || attempt >= this.startAttempts) throw err;
-        if (!fixedPort) port = await freePort();
+        if (!fixedPort) port = await this.freePort();
         this.log(
           `${spec.name}: ${(err as Error).message.split('\n')[0]}; trying again on port ${port}`,
         );
