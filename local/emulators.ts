@@ -30,6 +30,7 @@ import {
   deleteSubscription,
   ensureSubscription,
   ensureTopic,
+  loadPubsub,
   pubsubClient,
 } from './pubsub.js';
 import {startStorageFront, type StorageFront} from './storage-front.js';
@@ -139,6 +140,8 @@ export async function startEmulators(
   options: EmulatorsOptions = {},
 ): Promise<Emulators> {
   const t0 = Date.now();
+  const pubsubLibrary = loadPubsub(); // overlaps the emulators' start
+  pubsubLibrary.catch(() => {}); // awaited below
   const log = options.log ?? (() => {});
   const projectId =
     options.projectId ??
@@ -274,6 +277,7 @@ export async function startEmulators(
             await supervisor.restart(EMULATOR_CHILDREN.storage);
           },
           restarted: async () => {
+            await pubsubLibrary;
             // A new emulator knows no topic: set it up as at start.
             await ensureTopic(pubsubNow(), topic);
             await ensureSubscription(pubsubNow(), topic, subscription, 300);
@@ -289,6 +293,7 @@ export async function startEmulators(
       options.firestoreSnapshotMs ?? 1_000,
     );
 
+    await pubsubLibrary;
     await ensureTopic(pubsubNow(), topic);
     const checkSubscription = `${subscription}-startup-check`;
     if (options.verifyNotifications !== false) {

@@ -64,6 +64,7 @@ export {
   deleteSubscription,
   ensureSubscription,
   ensureTopic,
+  loadPubsub,
   pubsubClient,
 } from './pubsub.js';
 export {
