@@ -256,10 +256,13 @@ async function faultMidGenerate(
   const allocated = await allocatedVersion(seed);
   const restart = await inject(allocated);
   const response = await generate.response;
-  const outcome = await settle(allocated.version);
   ctx.diagnostic(
     `v${allocated.version}: ${restart.name} back in ${restart.ms} ms (port ${restart.port}${restart.moved ? ', moved' : ''}); ` +
-      `generate answered ${response.status}; version ${outcome.status} ${outcome.ms} ms after the answer` +
+      `generate answered ${response.status}`,
+  );
+  const outcome = await settle(allocated.version);
+  ctx.diagnostic(
+    `v${allocated.version}: ${outcome.status} ${outcome.ms} ms after the answer` +
       (outcome.error ? ` (${outcome.error.slice(0, 160)})` : ''),
   );
   assertAnswerMatches(outcome.status, response);
