@@ -50,7 +50,15 @@ export function startStorageFront(
     );
     toUpstream.on('error', err => {
       if (!res.headersSent) {
-        res.writeHead(502, {'content-type': 'application/json'});
+        // fake-gcs-server went away (killed, restarting): answer at once, and
+        // read the rest of the client's body so that it can read the answer
+        // (a client still writing a big chunk would otherwise wait forever).
+        req.unpipe(toUpstream);
+        req.resume();
+        res.writeHead(502, {
+          'content-type': 'application/json',
+          connection: 'close',
+        });
         res.end(
           JSON.stringify({
             error: {

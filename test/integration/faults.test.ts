@@ -49,6 +49,8 @@ const BIG_ROWS = 2_000_000;
 const SETTLE_MS = LEASE_MS + 45_000;
 /** Bound for the stack to bring a killed process back. */
 const RESTART_MS = 60_000;
+/** Bound for the faulted generate to answer at all: an answer, never a hang. */
+const ANSWER_MS = 3 * 60_000;
 
 const COLLECTION = 'datasets';
 
@@ -192,15 +194,20 @@ interface BigGenerate {
 
 function startBigGenerate(seed: number): BigGenerate {
   let done = false;
-  const response = postJson(`${t.url}/generateDataset`, {
-    nSamples: BIG_ROWS,
-    seed,
+  const response = call(`${t.url}/generateDataset`, {
+    method: 'POST',
+    headers: {'content-type': 'application/json'},
+    body: JSON.stringify({nSamples: BIG_ROWS, seed}),
+    signal: AbortSignal.timeout(ANSWER_MS),
   })
     .catch((err: Error): JsonResponse => ({
       status: 0,
       body: undefined,
       headers: new Headers(),
-      text: `no answer: ${err.message}`,
+      text:
+        err.name === 'TimeoutError'
+          ? `TIMEOUT: no answer within ${ANSWER_MS / 1000} s`
+          : `connection cut: ${err.message}`,
     }))
     .finally(() => (done = true));
   const generate = {seed, response, pending: () => !done};
@@ -256,6 +263,10 @@ async function faultMidGenerate(
   const allocated = await allocatedVersion(seed);
   const restart = await inject(allocated);
   const response = await generate.response;
+  assert.ok(
+    !response.text.startsWith('TIMEOUT'),
+    `v${allocated.version}: the generate hangs after ${restart.name} was killed: ${response.text}`,
+  );
   ctx.diagnostic(
     `v${allocated.version}: ${restart.name} back in ${restart.ms} ms (port ${restart.port}${restart.moved ? ', moved' : ''}); ` +
       `generate answered ${response.status}`,
