@@ -125,8 +125,8 @@ export interface Emulators {
     storage: number;
     total: number;
   };
-  /** The emulators' current processes. */
-  processes(): ManagedProcess[];
+  /** The emulators' processes now (a restarted one is the new process). */
+  readonly processes: ManagedProcess[];
   /** Called (and awaited) after an emulator was restarted and set up again. */
   onRestart(listener: (event: EmulatorRestart) => Promise<void> | void): void;
   /**
@@ -367,10 +367,11 @@ export async function startEmulators(
       snapshots,
       supervisor,
       startupMs,
-      processes: () =>
-        names
+      get processes() {
+        return names
           .filter(name => supervisor.names().includes(name))
-          .map(name => supervisor.child(name).process),
+          .map(name => supervisor.child(name).process);
+      },
       onRestart: listener => void listeners.push(listener),
       stop,
     };

@@ -5,6 +5,10 @@
 import type {Format} from '../config.js';
 import type {DatasetRecord} from '../catalog/records.js';
 import {InvalidArgumentError, NotFoundError} from '../errors.js';
+import {
+  METADATA_ANSWER_MAX_BYTES,
+  summarizedMetadata,
+} from '../metadata-view.js';
 import {gsUri} from '../storage/gcs-destination.js';
 import {signedReadUrl} from '../storage/signed-url.js';
 import type {ServiceContext} from './context.js';
@@ -90,7 +94,14 @@ export async function loadMetadata(
     throw new NotFoundError(
       `dataset version ${record.version} has no metadata object`,
     );
-  const [bytes] = await context.bucket.file(name).download();
+  // Past a size the metadata is answered summarized (metadata-view.ts), never read whole.
+  const file = context.bucket.file(name);
+  const [info] = await file.getMetadata();
+  const size = Number(info.size);
+  const metadata =
+    size > METADATA_ANSWER_MAX_BYTES
+      ? summarizedMetadata(record, size)
+      : JSON.parse((await file.download())[0].toString('utf8'));
   const signed = await signedReadUrl(
     context.bucket,
     name,
@@ -100,7 +111,7 @@ export async function loadMetadata(
   return {
     version: record.version,
     status: record.status,
-    metadata: JSON.parse(bytes.toString('utf8')),
+    metadata,
     url: signed.url,
     expiresAt: signed.expiresAt,
   };

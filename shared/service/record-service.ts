@@ -7,9 +7,18 @@
  * failures throw, so that Eventarc retries.
  */
 import {FORMATS, type Format} from '../config.js';
-import type {DatasetRecord, ProbabilitiesRecord} from '../catalog/records.js';
+import type {DatasetRecord} from '../catalog/records.js';
 import type {RecordOutcome} from '../catalog/firestore-catalog.js';
-import type {DatasetMetadata, ObjectRecord} from '../metadata.js';
+import type {MetadataHead, ObjectRecord} from '../metadata.js';
+import {
+  MalformedMetadataError,
+  readMetadata,
+  type MetadataRead,
+} from '../metadata-reader.js';
+import {
+  INLINE_PROBABILITIES_MAX_BYTES,
+  probabilitiesRecordOf,
+} from '../probabilities-record.js';
 import {metadataVersionOf, versionFolder} from '../names.js';
 import {gsUri} from '../storage/gcs-destination.js';
 import type {ServiceContext} from './context.js';
@@ -29,9 +38,6 @@ export type RecordResult =
   | 'rejected-malformed'
   | 'rejected-inconsistent';
 
-/** Firestore documents hold at most 1 MiB; leave room for the rest. */
-const INLINE_PROBABILITIES_MAX_BYTES = 600 * 1024;
-
 class RejectedMetadata extends Error {
   constructor(
     readonly kind: 'rejected-malformed' | 'rejected-inconsistent',
@@ -50,39 +56,19 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseMetadata(bytes: Buffer, version: number): DatasetMetadata {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new RejectedMetadata(
-      'rejected-malformed',
-      'metadata is not valid JSON',
-    );
-  }
-  if (!isRecord(parsed))
-    throw new RejectedMetadata(
-      'rejected-malformed',
-      'metadata is not a JSON object',
-    );
+/** Checks the members besides the four maps, which readMetadata checked. */
+function parseMetadata(
+  parsed: Record<string, unknown>,
+  version: number,
+): MetadataHead {
   if (parsed.version !== version) {
     throw new RejectedMetadata(
       'rejected-malformed',
       `metadata says version ${JSON.stringify(parsed.version)}, its name says ${version}`,
     );
   }
-  for (const key of [
-    'config',
-    'objects',
-    'target_store_id_probs',
-    'creative_pack_id_probs',
-    'creative_pack_target',
-    'pair_probs',
-    'empirical',
-    'generator',
-    'createdAt',
-  ]) {
-    if (!isRecord(parsed[key]) && key !== 'createdAt')
+  for (const key of ['config', 'objects', 'empirical', 'generator']) {
+    if (!isRecord(parsed[key]))
       throw new RejectedMetadata(
         'rejected-malformed',
         `metadata has no object "${key}"`,
@@ -93,40 +79,11 @@ function parseMetadata(bytes: Buffer, version: number): DatasetMetadata {
       'rejected-malformed',
       'metadata has no createdAt',
     );
-  return parsed as unknown as DatasetMetadata;
-}
-
-function probabilitiesOf(
-  metadata: DatasetMetadata,
-  metadataUri: string,
-): ProbabilitiesRecord {
-  const inline: ProbabilitiesRecord = {
-    stored: 'inline',
-    target_store_id_probs: metadata.target_store_id_probs,
-    creative_pack_id_probs: metadata.creative_pack_id_probs,
-    creative_pack_target: metadata.creative_pack_target,
-    pair_probs: metadata.pair_probs,
-  };
-  if (
-    Buffer.byteLength(JSON.stringify(inline)) <= INLINE_PROBABILITIES_MAX_BYTES
-  )
-    return inline;
-  const q = Object.values(metadata.pair_probs);
-  return {
-    stored: 'metadata-object',
-    metadataObject: metadataUri,
-    summary: {
-      nTargetStoreIds: Object.keys(metadata.target_store_id_probs).length,
-      nCreativePackIds: q.length,
-      pairProbMin: Math.min(...q),
-      pairProbMax: Math.max(...q),
-      pairProbMean: q.reduce((a, b) => a + b, 0) / q.length,
-    },
-  };
+  return parsed as unknown as MetadataHead;
 }
 
 async function checkObjects(
-  metadata: DatasetMetadata,
+  metadata: MetadataHead,
   version: number,
   context: ServiceContext,
 ): Promise<void> {
@@ -199,11 +156,15 @@ export async function recordStorageEvent(
     return 'ignored-not-metadata';
   }
   const vlog = log.with({version});
-  let bytes: Buffer;
+  // Streamed: at 1,000,000 creative packs the object is ~140 MB.
+  let read: MetadataRead | MalformedMetadataError;
   try {
-    [bytes] = await bucket
-      .file(event.name, {generation: event.generation})
-      .download();
+    read = await readMetadata(
+      bucket
+        .file(event.name, {generation: event.generation})
+        .createReadStream(),
+      {keepMapsUpToBytes: INLINE_PROBABILITIES_MAX_BYTES},
+    );
   } catch (error) {
     if (httpStatus(error) === 404) {
       vlog.log(
@@ -212,10 +173,13 @@ export async function recordStorageEvent(
       );
       return 'ignored-object-gone';
     }
-    throw error;
+    if (!(error instanceof MalformedMetadataError)) throw error;
+    read = error;
   }
   try {
-    const metadata = parseMetadata(bytes, version);
+    if (read instanceof MalformedMetadataError)
+      throw new RejectedMetadata('rejected-malformed', read.message);
+    const metadata = parseMetadata(read.head, version);
     await checkObjects(metadata, version, context);
     const metadataUri = gsUri(bucket.name, event.name);
     const record: DatasetRecord & {recordedGeneration: string} = {
@@ -228,7 +192,7 @@ export async function recordStorageEvent(
       recordedGeneration: event.generation,
       metadataObject: event.name,
       objects: metadata.objects,
-      probabilities: probabilitiesOf(metadata, metadataUri),
+      probabilities: probabilitiesRecordOf(read, metadataUri),
       empirical: {
         rows: metadata.empirical.rows,
         positives: metadata.empirical.positives,

@@ -347,7 +347,7 @@ void describe('local stack emulators', {timeout: 120_000}, () => {
   });
 
   void test('stopping leaves no process behind', async () => {
-    const pids = emulators.processes().map(p => p.pid);
+    const pids = emulators.processes.map(p => p.pid);
     assert.equal(pids.length, 3); // firestore, pubsub, fake-gcs-server
     await bridge.stop();
     assert.equal(bridge.stats.dropped, 0);
