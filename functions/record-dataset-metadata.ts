@@ -43,7 +43,10 @@ export async function recordDatasetMetadataHandler(
     );
     return 'ignored-event';
   }
-  return recordStorageEvent({bucket, name, generation}, {...context, log});
+  return recordStorageEvent(
+    {bucket, name, generation, time: event.time},
+    {...context, log},
+  );
 }
 
 functions.cloudEvent(

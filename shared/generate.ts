@@ -95,7 +95,7 @@ export async function generateDataset(
     }
     const rowsStarted = performance.now();
     const tally = await streamRows(config, model, files, request.onProgress);
-    await Promise.all(files.map(f => f.entry.close()));
+    await settleAll(files.map(f => f.entry.close()));
     const rowsMs = performance.now() - rowsStarted;
 
     const objects: Partial<Record<Format, ObjectRecord>> = {};
@@ -137,6 +137,17 @@ export async function generateDataset(
   } finally {
     await pool.close();
   }
+}
+
+/**
+ * Waits for every promise, then throws the first failure: no close is still
+ * in flight when the caller aborts, so an abort sees every object its sink
+ * created and removes it.
+ */
+async function settleAll(promises: Array<Promise<void>>): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find(r => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** Shared buffers for TFRecord blocks in flight: bounds memory at ~100 MB. */
