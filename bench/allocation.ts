@@ -75,20 +75,28 @@ function catalogStrategy(
   requery = true,
   firstSpread = 2,
   maxSpread = 64,
+  spreadInFlight = false,
 ): Strategy {
+  // One catalogue per collection, shared by the concurrent calls, as in one process.
+  const catalogs = new Map<string, FirestoreCatalog>();
   return {
     name,
     async allocate(firestore, collection) {
-      const catalog = new FirestoreCatalog(firestore, collection, {
-        spread,
-        requery,
-        firstSpread,
-        maxSpread,
-        onCollision: () => collisions++,
-        // the measurement wants each strategy's own limit, not our budget
-        maxAttempts: spread ? 12 : 1000,
-        budgetMs: spread ? 15_000 : 600_000,
-      });
+      let catalog = catalogs.get(collection);
+      if (!catalog) {
+        catalog = new FirestoreCatalog(firestore, collection, {
+          spread,
+          requery,
+          firstSpread,
+          maxSpread,
+          spreadInFlight,
+          onCollision: () => collisions++,
+          // the measurement wants each strategy's own limit, not our budget
+          maxAttempts: spread ? 12 : 1000,
+          budgetMs: spread ? 60_000 : 600_000,
+        });
+        catalogs.set(collection, catalog);
+      }
       const record = await catalog.allocate({
         config,
         now: new Date(),
@@ -105,8 +113,9 @@ const ALL_STRATEGIES: Strategy[] = [
   catalogStrategy('create-spread-2-64-requery', true, true, 2, 64),
   catalogStrategy('create-spread-2-64', true, false, 2, 64),
   catalogStrategy('create-spread-16-512-requery', true, true, 16, 512),
-  // the one the service uses (ALLOCATION_DEFAULTS)
   catalogStrategy('create-spread-16-512', true, false, 16, 512),
+  // the one the service uses (ALLOCATION_DEFAULTS)
+  catalogStrategy('create-spread-16-512-inflight', true, false, 16, 512, true),
   catalogStrategy('create-spread-32-1024', true, false, 32, 1024),
   {name: 'floor-unique-create', allocate: uniqueCreate},
   {

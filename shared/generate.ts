@@ -79,7 +79,8 @@ export async function generateDataset(
   const model = buildModel(config);
   const modelMs = performance.now() - started;
 
-  const pool = new DigestPool();
+  // Up to one block, hashing inline is cheaper than starting the workers.
+  const pool = new DigestPool({inline: config.nSamples <= ROWS_PER_BLOCK});
   const files: OpenFile[] = [];
   const opened: ByteSink[] = [];
   try {
@@ -165,9 +166,14 @@ async function streamRows(
   const parquet =
     parquetFile &&
     new ParquetDatasetWriter(model, {createdBy: PARQUET_CREATED_BY});
+  // No more slots, nor bigger ones, than the rows need: a small dataset
+  // must not zero-fill ~100 MB of shared memory.
   const slots =
     tfrecord &&
-    new SharedSlots(TFRECORD_SLOTS, tfrecord.bytesFor(ROWS_PER_BLOCK));
+    new SharedSlots(
+      Math.min(TFRECORD_SLOTS, blockCount(config.nSamples)),
+      tfrecord.bytesFor(Math.min(ROWS_PER_BLOCK, config.nSamples)),
+    );
   const tally = new RowTally(model.creativeIds.length);
 
   // Writes stay in flight while the next block is drawn; the first failure stops the loop.

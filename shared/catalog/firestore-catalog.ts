@@ -57,17 +57,24 @@ export interface AllocationOptions {
   spread: boolean;
   /** after a collision, read the newest version again (true) or go on from the collision */
   requery: boolean;
+  /**
+   * Start spread out when other allocations of this process are in flight
+   * (a burst): the first try then draws from a window of twice their number
+   * instead of every one of them creating the same next document.
+   */
+  spreadInFlight: boolean;
   /** called once per collision (for measurements) */
   onCollision?: () => void;
 }
 
 export const ALLOCATION_DEFAULTS: Readonly<AllocationOptions> = Object.freeze({
   maxAttempts: 12,
-  budgetMs: 15_000,
+  budgetMs: 60_000,
   firstSpread: 16,
   maxSpread: 512,
   spread: true,
   requery: false,
+  spreadInFlight: true,
 });
 
 /** Documents read per page while looking for the newest ready version. */
@@ -92,6 +99,8 @@ function randomBelow(n: number): number {
 
 export class FirestoreCatalog implements Catalog {
   private readonly options: AllocationOptions;
+  /** allocations of this process not yet settled */
+  private inFlight = 0;
 
   constructor(
     private readonly firestore: Firestore,
@@ -140,6 +149,18 @@ export class FirestoreCatalog implements Catalog {
   }
 
   async allocate(request: AllocationRequest): Promise<DatasetRecord> {
+    const others = this.inFlight++;
+    try {
+      return await this.allocateOnce(request, others);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async allocateOnce(
+    request: AllocationRequest,
+    othersInFlight: number,
+  ): Promise<DatasetRecord> {
     const started = Date.now();
     const {maxAttempts, budgetMs, firstSpread, maxSpread, spread, requery} =
       this.options;
@@ -154,6 +175,8 @@ export class FirestoreCatalog implements Catalog {
         ).catch(() => undefined);
       }
       let candidate = (newest?.version ?? 0) + 1;
+      if (spread && this.options.spreadInFlight && othersInFlight > 0)
+        candidate += randomBelow(Math.min(maxSpread, 2 * othersInFlight));
       for (let attempt = 1; ; attempt++) {
         if (candidate > MAX_VERSION) {
           throw new UnavailableError(

@@ -76,6 +76,7 @@ async function generateVersion(
   started: number,
 ): Promise<GenerateResponse> {
   const {settings, store, catalog} = context;
+  const allocating = performance.now();
   const record = await catalog.allocate({
     config,
     now: context.now(),
@@ -88,6 +89,7 @@ async function generateVersion(
     seed: config.seed,
     formats: config.formats.join(','),
     leaseExpiresAt: record.leaseExpiresAt,
+    allocationMs: Math.round(performance.now() - allocating),
   });
 
   const names = {} as Record<DatasetFileKind, string>;

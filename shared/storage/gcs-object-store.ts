@@ -11,7 +11,11 @@
 import type {Bucket, File} from '@google-cloud/storage';
 import type {Writable} from 'node:stream';
 import type {ObjectDigests} from '../digest/digests.js';
-import {AlreadyExistsError, DataLossError} from '../errors.js';
+import {
+  AlreadyExistsError,
+  DataLossError,
+  UnavailableError,
+} from '../errors.js';
 import type {DatasetFileKind} from '../names.js';
 import type {ByteSink} from '../sinks/sink.js';
 import type {ObjectStore, StoredObject} from './object-store.js';
@@ -26,6 +30,14 @@ const CONTENT_TYPES: Record<DatasetFileKind, string> = {
 function httpStatus(error: unknown): number | undefined {
   const code = (error as {code?: unknown})?.code;
   return typeof code === 'number' ? code : undefined;
+}
+
+/** @google-cloud/storage's resumable upload gives up with this RangeError when the server lost bytes. */
+function isLostUploadSession(error: unknown): boolean {
+  return (
+    error instanceof RangeError &&
+    /Initiate a new upload to continue/.test(error.message)
+  );
 }
 
 function generationOf(file: File): string | undefined {
@@ -119,6 +131,15 @@ export class GcsObjectSink implements ByteSink {
   }
 
   private translate(error: unknown): unknown {
+    if (isLostUploadSession(error)) {
+      // The resumable session lost bytes it had accepted (the storage
+      // service restarted or dropped them): only a new upload can go on.
+      return new UnavailableError(
+        `the upload of gs://${this.file.bucket.name}/${this.file.name} was interrupted by the storage service; retry`,
+        2,
+        error,
+      );
+    }
     if (httpStatus(error) === 412) {
       return new AlreadyExistsError(
         `gs://${this.file.bucket.name}/${this.file.name} already exists; objects are never overwritten`,
