@@ -1,52 +1,46 @@
 /**
  * POST /generateDataset: body JSON per DESIGN §2 (empty = defaults) ->
- * 201 {version, objects, rows, seed, checksums, durationMs}.
+ * 201 {version, objects, rows, seed, checksums, durationMs}. The front door
+ * has read the body (JSON, at most 64 KiB, never inflated).
  */
 import * as functions from '@google-cloud/functions-framework';
-import type {Request} from '@google-cloud/functions-framework';
 import {resolveConfig} from '../shared/config.js';
 import {InvalidArgumentError} from '../shared/errors.js';
 import {generateToBucket} from '../shared/service/generate-service.js';
+import {MAX_BODY_BYTES} from './body-reader.js';
 import {serviceContext} from './context.js';
-import {HttpError, httpFunction, queryOf} from './http.js';
+import type {RequestBody} from './exchange.js';
+import {httpFunction, queryOf} from './http.js';
 
-export const MAX_BODY_BYTES = 64 * 1024;
+export {MAX_BODY_BYTES};
 
-/** The request body as JSON: size, media type and syntax checked before anything else. */
-export function jsonBodyOf(req: Request): unknown {
-  const raw = req.rawBody ?? Buffer.alloc(0);
-  if (raw.length > MAX_BODY_BYTES) {
-    throw new HttpError(
-      413,
-      'PAYLOAD_TOO_LARGE',
-      `the body must be at most ${MAX_BODY_BYTES} bytes, got ${raw.length}`,
+/** The request as resolveConfig takes it: {} for no body, else a JSON object. */
+export function requestObjectOf(body: RequestBody): Record<string, unknown> {
+  if (!body.present) return {};
+  const value = body.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const kind =
+      value === null
+        ? 'null'
+        : Array.isArray(value)
+          ? 'an array'
+          : `a ${typeof value}`;
+    throw new InvalidArgumentError(
+      `the body must be a JSON object (or empty for all defaults), got ${kind}`,
     );
   }
-  if (raw.length === 0) return {};
-  const type = (req.get('content-type') ?? '')
-    .split(';')[0]
-    .trim()
-    .toLowerCase();
-  if (type !== 'application/json') {
-    throw new HttpError(
-      415,
-      'UNSUPPORTED_MEDIA_TYPE',
-      `the body must be application/json, got ${type || 'no content type'}`,
-    );
-  }
-  try {
-    return JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw new InvalidArgumentError('the body is not valid JSON');
-  }
+  return value as Record<string, unknown>;
 }
 
 export const generateDatasetHandler = httpFunction(
-  {name: 'generateDataset', method: 'POST', log: () => serviceContext().log},
-  async (req, log) => {
+  {name: 'generateDataset', log: () => serviceContext().log},
+  async (req, log, exchange) => {
     queryOf(req, []);
     const context = serviceContext();
-    const config = resolveConfig(jsonBodyOf(req), context.settings.limits);
+    const config = resolveConfig(
+      requestObjectOf(exchange.body),
+      context.settings.limits,
+    );
     const body = await generateToBucket(config, {...context, log});
     return {status: 201, body};
   },

@@ -1,85 +1,27 @@
 /**
- * The HTTP plumbing every HTTP function shares: method and query checks, the
- * JSON error body of DESIGN §5, one mapping from domain errors to status
- * codes, a request id, and no stack trace or internal path to the client.
+ * The HTTP plumbing every HTTP function shares: query checks, a
+ * request-scoped logger, and every error answered as the JSON error of
+ * DESIGN §5 (http-error.ts), with the request id the front door gave the
+ * request. Method, path and body were checked by the front door already.
  */
 import type {Request, Response} from '@google-cloud/functions-framework';
-import {randomUUID} from 'node:crypto';
-import {
-  DatasetError,
-  InvalidArgumentError,
-  UnavailableError,
-} from '../shared/errors.js';
+import {InvalidArgumentError} from '../shared/errors.js';
 import {jsonLogger, type Logger} from '../shared/logger.js';
+import {exchangeOf, requestIdFrom, type Exchange} from './exchange.js';
+import {errorBody, HttpError, toHttpError} from './http-error.js';
+import type {FunctionName} from './names.js';
+import {REQUEST_POLICIES} from './request-policy.js';
 
-export const HTTP_ERROR_CODES = [
-  'INVALID_ARGUMENT',
-  'NOT_FOUND',
-  'METHOD_NOT_ALLOWED',
-  'FAILED_PRECONDITION',
-  'ALREADY_EXISTS',
-  'PAYLOAD_TOO_LARGE',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'DATA_LOSS',
-  'UNAVAILABLE',
-  'INTERNAL',
-] as const;
-export type HttpErrorCode = (typeof HTTP_ERROR_CODES)[number];
+export {
+  HTTP_ERROR_CODES,
+  HttpError,
+  toHttpError,
+  type HttpErrorCode,
+} from './http-error.js';
 
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: HttpErrorCode,
-    message: string,
-    readonly field?: string,
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-  }
-}
-
-const STATUS_OF: Record<DatasetError['code'], number> = {
-  INVALID_ARGUMENT: 400,
-  NOT_FOUND: 404,
-  FAILED_PRECONDITION: 409,
-  ALREADY_EXISTS: 409,
-  DATA_LOSS: 500,
-  UNAVAILABLE: 503,
-  INTERNAL: 500,
-};
-
-export function toHttpError(error: unknown, requestId: string): HttpError {
-  if (error instanceof HttpError) return error;
-  if (error instanceof UnavailableError) {
-    return new HttpError(503, 'UNAVAILABLE', error.message, undefined, {
-      'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterSeconds))),
-    });
-  }
-  if (
-    error instanceof DatasetError &&
-    error.code !== 'INTERNAL' &&
-    error.code !== 'DATA_LOSS'
-  ) {
-    return new HttpError(
-      STATUS_OF[error.code],
-      error.code,
-      error.message,
-      error.field,
-    );
-  }
-  return new HttpError(
-    500,
-    'INTERNAL',
-    `internal error; the logs have the details under request id ${requestId}`,
-  );
-}
-
+/** The id of this request (the front door's, else one from its headers). */
 export function requestIdOf(req: Request): string {
-  const execution = req.get('function-execution-id');
-  if (execution) return execution;
-  const trace = req.get('x-cloud-trace-context');
-  if (trace) return trace.split('/')[0];
-  return randomUUID();
+  return exchangeOf(req)?.requestId ?? requestIdFrom(req.headers);
 }
 
 /** Query parameters: only the known ones, each at most once. */
@@ -91,8 +33,8 @@ export function queryOf(
   for (const [key, value] of Object.entries(req.query)) {
     if (!allowed.includes(key)) {
       throw new InvalidArgumentError(
-        `unknown query parameter ${JSON.stringify(key)}; allowed: ${allowed.join(', ') || 'none'}`,
-        key,
+        `unknown query parameter ${JSON.stringify(key.slice(0, 64))}; allowed: ${allowed.join(', ') || 'none'}`,
+        key.slice(0, 64),
       );
     }
     if (typeof value !== 'string')
@@ -106,36 +48,45 @@ export function queryOf(
 }
 
 export interface HttpHandlerOptions {
-  name: string;
-  method: 'GET' | 'POST';
+  name: FunctionName;
   log: () => Logger;
 }
 
-/** Wraps a handler: method check, request-scoped logger, errors as JSON. */
+/**
+ * Wraps a handler: the request's Exchange (set by the front door; a request
+ * without one was not checked, and is refused rather than trusted), a
+ * request-scoped logger, errors as JSON.
+ */
 export function httpFunction(
   options: HttpHandlerOptions,
   handler: (
     req: Request,
     log: Logger,
+    exchange: Exchange,
   ) => Promise<{status: number; body: unknown}>,
 ): (req: Request, res: Response) => Promise<void> {
+  const method = REQUEST_POLICIES[options.name].method;
   return async (req, res) => {
-    const requestId = requestIdOf(req);
+    const exchange = exchangeOf(req);
+    const requestId = exchange?.requestId ?? requestIdFrom(req.headers);
     res.set('X-Request-Id', requestId);
     res.set('Cache-Control', 'no-store');
     let log: Logger = jsonLogger({requestId, function: options.name});
     try {
       log = options.log().with({requestId, function: options.name});
-      if (req.method !== options.method) {
+      if (req.method !== method) {
         throw new HttpError(
           405,
           'METHOD_NOT_ALLOWED',
-          `${options.name} takes ${options.method}, got ${req.method}`,
+          `${options.name} takes ${method}, got ${req.method}`,
           undefined,
-          {Allow: options.method},
+          {Allow: method},
         );
       }
-      const {status, body} = await handler(req, log);
+      if (!exchange) {
+        throw new Error('the request did not pass the front door');
+      }
+      const {status, body} = await handler(req, log, exchange);
       res.status(status).json(body);
     } catch (error) {
       const http = toHttpError(error, requestId);
@@ -146,18 +97,7 @@ export function httpFunction(
         code: http.code,
       });
       res.set(http.headers);
-      const body: {
-        error: {
-          code: string;
-          message: string;
-          field?: string;
-          requestId: string;
-        };
-      } = {
-        error: {code: http.code, message: http.message, requestId},
-      };
-      if (http.field) body.error.field = http.field;
-      res.status(http.status).json(body);
+      res.status(http.status).json(errorBody(http, requestId));
     }
   };
 }

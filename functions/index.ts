@@ -1,10 +1,14 @@
 /**
- * The Cloud Functions entry point (package.json "main"): registers the six
- * functions with functions-framework; Terraform deploys each by name.
+ * The Cloud Functions entry point (package.json "main"): puts the front
+ * door before functions-framework's body parsers, then registers the six
+ * functions; Terraform deploys each by name. functions-framework builds its
+ * Express app only after this module has loaded, so the door is in place.
  */
-import './framework-errors.js'; // first: before functions-framework makes its app
+import {installFrontDoor} from './framework-hook.js';
 import './generate-dataset.js';
 import './loaders.js';
 import './record-dataset-metadata.js';
+
+installFrontDoor();
 
 export {FUNCTION_NAMES, type FunctionName} from './names.js';

@@ -15,6 +15,7 @@ import {
 import {resolveTtl} from '../shared/storage/signed-url.js';
 import {serviceContext} from './context.js';
 import {httpFunction, queryOf} from './http.js';
+import type {FunctionName} from './names.js';
 
 const log = () => serviceContext().log;
 
@@ -31,8 +32,8 @@ function versionedQuery(req: Request) {
   return {context, selector, ttl};
 }
 
-function objectLoader(name: string, format: Format) {
-  return httpFunction({name, method: 'GET', log}, async (req, requestLog) => {
+function objectLoader(name: FunctionName, format: Format) {
+  return httpFunction({name, log}, async (req, requestLog) => {
     const {context, selector, ttl} = versionedQuery(req);
     return {
       status: 200,
@@ -48,7 +49,7 @@ export const loadParquetHandler = objectLoader('loadParquet', 'parquet');
 export const loadTfrecordHandler = objectLoader('loadTfrecord', 'tfrecord');
 
 export const loadMetadataHandler = httpFunction(
-  {name: 'loadMetadata', method: 'GET', log},
+  {name: 'loadMetadata', log},
   async (req, requestLog) => {
     const {context, selector, ttl} = versionedQuery(req);
     return {
@@ -59,7 +60,7 @@ export const loadMetadataHandler = httpFunction(
 );
 
 export const listDatasetsHandler = httpFunction(
-  {name: 'listDatasets', method: 'GET', log},
+  {name: 'listDatasets', log},
   async (req, requestLog) => {
     const query = queryOf(req, ['limit', 'pageToken']);
     const {limit, after} = parseListParameters(query.limit, query.pageToken);

@@ -9,7 +9,9 @@ import {
   recordStorageEvent,
   type RecordResult,
 } from '../shared/service/record-service.js';
+import {jsonLogger} from '../shared/logger.js';
 import {serviceContext} from './context.js';
+import {currentExchange} from './exchange.js';
 
 export const FINALIZED = 'google.cloud.storage.object.v1.finalized';
 
@@ -20,11 +22,13 @@ function field(data: unknown, key: string): string | undefined {
 
 export async function recordDatasetMetadataHandler(
   event: CloudEvent<unknown>,
+  requestId?: string,
 ): Promise<RecordResult | 'ignored-event'> {
   const context = serviceContext();
   const log = context.log.with({
     function: 'recordDatasetMetadata',
     eventId: event.id,
+    requestId,
   });
   const bucket = field(event.data, 'bucket');
   const name = field(event.data, 'name');
@@ -49,9 +53,39 @@ export async function recordDatasetMetadataHandler(
   );
 }
 
+/**
+ * Thrown to functions-framework so that it answers non-2xx and Eventarc
+ * retries. The framework logs `err.stack`: this one is a single line (the
+ * details were logged structured just before), and the front door renders
+ * the answer as the JSON error of the original failure.
+ */
+class EventNotAcknowledged extends Error {
+  constructor(requestId: string | undefined) {
+    super(`event not acknowledged; see request id ${requestId ?? '-'}`);
+    this.name = 'EventNotAcknowledged';
+    this.stack = `${this.name}: ${this.message}`;
+  }
+}
+
 functions.cloudEvent(
   'recordDatasetMetadata',
   async (event: CloudEvent<unknown>) => {
-    await recordDatasetMetadataHandler(event);
+    const exchange = currentExchange();
+    try {
+      await recordDatasetMetadataHandler(event, exchange?.requestId);
+    } catch (error) {
+      // Not the context's logger: making the context may be what failed.
+      jsonLogger().log(
+        'ERROR',
+        `recordDatasetMetadata failed, to be retried: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          function: 'recordDatasetMetadata',
+          requestId: exchange?.requestId,
+          eventId: event.id,
+        },
+      );
+      if (exchange) exchange.failure = error;
+      throw new EventNotAcknowledged(exchange?.requestId);
+    }
   },
 );

@@ -61,7 +61,8 @@ export async function fakeGcsServerBinary(logDir: string): Promise<string> {
   });
   const status = await installer.exited;
   await installer.stop(); // nothing should be left; make sure
-  const binary = join(cacheDir(), 'bin', 'fake-gcs-server');
+  // The name install-fake-gcs-server.sh builds (patched: uploads streamed to disk).
+  const binary = join(cacheDir(), 'bin', 'fake-gcs-server-streaming');
   if (status.code !== 0 || !existsSync(binary)) {
     throw new LocalStackError(
       `scripts/install-fake-gcs-server.sh failed (code ${status.code})${tailOf(logFile)}`,

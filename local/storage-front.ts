@@ -64,6 +64,10 @@ export function startStorageFront(
     req.pipe(upstream);
   });
   server.keepAliveTimeout = 5_000;
+  // An upload is one request whose body streams for as long as the dataset
+  // is generated (minutes at 100M rows): no limit on receiving it (Node's
+  // default requestTimeout, 300 s, would answer 408 mid-upload).
+  server.requestTimeout = 0;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, LOOPBACK, () => {

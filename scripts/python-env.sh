@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Creates (once) the Python 3.11 virtual environment used by the interop tests
-# and the benchmark baselines, outside the repository, and prints the absolute
+# Creates (once) the Python 3.11 virtual environment used by the interop tests,
+# the benchmark baselines and the Python client's lint, type-check and tests
+# (clients/python; the client itself is not installed here: its tests put its
+# src/ on PYTHONPATH), outside the repository, and prints the absolute
 # path of its python on stdout (last line):
 #
 #   PY=$(bash scripts/python-env.sh)
@@ -51,7 +53,8 @@ rm -rf "$venv"
   "$base" -m venv "$venv" &&
     "$py" -m pip install --no-input --disable-pip-version-check -r "$req" &&
     "$py" -m pip check &&
-    "$py" -c 'import numpy, pandas, pyarrow, pyarrow.parquet, tensorflow as tf; print("imports ok", tf.__version__, numpy.__version__, pandas.__version__, pyarrow.__version__)'
+    "$py" -c 'import numpy, pandas, pyarrow, pyarrow.parquet, tensorflow as tf; print("imports ok", tf.__version__, numpy.__version__, pandas.__version__, pyarrow.__version__)' &&
+    "$py" -c 'import google_crc32c, tqdm, requests, google.auth, google.oauth2.id_token, pytest, mypy, ruff; print("client imports ok", google_crc32c.implementation)'
 } >>"$log" 2>&1 || {
   echo "python-env: install failed after $((SECONDS - start)) s; see $log" >&2
   rm -rf "$venv"

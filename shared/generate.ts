@@ -9,12 +9,13 @@ import {DigestPool} from './digest/digest-pool.js';
 import {ParquetDatasetWriter} from './formats/parquet/dataset-writer.js';
 import {TfrecordBlockEncoder} from './formats/tfrecord/block-encoder.js';
 import {
-  buildMetadata,
   empiricalOf,
+  metadataHead,
   RowTally,
-  type DatasetMetadata,
+  type MetadataHead,
   type ObjectRecord,
 } from './metadata.js';
+import {writeMetadata} from './metadata-stream.js';
 import {buildModel, type DatasetModel} from './model.js';
 import type {DatasetFileKind} from './names.js';
 import {blockCount, drawBlock, newRowBlock, ROWS_PER_BLOCK} from './rows.js';
@@ -23,8 +24,6 @@ import {ChecksumSink} from './sinks/checksum-sink.js';
 import {GzipSink} from './sinks/gzip-sink.js';
 import type {ByteSink} from './sinks/sink.js';
 import {PARQUET_CREATED_BY} from './version.js';
-import {createHash} from 'node:crypto';
-import {crc32c, crc32cBase64} from './formats/crc32c.js';
 import type {ObjectDigests} from './digest/digests.js';
 
 /** Where the files of one version go: a folder, a bucket, memory. */
@@ -44,7 +43,8 @@ export interface GenerateRequest {
 }
 
 export interface GeneratedDataset {
-  metadata: DatasetMetadata;
+  /** the metadata written, but for its four per-id maps (streamed from the model) */
+  metadata: MetadataHead;
   metadataObject: ObjectDigests & {name: string};
   stages: {modelMs: number; rowsMs: number; metadataMs: number};
 }
@@ -55,19 +55,6 @@ interface OpenFile {
   checksum: ChecksumSink;
   /** what the encoder writes to: the checksum sink, or gzip in front of it */
   entry: ByteSink;
-}
-
-export function digestsOf(bytes: Uint8Array): ObjectDigests {
-  return {
-    bytes: bytes.byteLength,
-    crc32c: crc32cBase64(crc32c(bytes)),
-    md5: createHash('md5').update(bytes).digest('base64'),
-    sha256: createHash('sha256').update(bytes).digest('hex'),
-  };
-}
-
-export function serializeMetadata(metadata: DatasetMetadata): Buffer {
-  return Buffer.from(JSON.stringify(metadata, null, 2) + '\n', 'utf8');
 }
 
 export async function generateDataset(
@@ -108,20 +95,16 @@ export async function generateDataset(
       };
     }
     const metadataStarted = performance.now();
-    const metadata = buildMetadata({
+    const metadata = metadataHead({
       version,
       createdAt: now(),
       config,
-      model,
       objects,
       empirical: empiricalOf(model, tally),
     });
-    const bytes = serializeMetadata(metadata);
-    const metadataDigests = digestsOf(bytes);
     const metadataSink = await destination.open('metadata', names.metadata);
     opened.push(metadataSink);
-    await metadataSink.write(bytes);
-    await metadataSink.close(metadataDigests);
+    const metadataDigests = await writeMetadata(metadataSink, metadata, model);
     return {
       metadata,
       metadataObject: {name: names.metadata, ...metadataDigests},

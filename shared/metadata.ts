@@ -45,6 +45,30 @@ export interface DatasetMetadata {
   empirical: Empirical;
 }
 
+/** The four per-id maps: with 1,000,000 creative packs, ~140 MB of the JSON. */
+export const PROBABILITY_MAPS = [
+  'target_store_id_probs',
+  'creative_pack_id_probs',
+  'creative_pack_target',
+  'pair_probs',
+] as const;
+export type ProbabilityMapKey = (typeof PROBABILITY_MAPS)[number];
+
+/** Everything of the metadata but the four maps: small whatever the config. */
+export type MetadataHead = Omit<DatasetMetadata, ProbabilityMapKey>;
+
+/** The members of metadata_v{N}.json in the order they are written. */
+export const METADATA_KEYS = [
+  'schemaVersion',
+  'version',
+  'createdAt',
+  'generator',
+  'config',
+  ...PROBABILITY_MAPS,
+  'objects',
+  'empirical',
+] as const satisfies ReadonlyArray<keyof DatasetMetadata>;
+
 /** Per-creative counts, accumulated while the rows stream past. */
 export class RowTally {
   readonly rows: Float64Array;
@@ -111,21 +135,42 @@ function mapOf<T>(
   return out;
 }
 
-export function buildMetadata(args: {
+export interface MetadataInputs {
   version: number;
   createdAt: Date;
   config: DatasetConfig;
-  model: DatasetModel;
   objects: Partial<Record<Format, ObjectRecord>>;
   empirical: Empirical;
-}): DatasetMetadata {
-  const {model} = args;
+}
+
+export function metadataHead(args: MetadataInputs): MetadataHead {
   return {
     schemaVersion: METADATA_SCHEMA_VERSION,
     version: args.version,
     createdAt: args.createdAt.toISOString(),
     generator: {...GENERATOR},
     config: args.config,
+    objects: args.objects,
+    empirical: args.empirical,
+  };
+}
+
+/**
+ * The whole metadata as one object. It takes ~1 GB at 1,000,000 creative
+ * packs: the generator streams it instead (metadata-stream.ts); this form is
+ * for small configs and for tests, which check that both give the same bytes.
+ */
+export function buildMetadata(
+  args: MetadataInputs & {model: DatasetModel},
+): DatasetMetadata {
+  const {model} = args;
+  const head = metadataHead(args);
+  return {
+    schemaVersion: head.schemaVersion,
+    version: head.version,
+    createdAt: head.createdAt,
+    generator: head.generator,
+    config: head.config,
     target_store_id_probs: mapOf(model.targetIds, t => model.targetProbs[t]),
     creative_pack_id_probs: mapOf(
       model.creativeIds,
@@ -136,7 +181,12 @@ export function buildMetadata(args: {
       c => model.targetIds[model.creativeTarget[c]],
     ),
     pair_probs: mapOf(model.creativeIds, c => model.pairProbs[c]),
-    objects: args.objects,
-    empirical: args.empirical,
+    objects: head.objects,
+    empirical: head.empirical,
   };
+}
+
+/** The file's bytes, built whole: pretty-printed with two spaces, one final newline. */
+export function serializeMetadata(metadata: DatasetMetadata): Buffer {
+  return Buffer.from(JSON.stringify(metadata, null, 2) + '\n', 'utf8');
 }

@@ -180,13 +180,13 @@ variable "function_settings" {
       single-invocation datasets with a wide margin. Concurrency 1: one generation per instance, so
       a second request gets its own instance instead of halving the CPU and doubling the memory of
       the first; 5 instances bound the cost of a burst of requests.
-    recordDatasetMetadata: parses one metadata_v{N}.json per event; with up to 1,000,000 creative
-      packs that JSON can reach ~100 MB, hence 1 GiB and concurrency 1; events are few (three objects
+    recordDatasetMetadata: stream-parses one metadata_v{N}.json per event; with 1,000,000 creative
+      packs that JSON is ~147 MB (peak RSS ~200 MB), 1 GiB and concurrency 1; events are few (three objects
       per version), so 10 instances are plenty, and 120 s covers Firestore writes with retries.
     loadParquet / loadTfrecord / listDatasets: a Firestore read and an IAM signBlob call per request,
       I/O bound, so 512 MiB / 1 vCPU serving 20 concurrent requests, 60 s timeout.
-    loadMetadata: returns the metadata document inline (possibly large, see above): 1 GiB and
-      concurrency 4.
+    loadMetadata: returns the metadata document inline up to 16 MiB, a summary past that
+      (docs/large-configs.md): 1 GiB and concurrency 4.
   EOT
   type = map(object({
     memory          = string

@@ -9,6 +9,10 @@ import {
   InvalidArgumentError,
   NotFoundError,
 } from '../errors.js';
+import {
+  METADATA_ANSWER_MAX_BYTES,
+  summarizedMetadata,
+} from '../metadata-view.js';
 import {gsUri} from '../storage/object-store.js';
 import type {ServiceContext} from './context.js';
 import {withLeaseApplied} from './lifecycle.js';
@@ -128,11 +132,21 @@ export async function loadMetadata(
     throw new NotFoundError(
       `dataset version ${record.version} has no metadata object`,
     );
-  const bytes = await context.store.read(name, record.recordedGeneration);
-  if (!bytes)
-    throw new NotFoundError(
+  // Past a size the metadata is answered summarized (metadata-view.ts), never read whole.
+  const gone = () =>
+    new NotFoundError(
       `the metadata object of dataset version ${record.version} is gone from the bucket`,
     );
+  const info = await context.store.stat(name);
+  if (!info) throw gone();
+  let metadata: unknown;
+  if (info.size > METADATA_ANSWER_MAX_BYTES) {
+    metadata = summarizedMetadata(record, info.size);
+  } else {
+    const bytes = await context.store.read(name, record.recordedGeneration);
+    if (!bytes) throw gone();
+    metadata = JSON.parse(bytes.toString('utf8'));
+  }
   const signed = await context.store.signReadUrl(
     name,
     ttlSeconds,
@@ -141,7 +155,7 @@ export async function loadMetadata(
   return {
     version: record.version,
     status: record.status,
-    metadata: JSON.parse(bytes.toString('utf8')),
+    metadata,
     url: signed.url,
     expiresAt: signed.expiresAt,
   };

@@ -12,7 +12,6 @@
  * version failed and acknowledge; events older than the retry window are
  * acknowledged.
  */
-import type {ProbabilitiesRecord} from '../catalog/records.js';
 import {
   leaseExpiredMessage,
   readyOutcome,
@@ -21,9 +20,18 @@ import {
 } from '../catalog/catalog.js';
 import {describeFailure, isTransient} from '../catalog/failures.js';
 import type {Format} from '../config.js';
-import type {DatasetMetadata, ObjectRecord} from '../metadata.js';
+import type {MetadataHead, ObjectRecord} from '../metadata.js';
+import {
+  MalformedMetadataError,
+  readMetadata,
+  type MetadataRead,
+} from '../metadata-reader.js';
+import {
+  INLINE_PROBABILITIES_MAX_BYTES,
+  probabilitiesRecordOf,
+} from '../probabilities-record.js';
 import {metadataVersionOf} from '../names.js';
-import {gsUri} from '../storage/object-store.js';
+import {gsUri, ObjectGoneError} from '../storage/object-store.js';
 import {allocationMismatch} from './allocation-check.js';
 import type {ServiceContext} from './context.js';
 
@@ -47,9 +55,6 @@ export type RecordResult =
   | 'rejected-inconsistent'
   | 'failed-deterministic';
 
-/** Firestore documents hold at most 1 MiB; leave room for the rest. */
-const INLINE_PROBABILITIES_MAX_BYTES = 600 * 1024;
-
 class RejectedMetadata extends Error {
   constructor(
     readonly kind:
@@ -60,72 +65,9 @@ class RejectedMetadata extends Error {
   }
 }
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function parseMetadata(bytes: Buffer): Record<string, unknown> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(bytes.toString('utf8'));
-  } catch {
-    throw new RejectedMetadata(
-      'rejected-malformed',
-      'metadata is not valid JSON',
-    );
-  }
-  if (!isRecord(parsed))
-    throw new RejectedMetadata(
-      'rejected-malformed',
-      'metadata is not a JSON object',
-    );
-  for (const key of [
-    'target_store_id_probs',
-    'creative_pack_id_probs',
-    'creative_pack_target',
-    'pair_probs',
-  ]) {
-    if (!isRecord(parsed[key]))
-      throw new RejectedMetadata(
-        'rejected-malformed',
-        `metadata has no object "${key}"`,
-      );
-  }
-  return parsed;
-}
-
-function probabilitiesOf(
-  metadata: DatasetMetadata,
-  metadataUri: string,
-): ProbabilitiesRecord {
-  const inline: ProbabilitiesRecord = {
-    stored: 'inline',
-    target_store_id_probs: metadata.target_store_id_probs,
-    creative_pack_id_probs: metadata.creative_pack_id_probs,
-    creative_pack_target: metadata.creative_pack_target,
-    pair_probs: metadata.pair_probs,
-  };
-  if (
-    Buffer.byteLength(JSON.stringify(inline)) <= INLINE_PROBABILITIES_MAX_BYTES
-  )
-    return inline;
-  const q = Object.values(metadata.pair_probs);
-  return {
-    stored: 'metadata-object',
-    metadataObject: metadataUri,
-    summary: {
-      nTargetStoreIds: Object.keys(metadata.target_store_id_probs).length,
-      nCreativePackIds: q.length,
-      pairProbMin: Math.min(...q),
-      pairProbMax: Math.max(...q),
-      pairProbMean: q.reduce((a, b) => a + b, 0) / q.length,
-    },
-  };
-}
-
 /** Every data object the metadata lists is in the bucket with its size and CRC-32C. */
 async function checkObjects(
-  metadata: DatasetMetadata,
+  metadata: MetadataHead,
   context: ServiceContext,
 ): Promise<void> {
   for (const [format, object] of Object.entries(metadata.objects) as Array<
@@ -237,18 +179,27 @@ async function recordVersion(
     );
     return precheck;
   }
-  const bytes = await store.read(event.name, event.generation);
-  if (!bytes) {
-    log.log(
-      'WARNING',
-      'metadata object generation no longer exists; acknowledged',
-    );
-    return 'ignored-object-gone';
+  // Streamed: at 1,000,000 creative packs the object is ~140 MB.
+  let read: MetadataRead;
+  try {
+    read = await readMetadata(store.readChunks(event.name, event.generation), {
+      keepMapsUpToBytes: INLINE_PROBABILITIES_MAX_BYTES,
+    });
+  } catch (error) {
+    if (error instanceof ObjectGoneError) {
+      log.log(
+        'WARNING',
+        'metadata object generation no longer exists; acknowledged',
+      );
+      return 'ignored-object-gone';
+    }
+    if (error instanceof MalformedMetadataError)
+      throw new RejectedMetadata('rejected-malformed', error.message);
+    throw error;
   }
-  const parsed = parseMetadata(bytes);
-  const mismatch = allocationMismatch(parsed, allocation, settings.prefix);
+  const mismatch = allocationMismatch(read.head, allocation, settings.prefix);
   if (mismatch) throw new RejectedMetadata('rejected-mismatch', mismatch);
-  const metadata = parsed as unknown as DatasetMetadata;
+  const metadata = read.head as unknown as MetadataHead;
   await checkObjects(metadata, context);
   const ready: ReadyRecord = {
     version,
@@ -256,8 +207,8 @@ async function recordVersion(
     recordedGeneration: event.generation,
     metadataObject: event.name,
     objects: metadata.objects,
-    probabilities: probabilitiesOf(
-      metadata,
+    probabilities: probabilitiesRecordOf(
+      read,
       gsUri(store.bucketName, event.name),
     ),
     empirical: {

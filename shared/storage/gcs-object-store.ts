@@ -18,7 +18,11 @@ import {
 } from '../errors.js';
 import type {DatasetFileKind} from '../names.js';
 import type {ByteSink} from '../sinks/sink.js';
-import type {ObjectStore, StoredObject} from './object-store.js';
+import {
+  ObjectGoneError,
+  type ObjectStore,
+  type StoredObject,
+} from './object-store.js';
 import {signedReadUrl, type SignedUrl} from './signed-url.js';
 
 const CONTENT_TYPES: Record<DatasetFileKind, string> = {
@@ -176,6 +180,22 @@ export class GcsObjectStore implements ObjectStore {
       return bytes;
     } catch (error) {
       if (httpStatus(error) === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async *readChunks(
+    name: string,
+    generation: string,
+  ): AsyncIterable<Uint8Array> {
+    try {
+      for await (const chunk of this.bucket
+        .file(name, {generation})
+        .createReadStream({validation: false}))
+        yield chunk as Buffer;
+    } catch (error) {
+      if (httpStatus(error) === 404)
+        throw new ObjectGoneError(name, {cause: error});
       throw error;
     }
   }

@@ -31,6 +31,11 @@ export interface ObjectStore extends DatasetDestination {
    * object or generation does not exist.
    */
   read(name: string, generation?: string): Promise<Buffer | undefined>;
+  /**
+   * The bytes of `name` at `generation`, streamed; iterating throws
+   * ObjectGoneError when that generation does not exist.
+   */
+  readChunks(name: string, generation: string): AsyncIterable<Uint8Array>;
   /** The live object's size and checksums, or undefined when there is none. */
   stat(name: string): Promise<StoredObject | undefined>;
   /**
@@ -42,6 +47,17 @@ export interface ObjectStore extends DatasetDestination {
   deleteGeneration(name: string, generation: string): Promise<void>;
   /** A V4 signed read URL valid for `ttlSeconds` from `now` (whole seconds). */
   signReadUrl(name: string, ttlSeconds: number, now: Date): Promise<SignedUrl>;
+}
+
+/** The object (or the generation asked for) does not exist. */
+export class ObjectGoneError extends Error {
+  constructor(
+    readonly objectName: string,
+    options?: {cause?: unknown},
+  ) {
+    super(`object ${objectName} does not exist`, options);
+    this.name = 'ObjectGoneError';
+  }
 }
 
 export function gsUri(bucket: string, name: string): string {

@@ -4,15 +4,16 @@
  * generation, strangers' objects put straight in, injected failures
  * (including a sink whose upload breaks after some bytes), and a log.
  */
-import {digestsOf} from '../../shared/generate.js';
+import {digestsOf} from '../../shared/digest/digests.js';
 import type {ObjectDigests} from '../../shared/digest/digests.js';
 import {AlreadyExistsError, DataLossError} from '../../shared/errors.js';
 import type {DatasetFileKind} from '../../shared/names.js';
 import type {ByteSink} from '../../shared/sinks/sink.js';
-import type {
-  ObjectStore,
-  SignedUrl,
-  StoredObject,
+import {
+  ObjectGoneError,
+  type ObjectStore,
+  type SignedUrl,
+  type StoredObject,
 } from '../../shared/storage/object-store.js';
 
 export interface MemoryObject {
@@ -91,6 +92,17 @@ export class MemoryObjectStore implements ObjectStore {
         ? this.objects.get(name)
         : this.generations.get(`${name}#${generation}`);
     return object && Buffer.from(object.bytes);
+  }
+
+  async *readChunks(
+    name: string,
+    generation: string,
+  ): AsyncIterable<Uint8Array> {
+    const bytes = await this.read(name, generation);
+    if (!bytes) throw new ObjectGoneError(name);
+    // In pieces, as a stream would give them.
+    for (let i = 0; i < bytes.length; i += 4096)
+      yield bytes.subarray(i, i + 4096);
   }
 
   async stat(name: string): Promise<StoredObject | undefined> {

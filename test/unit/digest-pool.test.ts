@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import {randomBytes} from 'node:crypto';
 import {describe, it} from 'node:test';
 import {DigestPool} from '../../shared/digest/digest-pool.js';
-import {digestsOf} from '../../shared/generate.js';
+import {digestsOf} from '../../shared/digest/digests.js';
 
 describe('DigestPool', () => {
   for (const inline of [true, false]) {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {frameworkErrorBody} from '../../functions/framework-errors.js';
+import {frameworkError} from '../../functions/framework-hook.js';
 import {toHttpError} from '../../functions/http.js';
 import {
   FailedPreconditionError,
@@ -83,25 +83,20 @@ describe('errors to HTTP', () => {
     });
   }
 
-  it('answers functions-framework body errors as JSON', () => {
-    assert.deepEqual(
-      frameworkErrorBody({status: 400, type: 'entity.parse.failed'}).body.error
-        .message,
+  it('answers errors Express passes on as JSON errors', () => {
+    assert.equal(
+      frameworkError({status: 400, type: 'entity.parse.failed'}, 'r').message,
       'the body is not valid JSON',
     );
+    assert.equal(frameworkError({status: 413}, 'r').code, 'PAYLOAD_TOO_LARGE');
     assert.equal(
-      frameworkErrorBody({status: 413, type: 'entity.too.large'}).status,
-      413,
-    );
-    assert.equal(
-      frameworkErrorBody({status: 415, type: 'charset.unsupported'}).body.error
-        .code,
+      frameworkError({status: 415, type: 'charset.unsupported'}, 'r').code,
       'UNSUPPORTED_MEDIA_TYPE',
     );
-    assert.equal(frameworkErrorBody(new Error('boom')).status, 500);
-    assert.equal(
-      frameworkErrorBody(new Error('boom')).body.error.message,
-      'internal error',
-    );
+    assert.equal(frameworkError(undefined, 'r').status, 404);
+    const crash = frameworkError(new Error('/work/x boom'), 'req-9');
+    assert.equal(crash.status, 500);
+    assert.doesNotMatch(crash.message, /boom|work/);
+    assert.match(crash.message, /req-9/);
   });
 });

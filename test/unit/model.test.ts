@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {createHash} from 'node:crypto';
 import {describe, it} from 'node:test';
-import {buildModel, pairProbability} from '../../shared/model.js';
+import {buildModel, IdCodeSet, pairProbability} from '../../shared/model.js';
 
 describe('buildModel', () => {
   it('draws ids of the notebook form, all distinct', () => {
@@ -85,5 +85,27 @@ describe('buildModel', () => {
     model.pairProbs.forEach((q, c) =>
       assert.equal(model.labelThresholds[c], Math.round(q * 2 ** 32)),
     );
+  });
+});
+
+describe('IdCodeSet', () => {
+  it('tells a new code from one seen, over the whole range of 10-letter codes', () => {
+    const set = new IdCodeSet(4);
+    const top = 26 ** 10 - 1;
+    for (const code of [0, 1, top, 2 ** 32, 2 ** 32 + 1, 123_456_789_012])
+      assert.equal(set.add(code), true, `first ${code}`);
+    for (const code of [0, 1, top, 2 ** 32, 2 ** 32 + 1, 123_456_789_012])
+      assert.equal(set.add(code), false, `again ${code}`);
+  });
+
+  it('holds 1,000,000 codes, distinct or not, like a Set', () => {
+    const set = new IdCodeSet(1_000_000);
+    const reference = new Set<number>();
+    for (let i = 0; i < 1_000_000; i++) {
+      // every 10th code repeats an earlier one
+      const code = i % 10 === 9 ? (i - 5) * 1_000_003 : i * 1_000_003;
+      assert.equal(set.add(code), !reference.has(code));
+      reference.add(code);
+    }
   });
 });
