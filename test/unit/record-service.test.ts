@@ -265,7 +265,10 @@ describe('recordStorageEvent fails our generating version', () => {
 
   it('no probabilities -> rejected-malformed', async () => {
     replaceMetadata(forged(1, m => delete m.pair_probs));
-    await expectFailed('rejected-malformed', /no non-empty object "pair_probs"/);
+    await expectFailed(
+      'rejected-malformed',
+      /no non-empty object "pair_probs"/,
+    );
   });
 
   const mismatches: Array<
