@@ -14,6 +14,7 @@ import {
   loadObject,
 } from '../../shared/service/load-service.js';
 import {recordStorageEvent} from '../../shared/service/record-service.js';
+import {METADATA_ANSWER_MAX_BYTES} from '../../shared/metadata-view.js';
 import {leaseMsOf} from '../../shared/settings.js';
 import {memoryContext, type MemoryContext} from '../support/memory-context.js';
 
@@ -140,6 +141,17 @@ describe('loadMetadata', () => {
     context.store.put('datasets/v1/metadata_v1.json', '{"forged": true}');
     const response = await loadMetadata(1, 60, context);
     assert.equal((response.metadata as {version: number}).version, 1);
+  });
+
+  it('a metadata object past METADATA_ANSWER_MAX_BYTES is answered summarized, never read', async () => {
+    const name = 'datasets/v1/metadata_v1.json';
+    context.store.objects.set(name, {
+      ...context.store.objects.get(name)!,
+      bytes: Buffer.alloc(METADATA_ANSWER_MAX_BYTES + 1),
+    });
+    const response = await loadMetadata(1, 60, context);
+    assert.equal((response.metadata as {version: number}).version, 1);
+    assert.ok(!context.store.log.includes(`read ${name}`));
   });
 
   it('metadata gone from the bucket -> 404', async () => {
