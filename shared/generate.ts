@@ -66,7 +66,8 @@ export async function generateDataset(
   const model = buildModel(config);
   const modelMs = performance.now() - started;
 
-  const pool = new DigestPool();
+  // Up to one block, hashing inline is cheaper than starting the workers.
+  const pool = new DigestPool({inline: config.nSamples <= ROWS_PER_BLOCK});
   const files: OpenFile[] = [];
   const opened: ByteSink[] = [];
   try {
@@ -82,7 +83,7 @@ export async function generateDataset(
     }
     const rowsStarted = performance.now();
     const tally = await streamRows(config, model, files, request.onProgress);
-    await Promise.all(files.map(f => f.entry.close()));
+    await settleAll(files.map(f => f.entry.close()));
     const rowsMs = performance.now() - rowsStarted;
 
     const objects: Partial<Record<Format, ObjectRecord>> = {};
@@ -122,6 +123,17 @@ export async function generateDataset(
   }
 }
 
+/**
+ * Waits for every promise, then throws the first failure: no close is still
+ * in flight when the caller aborts, so an abort sees every object its sink
+ * created and removes it.
+ */
+async function settleAll(promises: Array<Promise<void>>): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find(r => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
 /** Shared buffers for TFRecord blocks in flight: bounds memory at ~100 MB. */
 const TFRECORD_SLOTS = 12;
 
@@ -137,9 +149,14 @@ async function streamRows(
   const parquet =
     parquetFile &&
     new ParquetDatasetWriter(model, {createdBy: PARQUET_CREATED_BY});
+  // No more slots, nor bigger ones, than the rows need: a small dataset
+  // must not zero-fill ~100 MB of shared memory.
   const slots =
     tfrecord &&
-    new SharedSlots(TFRECORD_SLOTS, tfrecord.bytesFor(ROWS_PER_BLOCK));
+    new SharedSlots(
+      Math.min(TFRECORD_SLOTS, blockCount(config.nSamples)),
+      tfrecord.bytesFor(Math.min(ROWS_PER_BLOCK, config.nSamples)),
+    );
   const tally = new RowTally(model.creativeIds.length);
 
   // Writes stay in flight while the next block is drawn; the first failure stops the loop.

@@ -4,7 +4,7 @@
  * them with what Cloud Storage received.
  */
 import type {ObjectDigests} from '../digest/digests.js';
-import type {DigestStream} from '../digest/digest-pool.js';
+import type {ChunkDigest} from '../digest/digest-pool.js';
 import type {ByteSink} from './sink.js';
 
 export class ChecksumSink implements ByteSink {
@@ -12,7 +12,7 @@ export class ChecksumSink implements ByteSink {
 
   constructor(
     private readonly inner: ByteSink,
-    private readonly digest: DigestStream,
+    private readonly digest: ChunkDigest,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
