@@ -4,10 +4,11 @@
  */
 import {Firestore} from '@google-cloud/firestore';
 import {Storage} from '@google-cloud/storage';
-import {DatasetCatalog} from '../shared/catalog/firestore-catalog.js';
+import {FirestoreCatalog} from '../shared/catalog/firestore-catalog.js';
 import {jsonLogger} from '../shared/logger.js';
 import type {ServiceContext} from '../shared/service/context.js';
 import {ConfigurationError, settingsFromEnv} from '../shared/settings.js';
+import {GcsObjectStore} from '../shared/storage/gcs-object-store.js';
 
 export function createServiceContext(
   env: Record<string, string | undefined> = process.env,
@@ -28,8 +29,8 @@ export function createServiceContext(
   });
   return {
     settings,
-    bucket: storage.bucket(settings.bucket),
-    catalog: new DatasetCatalog(firestore, settings.collection),
+    store: new GcsObjectStore(storage.bucket(settings.bucket)),
+    catalog: new FirestoreCatalog(firestore, settings.collection),
     log: jsonLogger(),
     now: () => new Date(),
   };

@@ -47,7 +47,10 @@ export async function recordDatasetMetadataHandler(
     );
     return 'ignored-event';
   }
-  return recordStorageEvent({bucket, name, generation}, {...context, log});
+  return recordStorageEvent(
+    {bucket, name, generation, time: event.time},
+    {...context, log},
+  );
 }
 
 /**

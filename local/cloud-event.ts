@@ -4,9 +4,20 @@
  * notification (and the object's metadata as the emulator reports it), in
  * binary content mode: ce-* headers, and the Cloud Storage object resource
  * as the JSON body, int64 fields (size, generation, metageneration) as
- * strings, as the JSON API writes them.
+ * strings, as the JSON API writes them. The HTTP message is made by the
+ * CloudEvents SDK (`cloudevents`, the library functions-framework parses
+ * it with), which also checks the attributes against the spec.
  */
-import type {PubsubMessage} from './pubsub-rest.js';
+import {CloudEvent, HTTP} from 'cloudevents';
+
+/** A Pub/Sub message as received. */
+export interface PubsubMessage {
+  messageId: string;
+  /** RFC 3339. */
+  publishTime: string;
+  data?: Buffer;
+  attributes?: Record<string, string>;
+}
 
 export const STORAGE_OBJECT_FINALIZED =
   'google.cloud.storage.object.v1.finalized';
@@ -59,8 +70,8 @@ export interface CloudEventRequest {
 export function parseNotification(message: PubsubMessage): StorageNotification {
   const attributes = message.attributes ?? {};
   let payload: Record<string, unknown> = {};
-  if (message.data) {
-    const text = Buffer.from(message.data, 'base64').toString('utf8');
+  if (message.data && message.data.length > 0) {
+    const text = message.data.toString('utf8');
     const parsed: unknown = JSON.parse(text);
     if (parsed && typeof parsed === 'object')
       payload = parsed as Record<string, unknown>;
@@ -138,22 +149,24 @@ export function finalizedCloudEvent(
   notification: StorageNotification,
   data: StorageObjectData,
 ): CloudEventRequest {
-  return {
-    headers: {
-      'ce-id': notification.messageId,
-      'ce-specversion': '1.0',
-      'ce-type': STORAGE_OBJECT_FINALIZED,
-      'ce-source': `//storage.googleapis.com/projects/_/buckets/${data.bucket}`,
-      'ce-subject': `objects/${data.name}`,
-      'ce-time':
-        data.updated || notification.eventTime || notification.publishTime,
-      // Eventarc's extension attribute for Cloud Storage events.
-      'ce-bucket': data.bucket,
-      'content-type': 'application/json; charset=utf-8',
-    },
-    body: JSON.stringify(data),
+  const event = new CloudEvent<StorageObjectData>({
+    id: notification.messageId,
+    specversion: '1.0',
+    type: STORAGE_OBJECT_FINALIZED,
+    source: `//storage.googleapis.com/projects/_/buckets/${data.bucket}`,
+    subject: `objects/${data.name}`,
+    time: data.updated || notification.eventTime || notification.publishTime,
+    // Eventarc's extension attribute for Cloud Storage events.
+    bucket: data.bucket,
+    datacontenttype: 'application/json; charset=utf-8',
     data,
-  };
+  });
+  const message = HTTP.binary(event);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(message.headers)) {
+    if (value !== undefined) headers[name.toLowerCase()] = String(value);
+  }
+  return {headers, body: String(message.body), data};
 }
 
 /**

@@ -8,20 +8,33 @@
  * fake-gcs-server starts, in the project it publishes to; then a check
  * object proves that a notification arrives; only then is the bridge's
  * subscription made, so that it starts empty.
+ *
+ * Each emulator is supervised (supervisor.ts): one that dies is started
+ * again, on the same port when it can be; the Firestore emulator with the
+ * newest export of its data (firestore-snapshots.ts), the Pub/Sub emulator
+ * with its topic and subscription made anew. `env` always names where the
+ * emulators are now; `onRestart` listeners hear of every restart.
  */
-import {rmSync} from 'node:fs';
+import type {PubSub} from '@google-cloud/pubsub';
+import {appendFileSync, rmSync} from 'node:fs';
 import {join} from 'node:path';
 import {LocalStackError} from './errors.js';
-import {startFakeGcsServer} from './fake-gcs.js';
-import {
-  startGcloudEmulator,
-  type RunningGcloudEmulator,
-} from './gcloud-emulator.js';
+import {fakeGcsServerBinary, startFakeGcsServer} from './fake-gcs.js';
+import {FirestoreSnapshots} from './firestore-snapshots.js';
+import {startGcloudEmulator} from './gcloud-emulator.js';
 import {makeRunDir, type RunDir} from './paths.js';
-import {LOOPBACK, portOrFree} from './ports.js';
+import {LOOPBACK, freePort} from './ports.js';
 import type {ManagedProcess} from './process-group.js';
-import {PubsubRestClient} from './pubsub-rest.js';
+import {
+  awaitMessage,
+  deleteSubscription,
+  ensureSubscription,
+  ensureTopic,
+  loadPubsub,
+  pubsubClient,
+} from './pubsub.js';
 import {startStorageFront, type StorageFront} from './storage-front.js';
+import {Supervisor} from './supervisor.js';
 import {httpOk, waitUntil} from './wait.js';
 
 export const DEFAULT_PROJECT_ID = 'exploration-data-local';
@@ -58,6 +71,25 @@ export interface EmulatorsOptions {
   verifyNotifications?: boolean;
   /** Progress lines; default none. */
   log?: (line: string) => void;
+  /** Supervises the emulators; default a new one (restart budget 5 a minute). */
+  supervisor?: Supervisor;
+  /** Export the Firestore emulator's data every this many ms (and at stop); default 1000. */
+  firestoreSnapshotMs?: number;
+}
+
+export type EmulatorKind = 'firestore' | 'pubsub' | 'storage';
+
+/** Names of the emulators' processes in the supervisor. */
+export const EMULATOR_CHILDREN: Record<EmulatorKind, string> = {
+  firestore: 'firestore-emulator',
+  pubsub: 'pubsub-emulator',
+  storage: 'fake-gcs-server',
+};
+
+export interface EmulatorRestart {
+  kind: EmulatorKind;
+  /** Its host changed (env has the new one): clients made with the old one must be made anew. */
+  moved: boolean;
 }
 
 /** The standard variables that point clients at the emulators. */
@@ -71,16 +103,21 @@ export interface EmulatorEnv {
 }
 
 export interface Emulators {
+  /** Where the emulators are now (updated when one moves). */
   env: EmulatorEnv;
   projectId: string;
   bucket: string;
   topic: string;
   subscription: string;
+  /** The ports now (updated when one moves). */
   ports: EmulatorPorts;
-  /** http://127.0.0.1:PORT, the value of STORAGE_EMULATOR_HOST. */
+  /** http://127.0.0.1:PORT, the value of STORAGE_EMULATOR_HOST; never moves. */
   storageUrl: string;
   runDir: RunDir;
-  pubsub: PubsubRestClient;
+  /** A client of the Pub/Sub emulator (made anew if it moves). */
+  pubsub(): PubSub;
+  snapshots: FirestoreSnapshots;
+  supervisor: Supervisor;
   /** Milliseconds each part took to be ready, and the whole. */
   startupMs: {
     firestore: number;
@@ -88,8 +125,14 @@ export interface Emulators {
     storage: number;
     total: number;
   };
-  processes: ManagedProcess[];
-  /** Stops everything started here (idempotent); removes data/ of a temp run dir. */
+  /** The emulators' processes now (a restarted one is the new process). */
+  readonly processes: ManagedProcess[];
+  /** Called (and awaited) after an emulator was restarted and set up again. */
+  onRestart(listener: (event: EmulatorRestart) => Promise<void> | void): void;
+  /**
+   * Stops everything started here (idempotent), after a last export of the
+   * Firestore data; removes data/ of a temp run dir.
+   */
   stop(): Promise<void>;
 }
 
@@ -97,6 +140,8 @@ export async function startEmulators(
   options: EmulatorsOptions = {},
 ): Promise<Emulators> {
   const t0 = Date.now();
+  const pubsubLibrary = loadPubsub(); // overlaps the emulators' start
+  pubsubLibrary.catch(() => {}); // awaited below
   const log = options.log ?? (() => {});
   const projectId =
     options.projectId ??
@@ -110,80 +155,181 @@ export async function startEmulators(
     typeof options.runDir === 'object'
       ? options.runDir
       : makeRunDir(options.runDir);
+  const supervisorLog = join(runDir.logs, 'supervisor.log');
+  const supervisor =
+    options.supervisor ??
+    new Supervisor({
+      log: line => {
+        appendFileSync(supervisorLog, `${new Date().toISOString()} ${line}\n`);
+        log(line);
+      },
+    });
+  const snapshots = new FirestoreSnapshots(
+    join(runDir.data, 'firestore'),
+    projectId,
+    log,
+  );
+  const storagePort = options.ports?.storage || (await freePort());
+  const storageUrl = `http://${LOOPBACK}:${storagePort}`;
+  const host = (port: number) => `${LOOPBACK}:${port}`;
   const ports: EmulatorPorts = {
-    firestore: await portOrFree(options.ports?.firestore),
-    pubsub: await portOrFree(options.ports?.pubsub),
-    storage: await portOrFree(options.ports?.storage),
-    fakeGcs: await portOrFree(options.ports?.fakeGcs),
+    firestore: 0,
+    pubsub: 0,
+    storage: storagePort,
+    fakeGcs: 0,
   };
+  const env: EmulatorEnv = {
+    FIRESTORE_EMULATOR_HOST: '',
+    STORAGE_EMULATOR_HOST: storageUrl,
+    PUBSUB_EMULATOR_HOST: '',
+    GOOGLE_CLOUD_PROJECT: projectId,
+    DATASETS_BUCKET: bucket,
+  };
+  const listeners: ((event: EmulatorRestart) => Promise<void> | void)[] = [];
+  const notify = async (event: EmulatorRestart) => {
+    for (const listener of listeners) await listener(event);
+  };
+  /** The host each listener last heard of, to tell them whether it moved. */
+  const announced = {firestore: '', pubsub: ''};
+  const announce = async (kind: 'firestore' | 'pubsub', now: string) => {
+    const moved = announced[kind] !== now;
+    announced[kind] = now;
+    await notify({kind, moved});
+  };
+  let pubsub: PubSub | undefined;
+  const pubsubNow = () =>
+    (pubsub ??= pubsubClient(env.PUBSUB_EMULATOR_HOST, projectId));
 
-  const processes: ManagedProcess[] = [];
+  const names = Object.values(EMULATOR_CHILDREN);
   let front: StorageFront | undefined;
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    const results = await Promise.allSettled([
-      ...processes.map(p => p.stop()),
-      front?.close(),
-    ]);
-    if (runDir.created) rmSync(runDir.data, {recursive: true, force: true});
-    const failed = results.find(r => r.status === 'rejected');
-    if (failed) throw (failed as PromiseRejectedResult).reason;
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (!options.supervisor) supervisor.close();
+      await snapshots.stop();
+      const results = await Promise.allSettled([
+        ...names.map(name =>
+          supervisor.names().includes(name) ? supervisor.stop(name) : undefined,
+        ),
+        front?.close(),
+        pubsub?.close(),
+      ]);
+      if (runDir.created) rmSync(runDir.data, {recursive: true, force: true});
+      const failed = results.find(r => r.status === 'rejected');
+      if (failed) throw (failed as PromiseRejectedResult).reason;
+    })());
 
   try {
     log(
       `starting the Firestore and Pub/Sub emulators (logs in ${runDir.logs})`,
     );
-    const timed = async (start: () => Promise<RunningGcloudEmulator>) => {
-      const started = Date.now();
-      const emulator = await start();
-      processes.push(emulator.process);
-      return {emulator, ms: Date.now() - started};
-    };
     const common = {projectId, runDir: runDir.root, timeoutMs};
-    const [firestore, pubsubEmulator] = await settleAll([
+    const timed = async (start: () => Promise<unknown>) => {
+      const started = Date.now();
+      await start();
+      return Date.now() - started;
+    };
+    const [firestoreMs, pubsubMs] = await settleAll([
       timed(() =>
-        startGcloudEmulator({
-          ...common,
-          kind: 'firestore',
-          port: ports.firestore,
+        supervisor.add({
+          name: EMULATOR_CHILDREN.firestore,
+          port: options.ports?.firestore,
+          start: async port => {
+            env.FIRESTORE_EMULATOR_HOST = host(port);
+            ports.firestore = port;
+            const emulator = await startGcloudEmulator({
+              ...common,
+              kind: 'firestore',
+              port,
+              importData: snapshots.current(),
+            });
+            return emulator.process;
+          },
+          restarted: () => announce('firestore', env.FIRESTORE_EMULATOR_HOST),
+          beforeStop: async () => {
+            await snapshots.stop();
+            await snapshots
+              .take(env.FIRESTORE_EMULATOR_HOST)
+              .catch(err =>
+                log(`last Firestore export failed: ${(err as Error).message}`),
+              );
+          },
         }),
       ),
       timed(() =>
-        startGcloudEmulator({...common, kind: 'pubsub', port: ports.pubsub}),
+        supervisor.add({
+          name: EMULATOR_CHILDREN.pubsub,
+          port: options.ports?.pubsub,
+          start: async port => {
+            env.PUBSUB_EMULATOR_HOST = host(port);
+            ports.pubsub = port;
+            const emulator = await startGcloudEmulator({
+              ...common,
+              kind: 'pubsub',
+              port,
+            });
+            return emulator.process;
+          },
+          moved: async () => {
+            await pubsub?.close().catch(() => {});
+            pubsub = undefined;
+            // fake-gcs-server publishes to the variable it started with.
+            await supervisor.restart(EMULATOR_CHILDREN.storage);
+          },
+          restarted: async () => {
+            await pubsubLibrary;
+            // A new emulator knows no topic: set it up as at start.
+            await ensureTopic(pubsubNow(), topic);
+            await ensureSubscription(pubsubNow(), topic, subscription, 300);
+            await announce('pubsub', env.PUBSUB_EMULATOR_HOST);
+          },
+        }),
       ),
     ]);
-    const pubsub = new PubsubRestClient(
-      pubsubEmulator.emulator.host,
-      projectId,
+    announced.firestore = env.FIRESTORE_EMULATOR_HOST;
+    announced.pubsub = env.PUBSUB_EMULATOR_HOST;
+    snapshots.start(
+      () => env.FIRESTORE_EMULATOR_HOST,
+      options.firestoreSnapshotMs ?? 1_000,
     );
-    await pubsub.createTopic(topic);
+
+    await pubsubLibrary;
+    await ensureTopic(pubsubNow(), topic);
     const checkSubscription = `${subscription}-startup-check`;
     if (options.verifyNotifications !== false) {
-      await pubsub.createSubscription(checkSubscription, topic, 30);
+      await ensureSubscription(pubsubNow(), topic, checkSubscription, 30);
     }
 
     log('starting fake-gcs-server');
     const storageStarted = Date.now();
-    front = await startStorageFront(ports.storage, ports.fakeGcs);
-    processes.push(
-      await startFakeGcsServer({
-        port: ports.fakeGcs,
-        publicPort: ports.storage,
-        projectId,
-        bucket,
-        topic,
-        pubsubHost: pubsubEmulator.emulator.host,
-        dataDir: join(runDir.data, 'gcs'),
-        logDir: runDir.logs,
-        timeoutMs,
-      }),
-    );
-    const storageUrl = `http://${LOOPBACK}:${ports.storage}`;
+    const binary = await fakeGcsServerBinary(runDir.logs);
+    const fakeGcsFirst = options.ports?.fakeGcs || (await freePort());
+    front = await startStorageFront(storagePort, fakeGcsFirst);
+    const storageFront = front;
+    await supervisor.add({
+      name: EMULATOR_CHILDREN.storage,
+      port: fakeGcsFirst,
+      start: async port => {
+        ports.fakeGcs = port;
+        storageFront.setUpstream(port);
+        return startFakeGcsServer({
+          binary,
+          port,
+          publicPort: storagePort,
+          projectId,
+          bucket,
+          topic,
+          pubsubHost: env.PUBSUB_EMULATOR_HOST,
+          dataDir: join(runDir.data, 'gcs'),
+          logDir: runDir.logs,
+          timeoutMs,
+        });
+      },
+      // Clients use the front, which follows fake-gcs-server wherever it is.
+      restarted: () => notify({kind: 'storage', moved: false}),
+    });
     await waitUntil(() => httpOk(`${storageUrl}/_internal/healthcheck`), {
-      what: `the storage front on ${LOOPBACK}:${ports.storage}`,
+      what: `the storage front on ${LOOPBACK}:${storagePort}`,
       timeoutMs: 5_000,
     });
     await createBucket(storageUrl, projectId, bucket);
@@ -193,24 +339,17 @@ export async function startEmulators(
       await checkNotifications(
         storageUrl,
         bucket,
-        pubsub,
+        pubsubNow(),
         checkSubscription,
         runDir,
       );
-      await pubsub.deleteSubscription(checkSubscription);
+      await deleteSubscription(pubsubNow(), checkSubscription);
     }
-    await pubsub.createSubscription(subscription, topic, 300);
+    await ensureSubscription(pubsubNow(), topic, subscription, 300);
 
-    const env: EmulatorEnv = {
-      FIRESTORE_EMULATOR_HOST: firestore.emulator.host,
-      STORAGE_EMULATOR_HOST: storageUrl,
-      PUBSUB_EMULATOR_HOST: pubsubEmulator.emulator.host,
-      GOOGLE_CLOUD_PROJECT: projectId,
-      DATASETS_BUCKET: bucket,
-    };
     const startupMs = {
-      firestore: firestore.ms,
-      pubsub: pubsubEmulator.ms,
+      firestore: firestoreMs,
+      pubsub: pubsubMs,
       storage: storageMs,
       total: Date.now() - t0,
     };
@@ -224,9 +363,16 @@ export async function startEmulators(
       ports,
       storageUrl,
       runDir,
-      pubsub,
+      pubsub: pubsubNow,
+      snapshots,
+      supervisor,
       startupMs,
-      processes,
+      get processes() {
+        return names
+          .filter(name => supervisor.names().includes(name))
+          .map(name => supervisor.child(name).process);
+      },
+      onRestart: listener => void listeners.push(listener),
       stop,
     };
   } catch (err) {
@@ -272,41 +418,33 @@ async function createBucket(
 async function checkNotifications(
   storageUrl: string,
   bucket: string,
-  pubsub: PubsubRestClient,
+  pubsub: PubSub,
   checkSubscription: string,
   runDir: RunDir,
 ): Promise<void> {
   const name = NOTIFICATION_CHECK_OBJECT;
   const objectUrl = `${storageUrl}/storage/v1/b/${bucket}/o/${encodeURIComponent(name)}`;
+  const arrived = awaitMessage(
+    pubsub,
+    checkSubscription,
+    message => message.attributes.objectId === name,
+    15_000,
+  );
   const upload = await fetch(
     `${storageUrl}/upload/storage/v1/b/${bucket}/o?uploadType=media&name=${encodeURIComponent(name)}`,
     {method: 'POST', headers: {'content-type': 'text/plain'}, body: 'ok'},
   );
   if (!upload.ok) {
+    const text = await upload.text();
+    await arrived.catch(() => {});
     throw new LocalStackError(
-      `could not upload the check object: ${upload.status} ${await upload.text()}`,
+      `could not upload the check object: ${upload.status} ${text}`,
       {logFile: join(runDir.logs, 'fake-gcs-server.log')},
     );
   }
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const messages = await pubsub
-      .pull(checkSubscription, {
-        maxMessages: 10,
-        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now())),
-      })
-      .catch(err => {
-        if ((err as Error).name === 'TimeoutError') return [];
-        throw err;
-      });
-    await pubsub.acknowledge(
-      checkSubscription,
-      messages.map(m => m.ackId),
-    );
-    if (messages.some(m => m.message.attributes?.objectId === name)) {
-      await fetch(objectUrl, {method: 'DELETE'}).then(r => r.body?.cancel());
-      return;
-    }
+  if (await arrived) {
+    await fetch(objectUrl, {method: 'DELETE'}).then(r => r.body?.cancel());
+    return;
   }
   throw new LocalStackError(
     'fake-gcs-server did not publish an OBJECT_FINALIZE notification to the Pub/Sub ' +

@@ -1,15 +1,19 @@
 /**
- * The local stand-in for Eventarc: pulls the Cloud Storage notifications
+ * The local stand-in for Eventarc: receives the Cloud Storage notifications
  * that fake-gcs-server publishes to the Pub/Sub emulator, turns each
  * OBJECT_FINALIZE into the `google.cloud.storage.object.v1.finalized`
  * CloudEvent (cloud-event.ts) and POSTs it to the target URL. A 2xx
  * acknowledges the message; anything else (or no answer) is retried with
  * exponential backoff, a bounded number of times, then dropped and logged.
  *
- * Throughput: each call to the emulator costs 10-30 ms, so messages are
- * pulled in batches (up to `maxPending` held at once, within their ack
- * deadline), delivered `maxInFlight` at a time, and acknowledged in batches.
+ * Receiving is @google-cloud/pubsub's streaming pull: its flow control
+ * holds at most `maxPending` messages, its lease management keeps their
+ * ack deadlines extended through retries, and it batches acks and nacks.
+ * Deliveries run `maxInFlight` at a time. When the stream fails for good
+ * (the emulator restarted and the subscription is new), the bridge opens it
+ * again with backoff; `reconnect(host)` points it at a moved emulator.
  */
+import type {Message, PubSub, Subscription} from '@google-cloud/pubsub';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {
   finalizedCloudEvent,
@@ -19,11 +23,13 @@ import {
   type CloudEventRequest,
   type StorageNotification,
 } from './cloud-event.js';
-import type {PubsubRestClient, ReceivedMessage} from './pubsub-rest.js';
+import {pubsubClient} from './pubsub.js';
 
 export interface EventBridgeOptions {
-  pubsub: PubsubRestClient;
-  /** A pull subscription whose ack deadline covers `requestTimeoutMs`. */
+  /** host:port of the Pub/Sub emulator (PUBSUB_EMULATOR_HOST). */
+  pubsubHost: string;
+  projectId: string;
+  /** A pull subscription of the notification topic. */
   subscription: string;
   /** Where events are POSTed, e.g. http://127.0.0.1:8080/recordDatasetMetadata. */
   targetUrl: string;
@@ -37,7 +43,7 @@ export interface EventBridgeOptions {
   maxBackoffMs?: number;
   /** Events POSTed at once; default 8. */
   maxInFlight?: number;
-  /** Messages pulled and not yet done, at most; default 100. */
+  /** Messages received and not yet done, at most; default 100. */
   maxPending?: number;
   /** Deadline of one POST; default 60 s. */
   requestTimeoutMs?: number;
@@ -56,22 +62,20 @@ export interface EventBridgeStats {
   dropped: number;
   /** Not OBJECT_FINALIZE, ignored, or undecodable: acknowledged, not delivered. */
   skipped: number;
+  /** Times the subscription stream was opened again after failing. */
+  reopened: number;
 }
 
 export interface EventBridge {
   readonly stats: Readonly<EventBridgeStats>;
+  /** Receives from the emulator at `pubsubHost` from now on (it moved). */
+  reconnect(pubsubHost: string): Promise<void>;
   /**
-   * Stops pulling, aborts deliveries in progress and nacks what is not
-   * delivered (the subscription is not meant to be pulled again: the
-   * emulator may hand messages to the aborted pull until their deadline).
-   * Idempotent.
+   * Stops receiving, aborts deliveries in progress and nacks what is not
+   * delivered. Idempotent.
    */
   stop(): Promise<void>;
 }
-
-/** Longest ack deadline Pub/Sub accepts. */
-const MAX_ACK_DEADLINE_S = 600;
-const ACK_FLUSH_MS = 20;
 
 export function startEventBridge(options: EventBridgeOptions): EventBridge {
   const maxAttempts = options.maxAttempts ?? 8;
@@ -81,22 +85,22 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
   const maxPending = Math.max(maxInFlight, options.maxPending ?? 100);
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   const log = options.log ?? (() => {});
-  const {pubsub, subscription} = options;
   const stats: EventBridgeStats = {
     received: 0,
     delivered: 0,
     retries: 0,
     dropped: 0,
     skipped: 0,
+    reopened: 0,
   };
   const abort = new AbortController();
   const pending = new Set<Promise<void>>();
-  const acks = new Batcher(ids => pubsub.acknowledge(subscription, ids), log);
-  const nacks = new Batcher(
-    ids => pubsub.modifyAckDeadline(subscription, ids, 0),
-    log,
-  );
   const slots = new Semaphore(maxInFlight);
+  let host = options.pubsubHost;
+  let client: PubSub | undefined;
+  let subscription: Subscription | undefined;
+  let reopenFailures = 0;
+  let reopening: Promise<void> | undefined;
 
   const backoff = (attempt: number) =>
     Math.min(maxBackoffMs, initialBackoffMs * 2 ** (attempt - 1));
@@ -151,135 +155,110 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
     }
   }
 
-  async function handle({ackId, message}: ReceivedMessage): Promise<void> {
+  async function handle(message: Message): Promise<void> {
     stats.received++;
     let n: StorageNotification;
     try {
-      n = parseNotification(message);
+      n = parseNotification({
+        messageId: message.id,
+        publishTime: message.publishTime.toISOString(),
+        data: message.data,
+        attributes: message.attributes,
+      });
     } catch (err) {
       log(
-        `event bridge: skipping message ${message.messageId}: ${(err as Error).message}`,
+        `event bridge: skipping message ${message.id}: ${(err as Error).message}`,
       );
       stats.skipped++;
-      return acks.add(ackId);
+      return message.ack();
     }
     if (n.eventType !== OBJECT_FINALIZE || options.ignore?.(n.name)) {
       stats.skipped++;
-      return acks.add(ackId);
+      return message.ack();
     }
     const what = `gs://${n.bucket}/${n.name}#${n.generation}`;
     for (let i = 1; ; i++) {
       const failure = await attempt(n);
-      if (abort.signal.aborted) return nacks.add(ackId);
+      if (abort.signal.aborted) return message.nack();
       if (failure === undefined) {
         stats.delivered++;
         log(`event bridge: delivered ${what} (attempt ${i})`);
-        return acks.add(ackId);
+        return message.ack();
       }
       if (i >= maxAttempts) {
         stats.dropped++;
         log(`event bridge: DROPPED ${what} after ${i} attempts: ${failure}`);
-        return acks.add(ackId);
+        return message.ack();
       }
       stats.retries++;
       const delay = backoff(i);
       log(
         `event bridge: ${what} attempt ${i} failed (${failure}); retry in ${delay} ms`,
       );
-      // Keep the message ours through the wait and the next attempt.
-      await pubsub
-        .modifyAckDeadline(
-          subscription,
-          [ackId],
-          Math.min(
-            MAX_ACK_DEADLINE_S,
-            Math.ceil((delay + requestTimeoutMs) / 1000) + 30,
-          ),
-        )
-        .catch(err => log(`event bridge: ${(err as Error).message}`));
+      // The library keeps extending the message's lease meanwhile.
       await sleep(delay, undefined, {signal: abort.signal}).catch(() => {});
     }
   }
 
-  function track(received: ReceivedMessage): void {
-    const p = handle(received)
-      .catch(err => log(`event bridge: ${(err as Error).message}`))
-      .finally(() => pending.delete(p));
-    pending.add(p);
+  function open(): void {
+    client ??= pubsubClient(host, options.projectId);
+    const sub = client.subscription(options.subscription, {
+      flowControl: {maxMessages: maxPending, allowExcessMessages: false},
+      streamingOptions: {maxStreams: 1},
+    });
+    subscription = sub;
+    sub.on('message', (message: Message) => {
+      reopenFailures = 0;
+      const p = handle(message)
+        .catch(err => log(`event bridge: ${(err as Error).message}`))
+        .finally(() => pending.delete(p));
+      pending.add(p);
+    });
+    sub.on('error', err => {
+      if (abort.signal.aborted || subscription !== sub) return;
+      log(`event bridge: subscription stream failed: ${err.message}`);
+      reopening ??= reopen(sub).finally(() => (reopening = undefined));
+    });
   }
 
-  async function loop(): Promise<void> {
-    let pullFailures = 0;
-    while (!abort.signal.aborted) {
-      if (pending.size >= maxPending) {
-        await Promise.race(pending);
-        continue;
-      }
-      let messages: ReceivedMessage[];
-      try {
-        // Long poll: the emulator answers as soon as messages are there.
-        messages = await pubsub.pull(subscription, {
-          maxMessages: maxPending - pending.size,
-          signal: abort.signal,
-        });
-        pullFailures = 0;
-      } catch (err) {
-        if (abort.signal.aborted) break;
-        pullFailures++;
-        log(`event bridge: pull failed: ${(err as Error).message}`);
-        await sleep(backoff(Math.min(pullFailures, 6)), undefined, {
-          signal: abort.signal,
-        }).catch(() => {});
-        continue;
-      }
-      messages.forEach(track);
-    }
+  /** Closes a failed stream and opens a new one, after a growing pause. */
+  async function reopen(failed: Subscription): Promise<void> {
+    reopenFailures++;
+    await failed.close().catch(() => {});
+    await sleep(backoff(Math.min(reopenFailures, 6)), undefined, {
+      signal: abort.signal,
+    }).catch(() => {});
+    if (abort.signal.aborted || subscription !== failed) return;
+    stats.reopened++;
+    open();
   }
 
-  const looping = loop();
+  open();
   let stopping: Promise<void> | undefined;
   return {
     stats,
+    async reconnect(pubsubHost: string) {
+      if (abort.signal.aborted) return;
+      const old = subscription;
+      const oldClient = client;
+      subscription = undefined;
+      host = pubsubHost;
+      client = undefined;
+      await old?.close().catch(() => {});
+      await oldClient?.close().catch(() => {});
+      stats.reopened++;
+      open();
+    },
     stop() {
       stopping ??= (async () => {
         abort.abort();
-        await looping;
         await Promise.allSettled([...pending]);
-        await Promise.allSettled([acks.flush(), nacks.flush()]);
+        await subscription?.close().catch(() => {});
+        await client?.close().catch(() => {});
       })();
       return stopping;
     },
   };
-}
-
-/** Collects ack ids and sends them in one call every few milliseconds. */
-class Batcher {
-  private ids: string[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly send: (ids: string[]) => Promise<void>,
-    private readonly log: (line: string) => void,
-  ) {}
-
-  add(id: string): void {
-    this.ids.push(id);
-    this.timer ??= setTimeout(() => void this.flush(), ACK_FLUSH_MS);
-  }
-
-  flush(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    const ids = this.ids;
-    this.ids = [];
-    if (ids.length > 0) {
-      this.inFlight = this.inFlight
-        .then(() => this.send(ids))
-        .catch(err => this.log(`event bridge: ${(err as Error).message}`));
-    }
-    return this.inFlight;
-  }
 }
 
 /** At most `size` holders at once. */

@@ -121,6 +121,7 @@ export async function startFakeGcsServer(
         timeoutMs: options.timeoutMs,
         intervalMs: 50,
         process: proc,
+        port: options.port,
       },
     );
   } catch (err) {

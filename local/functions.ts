@@ -82,48 +82,82 @@ export function functionsEntry(sourceDir: string): string {
   return entry;
 }
 
-/** Starts the processes in parallel; on any failure stops them all and throws. */
+export interface StartFunctionOptions {
+  name: FunctionName;
+  port: number;
+  /** --source: a directory with package.json "main" (or index.js) registering the functions. */
+  sourceDir: string;
+  /** The function's whole environment. */
+  env: NodeJS.ProcessEnv;
+  logDir: string;
+  timeoutMs: number;
+}
+
+/**
+ * Starts one function's functions-framework process on `port`; resolves once
+ * it listens there (its own process, not another on the port).
+ */
+export async function startFunction(
+  options: StartFunctionOptions,
+): Promise<ManagedProcess> {
+  const {name, port} = options;
+  // Not a test child: node --test marks its subprocesses through this variable.
+  const env: NodeJS.ProcessEnv = {...options.env, PORT: String(port)};
+  delete env.NODE_TEST_CONTEXT;
+  const proc = spawnInGroup({
+    name: `function ${name}`,
+    command: process.execPath,
+    args: [
+      functionsFrameworkMain(),
+      `--target=${name}`,
+      `--port=${port}`,
+      `--source=${options.sourceDir}`,
+      `--signature-type=${SIGNATURE_TYPES[name]}`,
+    ],
+    env,
+    logFile: join(options.logDir, `function-${name}.log`),
+  });
+  try {
+    // An HTTP probe would invoke the function: a TCP connect is enough,
+    // functions-framework listens once the source has loaded.
+    await waitUntil(() => tcpOpen(port), {
+      what: `function ${name} (functions-framework on port ${port}, source ${options.sourceDir})`,
+      timeoutMs: options.timeoutMs,
+      intervalMs: 100,
+      process: proc,
+      port,
+    });
+  } catch (err) {
+    await proc.stop().catch(() => {});
+    throw err;
+  }
+  return proc;
+}
+
+/**
+ * Starts the processes in parallel, unsupervised (startLocalStack supervises
+ * its own); on any failure stops them all and throws.
+ */
 export async function startFunctions(
   options: StartFunctionsOptions,
 ): Promise<FunctionProcess[]> {
-  const main = functionsFrameworkMain();
+  functionsFrameworkMain();
   functionsEntry(options.sourceDir);
-  // Not a test child: node --test marks its subprocesses through this variable.
-  const env = {...options.env};
-  delete env.NODE_TEST_CONTEXT;
   const names = options.names ?? FUNCTION_NAMES;
-  const started: FunctionProcess[] = [];
   const results = await Promise.allSettled(
     names.map(async name => {
       const port = await portOrFree(options.ports?.[name]);
-      const proc = spawnInGroup({
-        name: `function ${name}`,
-        command: process.execPath,
-        args: [
-          main,
-          `--target=${name}`,
-          `--port=${port}`,
-          `--source=${options.sourceDir}`,
-          `--signature-type=${SIGNATURE_TYPES[name]}`,
-        ],
-        env: {...env, PORT: String(port)},
-        logFile: join(options.logDir, `function-${name}.log`),
-      });
-      started.push({name, port, process: proc});
-      // An HTTP probe would invoke the function: a TCP connect is enough,
-      // functions-framework listens once the source has loaded.
-      await waitUntil(() => tcpOpen(port), {
-        what: `function ${name} (functions-framework on port ${port}, source ${options.sourceDir})`,
-        timeoutMs: options.timeoutMs,
-        intervalMs: 100,
-        process: proc,
-      });
+      const proc = await startFunction({...options, name, port});
+      return {name, port, process: proc};
     }),
+  );
+  const started = results.flatMap(r =>
+    r.status === 'fulfilled' ? [r.value] : [],
   );
   const failed = results.find(r => r.status === 'rejected');
   if (failed) {
     await Promise.allSettled(started.map(f => f.process.stop()));
     throw (failed as PromiseRejectedResult).reason;
   }
-  return names.map(name => started.find(f => f.name === name)!);
+  return started;
 }

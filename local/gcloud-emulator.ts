@@ -20,6 +20,8 @@ export interface GcloudEmulatorOptions {
   /** Directory for the log file, gcloud's configuration and emulator data. */
   runDir: string;
   timeoutMs: number;
+  /** Firestore only: an export's `.overall_export_metadata` file to load at start. */
+  importData?: string;
   /** The gcloud command; default env GCLOUD or "gcloud" on PATH. */
   gcloud?: string;
 }
@@ -48,7 +50,15 @@ export async function startGcloudEmulator(
   mkdirSync(dataDir, {recursive: true});
   const args =
     kind === 'firestore'
-      ? ['emulators', 'firestore', 'start', `--host-port=${host}`]
+      ? [
+          'emulators',
+          'firestore',
+          'start',
+          `--host-port=${host}`,
+          ...(options.importData
+            ? [`--import-data=${options.importData}`]
+            : []),
+        ]
       : [
           'beta',
           'emulators',
@@ -82,6 +92,7 @@ export async function startGcloudEmulator(
       timeoutMs: options.timeoutMs,
       intervalMs: 150,
       process: proc,
+      port,
     });
   } catch (err) {
     await proc.stop().catch(() => {});

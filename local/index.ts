@@ -4,8 +4,11 @@ export {
   DEFAULT_PROJECT_ID,
   DEFAULT_SUBSCRIPTION,
   DEFAULT_TOPIC,
+  EMULATOR_CHILDREN,
   NOTIFICATION_CHECK_OBJECT,
   startEmulators,
+  type EmulatorKind,
+  type EmulatorRestart,
   type EmulatorEnv,
   type EmulatorPorts,
   type Emulators,
@@ -23,6 +26,7 @@ export {
   storageObjectData,
   STORAGE_OBJECT_FINALIZED,
   type CloudEventRequest,
+  type PubsubMessage,
   type StorageNotification,
   type StorageObjectData,
 } from './cloud-event.js';
@@ -32,6 +36,7 @@ export {
   SIGNATURE_TYPES,
   functionsEntry,
   isFunctionName,
+  startFunction,
   startFunctions,
   type FunctionName,
   type FunctionProcess,
@@ -42,7 +47,13 @@ export {
   startStorageFront,
   type StorageFront,
 } from './storage-front.js';
-export {groupMembers, startedGroups, stopAllGroups} from './process-group.js';
+export {
+  groupMembers,
+  reaperPid,
+  startedGroups,
+  stopAllGroups,
+  watchParent,
+} from './process-group.js';
 export {
   DEFAULT_PORT,
   startLocalStack,
@@ -50,7 +61,20 @@ export {
   type LocalStackOptions,
 } from './stack.js';
 export {
-  PubsubRestClient,
-  type PubsubMessage,
-  type ReceivedMessage,
-} from './pubsub-rest.js';
+  deleteSubscription,
+  ensureSubscription,
+  ensureTopic,
+  loadPubsub,
+  pubsubClient,
+} from './pubsub.js';
+export {
+  Supervisor,
+  type ChildSpec,
+  type ChildState,
+  type RestartEvent,
+  type SupervisedChild,
+  type SupervisorOptions,
+} from './supervisor.js';
+export {FirestoreSnapshots, type Snapshot} from './firestore-snapshots.js';
+export {portOwner, listeningInodes, type PortOwner} from './listeners.js';
+export {freePort, LOOPBACK} from './ports.js';

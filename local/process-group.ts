@@ -7,11 +7,15 @@
  * Whatever happens to the parent, no group is left behind: groups still
  * alive get SIGKILL when the parent exits, and SIGINT/SIGTERM/SIGHUP kill
  * them too when nobody else handles those signals (a CLI that does, like
- * local/start.ts, stops the stack gracefully itself).
+ * local/start.ts, stops the stack gracefully itself). Should the parent die
+ * without running any handler (SIGKILL, OOM killer), a reaper (a small bash
+ * loop in its own group, holding a pipe from the parent) sees the pipe close
+ * and stops every group the parent registered with it.
  */
-import {spawn} from 'node:child_process';
+import {spawn, type ChildProcess} from 'node:child_process';
 import {
   closeSync,
+  fstatSync,
   openSync,
   readdirSync,
   readFileSync,
@@ -42,6 +46,8 @@ export interface ManagedProcess {
   /** Pid of the group leader, which is also the process group id. */
   readonly pid: number;
   readonly logFile: string;
+  /** Size of the log file before this process wrote to it (the file is appended to across restarts). */
+  readonly logOffset: number;
   /** Settles when the group leader exits. */
   readonly exited: Promise<ExitStatus>;
   /** The leader's exit status, or undefined while it runs. */
@@ -61,7 +67,9 @@ export function spawnInGroup(options: SpawnOptions): ManagedProcess {
   installExitHooks();
   const fd = openSync(options.logFile, 'a', 0o600);
   let child;
+  let logOffset = 0;
   try {
+    logOffset = fstatSync(fd).size;
     writeSync(
       fd,
       `# ${new Date().toISOString()} $ ${options.command} ${options.args.join(' ')}\n`,
@@ -84,6 +92,7 @@ export function spawnInGroup(options: SpawnOptions): ManagedProcess {
     );
   }
   liveGroups.add(pid);
+  tellReaper(`+${pid}`);
   child.unref(); // never keeps the parent alive; the exit hook kills it
   let status: ExitStatus | undefined;
   const exited = new Promise<ExitStatus>(resolve => {
@@ -96,6 +105,7 @@ export function spawnInGroup(options: SpawnOptions): ManagedProcess {
     name: options.name,
     pid,
     logFile: options.logFile,
+    logOffset,
     exited,
     exitStatus: () => status,
     stop: (graceMs = DEFAULT_GRACE_MS) =>
@@ -147,14 +157,8 @@ async function stopGroup(
   logFile: string,
   graceMs: number,
 ): Promise<void> {
-  if (await signalAndWait(pgid, 'SIGTERM', graceMs)) {
-    liveGroups.delete(pgid);
-    return;
-  }
-  if (await signalAndWait(pgid, 'SIGKILL', KILL_WAIT_MS)) {
-    liveGroups.delete(pgid);
-    return;
-  }
+  if (await signalAndWait(pgid, 'SIGTERM', graceMs)) return forget(pgid);
+  if (await signalAndWait(pgid, 'SIGKILL', KILL_WAIT_MS)) return forget(pgid);
   throw new LocalStackError(
     `${name} (process group ${pgid}) is still running after SIGKILL: ` +
       `pids ${groupMembers(pgid).join(', ')}`,
@@ -190,12 +194,17 @@ async function signalAndWait(
 export async function stopAllGroups(graceMs = DEFAULT_GRACE_MS): Promise<void> {
   await Promise.allSettled(
     [...liveGroups].map(async pgid => {
-      if (await signalAndWait(pgid, 'SIGTERM', graceMs))
-        return liveGroups.delete(pgid);
+      if (await signalAndWait(pgid, 'SIGTERM', graceMs)) return forget(pgid);
       await signalAndWait(pgid, 'SIGKILL', KILL_WAIT_MS);
-      return liveGroups.delete(pgid);
+      return forget(pgid);
     }),
   );
+}
+
+/** The group is gone: neither the exit hook nor the reaper may signal it again. */
+function forget(pgid: number): void {
+  liveGroups.delete(pgid);
+  tellReaper(`-${pgid}`);
 }
 
 function killAllNow(): void {
@@ -214,6 +223,69 @@ function onSignal(signal: NodeJS.Signals): void {
   if (process.listenerCount(signal) > 1) return;
   killAllNow();
   process.exit(128 + (constants.signals[signal] ?? 1));
+}
+
+/**
+ * The reaper: stops the registered groups once its stdin (a pipe from this
+ * process) closes, i.e. when this process is gone, however it ended.
+ * `+PGID` registers a group, `-PGID` forgets it. It writes nothing.
+ */
+const REAPER_SCRIPT = `
+declare -A groups
+while IFS= read -r line; do
+  case "$line" in
+    +*) groups[\${line#+}]=1 ;;
+    -*) unset "groups[\${line#-}]" ;;
+  esac
+done
+alive=()
+for g in "\${!groups[@]}"; do kill -TERM -- "-$g" 2>/dev/null && alive+=("$g"); done
+[ \${#alive[@]} -eq 0 ] && exit 0
+sleep 3
+for g in "\${alive[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
+exit 0
+`;
+
+let reaper: ChildProcess | undefined;
+
+function tellReaper(line: string): void {
+  if (process.env.LOCAL_STACK_NO_REAPER === '1') return;
+  if (!reaper) {
+    reaper = spawn('bash', ['-c', REAPER_SCRIPT], {
+      detached: true,
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    reaper.on('error', () => {}); // no bash: the exit hooks still cover normal exits
+    reaper.stdin?.on('error', () => {});
+    reaper.unref();
+    (reaper.stdin as unknown as {unref?: () => void} | null)?.unref?.();
+  }
+  reaper.stdin?.write(`${line}\n`);
+}
+
+/** Pid of the reaper, once one runs (for tests). */
+export function reaperPid(): number | undefined {
+  return reaper?.pid;
+}
+
+/**
+ * Calls `onDeath` once when this process's parent is gone (it is reparented:
+ * the parent pid changes), checking every `intervalMs`. For a foreground CLI
+ * whose parent (npm, a shell) may die without passing a signal on.
+ */
+export function watchParent(
+  onDeath: () => void,
+  intervalMs = 1_000,
+): () => void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onDeath();
+    }
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 function installExitHooks(): void {

@@ -2,6 +2,12 @@
  * The whole local stack: emulators, the local signing key, the six
  * functions behind one public port, and the event bridge that delivers
  * the bucket's finalize events to recordDatasetMetadata.
+ *
+ * Every child is supervised (supervisor.ts): a function process that dies
+ * is started again on its port (the router follows it if it has to move);
+ * when the Firestore or Pub/Sub emulator comes back on another port, the
+ * functions are restarted with the new variables, and the bridge follows
+ * the Pub/Sub emulator wherever it is.
  */
 import {appendFileSync} from 'node:fs';
 import {join} from 'node:path';
@@ -18,14 +24,17 @@ import {
   type EventBridgeOptions,
 } from './event-bridge.js';
 import {
+  FUNCTION_NAMES,
   functionsEntry,
-  startFunctions,
+  functionsFrameworkMain,
+  startFunction,
   type FunctionName,
   type FunctionProcess,
 } from './functions.js';
 import {makeRunDir, repoRoot, type RunDir} from './paths.js';
 import {startRouter} from './router.js';
 import {createSigningKey, type SigningKey} from './signing-key.js';
+import {Supervisor, type SupervisorOptions} from './supervisor.js';
 
 export const DEFAULT_PORT = 8080;
 
@@ -49,6 +58,8 @@ export interface LocalStackOptions extends Omit<EmulatorsOptions, 'runDir'> {
   >;
   /** Deadline for each function process to listen; default 60 s. */
   functionsTimeoutMs?: number;
+  /** Restart budget of every child; default 5 restarts a minute each. */
+  restarts?: Pick<SupervisorOptions, 'maxRestarts' | 'windowMs'>;
 }
 
 export interface LocalStack {
@@ -61,7 +72,10 @@ export interface LocalStack {
   emulators: Emulators;
   bridge: EventBridge;
   signingKey: SigningKey;
+  /** The function processes now (port and process change when one is restarted). */
   functions: FunctionProcess[];
+  /** Restarts the children that die; its events: 'restarted', 'gave-up'. */
+  supervisor: Supervisor;
   runDir: RunDir;
   startupMs: number;
   /** Stops everything (bridge, router, functions, emulators) and deletes the key; idempotent. */
@@ -89,10 +103,19 @@ export async function startLocalStack(
   const sourceDir = options.sourceDir ?? repoRoot();
   functionsEntry(sourceDir); // fail before starting anything
   const runDir = makeRunDir(options.runDir);
+  const supervisorLog = join(runDir.logs, 'supervisor.log');
+  const supervisor = new Supervisor({
+    ...options.restarts,
+    log: line => {
+      appendFileSync(supervisorLog, `${new Date().toISOString()} ${line}\n`);
+      log(line);
+    },
+  });
   const stops: (() => Promise<void> | void)[] = [];
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      supervisor.close(); // no restart while stopping
       const errors: unknown[] = [];
       // Last started, first stopped.
       for (const s of stops.reverse()) {
@@ -104,7 +127,7 @@ export async function startLocalStack(
     })());
 
   try {
-    const emulators = await startEmulators({...options, runDir});
+    const emulators = await startEmulators({...options, runDir, supervisor});
     stops.push(() => emulators.stop());
 
     const signingKey = createSigningKey(
@@ -116,28 +139,60 @@ export async function startLocalStack(
       ...emulators.env,
       GOOGLE_APPLICATION_CREDENTIALS: signingKey.credentialsFile,
     };
+    /** What a function process gets, read when it (re)starts. */
+    const functionEnv = () => ({
+      ...process.env,
+      ...options.functionEnv,
+      ...emulators.env,
+      GOOGLE_APPLICATION_CREDENTIALS: signingKey.credentialsFile,
+      GCLOUD_PROJECT: emulators.projectId,
+    });
 
     log(`starting the functions (logs in ${runDir.logs})`);
-    const functions = await startFunctions({
-      names: options.functions,
-      sourceDir,
-      env: {
-        ...process.env,
-        ...options.functionEnv,
-        ...env,
-        GCLOUD_PROJECT: emulators.projectId,
-      },
-      logDir: runDir.logs,
-      timeoutMs: options.functionsTimeoutMs ?? 60_000,
-    });
-    stops.push(async () => {
-      await Promise.all(functions.map(f => f.process.stop()));
+    functionsFrameworkMain();
+    const names = options.functions ?? FUNCTION_NAMES;
+    const routes = new Map<string, number>();
+    const childName = (name: FunctionName) => `function ${name}`;
+    const stopFunctions = async () => {
+      await Promise.allSettled(names.map(n => supervisor.stop(childName(n))));
+    };
+    stops.push(stopFunctions);
+    const timeoutMs = options.functionsTimeoutMs ?? 60_000;
+    const started = await Promise.allSettled(
+      names.map(name =>
+        supervisor.add({
+          name: childName(name),
+          start: async port => {
+            const proc = await startFunction({
+              name,
+              port,
+              sourceDir,
+              env: functionEnv(),
+              logDir: runDir.logs,
+              timeoutMs,
+            });
+            routes.set(name, port);
+            return proc;
+          },
+        }),
+      ),
+    );
+    const failed = started.find(r => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+    const functions: FunctionProcess[] = names.map(name => {
+      const child = supervisor.child(childName(name));
+      return {
+        name,
+        get port() {
+          return child.port;
+        },
+        get process() {
+          return child.process;
+        },
+      };
     });
 
-    const router = await startRouter(
-      port,
-      new Map(functions.map(f => [f.name, f.port])),
-    );
+    const router = await startRouter(port, routes);
     stops.push(() => router.close());
 
     const bridgeLog = join(runDir.logs, 'event-bridge.log');
@@ -146,15 +201,27 @@ export async function startLocalStack(
       log: line =>
         appendFileSync(bridgeLog, `${new Date().toISOString()} ${line}\n`),
       ...options.bridge,
-      pubsub: emulators.pubsub,
+      pubsubHost: emulators.env.PUBSUB_EMULATOR_HOST,
+      projectId: emulators.projectId,
       subscription: emulators.subscription,
       targetUrl: `${router.url}/recordDatasetMetadata`,
       storageUrl: emulators.storageUrl,
     });
     stops.push(() => bridge.stop());
 
+    emulators.onRestart(async ({kind, moved}) => {
+      Object.assign(env, emulators.env);
+      if (kind === 'pubsub') {
+        await bridge.reconnect(emulators.env.PUBSUB_EMULATOR_HOST);
+      }
+      if (moved && kind !== 'storage') {
+        // The functions' clients were made with the old host.
+        await Promise.all(names.map(n => supervisor.restart(childName(n))));
+      }
+    });
+
     const endpoints: Partial<Record<FunctionName, string>> = Object.fromEntries(
-      functions.map(f => [f.name, `${router.url}/${f.name}`]),
+      names.map(name => [name, `${router.url}/${name}`]),
     );
     return {
       url: router.url,
@@ -164,6 +231,7 @@ export async function startLocalStack(
       bridge,
       signingKey,
       functions,
+      supervisor,
       runDir,
       startupMs: Date.now() - t0,
       stop,

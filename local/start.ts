@@ -1,14 +1,15 @@
 /**
  * `npm start`: the local stack in the foreground. Prints the endpoints, the
  * emulator variables, the log directory and a curl example once ready;
- * Ctrl-C (SIGINT) or SIGTERM stops everything and exits 0 (a second one
- * kills at once).
+ * Ctrl-C (SIGINT), SIGTERM or SIGHUP stops everything and exits 0 (a second
+ * one kills at once), and so does the death of the parent (npm, a shell),
+ * which may not pass its signal on.
  *
  *   node build/local/start.js [--port 8080] [--source DIR] [--run-dir DIR]
  *                             [--project ID] [--bucket NAME]
  */
 import {parseArgs} from 'node:util';
-import {stopAllGroups} from './process-group.js';
+import {stopAllGroups, watchParent} from './process-group.js';
 import {startLocalStack, type LocalStack} from './stack.js';
 
 const USAGE = `usage: node build/local/start.js [options]
@@ -79,12 +80,17 @@ async function main(): Promise<number> {
     }
     signalled = true;
     console.error(`\n${signal}: stopping the local stack...`);
+    // The terminal may be gone (SIGHUP, parent died): never fail on writing.
+    process.stdout.on('error', () => {});
+    process.stderr.on('error', () => {});
     resolveSignal();
     // Still starting: stop the processes; startLocalStack then fails and cleans up the rest.
     if (!stack) void stopAllGroups();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal);
+  watchParent(() => onSignal('SIGHUP'));
 
   try {
     stack = await startLocalStack({

@@ -17,6 +17,8 @@ import {LOOPBACK} from './ports.js';
 
 export interface StorageFront {
   port: number;
+  /** Where fake-gcs-server listens now (it may be restarted on another port). */
+  setUpstream(port: number): void;
   close(): Promise<void>;
 }
 
@@ -31,11 +33,12 @@ export function startStorageFront(
   port: number,
   upstreamPort: number,
 ): Promise<StorageFront> {
+  let upstream = upstreamPort;
   const server: Server = createServer((req, res) => {
-    const upstream = request(
+    const toUpstream = request(
       {
         host: LOOPBACK,
-        port: upstreamPort,
+        port: upstream,
         method: req.method,
         path: rewriteStoragePath(req.url ?? '/'),
         headers: req.headers,
@@ -45,9 +48,17 @@ export function startStorageFront(
         upstreamRes.pipe(res);
       },
     );
-    upstream.on('error', err => {
+    toUpstream.on('error', err => {
       if (!res.headersSent) {
-        res.writeHead(502, {'content-type': 'application/json'});
+        // fake-gcs-server went away (killed, restarting): answer at once, and
+        // read the rest of the client's body so that it can read the answer
+        // (a client still writing a big chunk would otherwise wait forever).
+        req.unpipe(toUpstream);
+        req.resume();
+        res.writeHead(502, {
+          'content-type': 'application/json',
+          connection: 'close',
+        });
         res.end(
           JSON.stringify({
             error: {
@@ -60,8 +71,8 @@ export function startStorageFront(
         res.destroy(err);
       }
     });
-    req.on('aborted', () => upstream.destroy());
-    req.pipe(upstream);
+    req.on('aborted', () => toUpstream.destroy());
+    req.pipe(toUpstream);
   });
   server.keepAliveTimeout = 5_000;
   // An upload is one request whose body streams for as long as the dataset
@@ -74,6 +85,9 @@ export function startStorageFront(
       server.off('error', reject);
       resolve({
         port,
+        setUpstream: next => {
+          upstream = next;
+        },
         close: () =>
           new Promise<void>(done => {
             server.close(() => done());

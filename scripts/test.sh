@@ -27,12 +27,17 @@ if [[ "$tier" != all ]]; then
 fi
 
 bash scripts/ensure-node-modules.sh
+# gts runs `eslint` from PATH: put the project's tools there also when this
+# script is run directly rather than through npm.
+export PATH="$PWD/node_modules/.bin:$PATH"
 
 if [[ "$tier" != all ]]; then
   step "build (tsc, incremental)"
   node_modules/.bin/tsc -p . --incremental --tsBuildInfoFile build/.tsbuildinfo
   case "$tier" in
-  interop) echo "python: $(bash scripts/python-env.sh)" ;;
+  interop) # the Python client's tests run against the local stack too
+    echo "python: $(bash scripts/python-env.sh)"
+    echo "fake-gcs-server: $(bash scripts/install-fake-gcs-server.sh)" ;;
   integration) echo "fake-gcs-server: $(bash scripts/install-fake-gcs-server.sh)" ;;
   terraform) bash scripts/terraform-tools.sh ;;
   esac

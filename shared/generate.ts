@@ -155,7 +155,7 @@ export async function writeShard(request: ShardRequest): Promise<WrittenShard> {
       request.onProgress,
     );
     request.onRowsWritten?.();
-    await Promise.all(files.map(f => f.entry.close()));
+    await settleAll(files.map(f => f.entry.close()));
     const objects: Partial<Record<Format, ObjectRecord>> = {};
     for (const file of files) {
       objects[file.format] = {
@@ -268,7 +268,8 @@ export async function generateDataset(
 
   const dataNames: Partial<Record<Format, string>> = {};
   for (const format of config.formats) dataNames[format] = names[format];
-  const pool = new DigestPool();
+  // Up to one block, hashing inline is cheaper than starting the workers.
+  const pool = new DigestPool({inline: config.nSamples <= ROWS_PER_BLOCK});
   const buffers = new ShardBuffers(model);
   const written: WrittenShard[] = [];
   try {
@@ -321,6 +322,17 @@ export async function generateDataset(
   } finally {
     await pool.close();
   }
+}
+
+/**
+ * Waits for every promise, then throws the first failure: no close is still
+ * in flight when the caller aborts, so an abort sees every object its sink
+ * created and removes it.
+ */
+async function settleAll(promises: Array<Promise<void>>): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find(r => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }
 
 /** Shared buffers for TFRecord blocks in flight: bounds memory at ~100 MB. */

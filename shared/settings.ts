@@ -20,6 +20,18 @@ export interface Settings {
   limits: DatasetLimits;
   signedUrlTtlSeconds: number;
   signedUrlMaxTtlSeconds: number;
+  /** generateDataset's timeout; a version's lease is this plus LEASE_MARGIN_SECONDS */
+  generateTimeoutSeconds: number;
+  /** storage events older than this are acknowledged unrecorded (Eventarc retries for 24 h) */
+  eventMaxAgeSeconds: number;
+}
+
+/** What a lease adds to the generator's timeout: a killed instance's last writes, clock skew. */
+export const LEASE_MARGIN_SECONDS = 60;
+
+/** How long a version stays `generating` before readers count it failed. */
+export function leaseMsOf(settings: Settings): number {
+  return (settings.generateTimeoutSeconds + LEASE_MARGIN_SECONDS) * 1000;
 }
 
 export const SETTING_DEFAULTS = Object.freeze({
@@ -28,6 +40,10 @@ export const SETTING_DEFAULTS = Object.freeze({
   MAX_SAMPLES: DEFAULT_LIMITS.maxSamples,
   SIGNED_URL_TTL_SECONDS: 3600,
   SIGNED_URL_MAX_TTL_SECONDS: 7 * 24 * 3600,
+  // terraform's generateDataset timeout_seconds (variables.tf)
+  GENERATE_TIMEOUT_SECONDS: 540,
+  // Eventarc's 24 h retry window plus an hour of margin
+  EVENT_MAX_AGE_SECONDS: 25 * 3600,
 });
 
 /** V4 signed URLs cannot live longer than seven days. */
@@ -85,5 +101,16 @@ export function settingsFromEnv(env: Env = process.env): Settings {
     },
     signedUrlTtlSeconds,
     signedUrlMaxTtlSeconds,
+    // Cloud Functions (2nd gen) HTTP functions run at most 60 minutes.
+    generateTimeoutSeconds: positiveInteger(
+      env,
+      'GENERATE_TIMEOUT_SECONDS',
+      3600,
+    ),
+    eventMaxAgeSeconds: positiveInteger(
+      env,
+      'EVENT_MAX_AGE_SECONDS',
+      30 * 24 * 3600,
+    ),
   };
 }

@@ -11,7 +11,7 @@ resource "google_firestore_database" "catalogue" {
   location_id = local.firestore_location
   type        = "FIRESTORE_NATIVE"
 
-  concurrency_mode                  = "PESSIMISTIC" # version allocation is a read-modify-write transaction
+  concurrency_mode                  = "PESSIMISTIC" # markFailed/recordReady are per-version read-modify-write transactions
   point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
   delete_protection_state           = "DELETE_PROTECTION_ENABLED"
   deletion_policy                   = "ABANDON"
@@ -19,6 +19,6 @@ resource "google_firestore_database" "catalogue" {
   depends_on = [google_project_service.apis]
 }
 
-# No composite index is needed: `latest` is a pointer in the counter document
-# (shared/catalog/firestore-catalog.ts) and listDatasets orders by version
-# alone, which Firestore's automatic single-field index serves.
+# No composite index is needed: allocation, `latest` and listDatasets all
+# query by version alone (shared/catalog/firestore-catalog.ts), which
+# Firestore's automatic single-field index serves.

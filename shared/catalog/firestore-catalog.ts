@@ -1,170 +1,310 @@
 /**
- * The dataset catalogue in Firestore. Versions come from a counter document
- * updated in a transaction, so they are strictly increasing, never reused and
- * distinct under concurrent requests; `latest` is a pointer moved forward
- * (never back) in the same transaction that marks a version ready.
+ * The dataset catalogue in Firestore (DESIGN §6), one document `v{N}` per
+ * version and no other document.
+ *
+ * Allocation locks nothing: it reads the highest version (a one-document
+ * query, strongly consistent) and creates `v{N+1}` with a does-not-exist
+ * precondition. When another request created it first, it reads again and
+ * tries a number drawn from a window above the new highest that doubles
+ * with every collision, so contenders spread out instead of queueing; the
+ * measurement behind this choice is in docs/catalogue.md. Versions are
+ * strictly increasing (each starts above every version that existed when it
+ * began), never reused (a create never replaces), and may leave gaps under
+ * contention.
+ *
+ * Documents that this service could not have allocated (a number past
+ * MAX_VERSION, an id that does not match its version field) are never
+ * counted, listed or resolved, so a forged `v9007199254740991` cannot stop
+ * allocation.
  */
-import type {Firestore, Transaction} from '@google-cloud/firestore';
-import type {DatasetConfig} from '../config.js';
-import {FailedPreconditionError, NotFoundError} from '../errors.js';
+import type {
+  CollectionReference,
+  DocumentSnapshot,
+  Firestore,
+  Query,
+} from '@google-cloud/firestore';
+import {UnavailableError} from '../errors.js';
 import {GENERATOR} from '../version.js';
+import {
+  documentId,
+  isAllocatableVersion,
+  isPastLease,
+  leaseExpiredMessage,
+  MAX_VERSION,
+  readyOutcome,
+  type AllocationRequest,
+  type Catalog,
+  type CatalogPage,
+  type ReadyRecord,
+  type RecordOutcome,
+} from './catalog.js';
+import {describeFailure, isTransient} from './failures.js';
 import type {DatasetRecord, DatasetStatus} from './records.js';
 
-interface CounterDocument {
-  lastVersion: number;
-  latestReady?: number;
+/** gRPC ALREADY_EXISTS: the create precondition of another request won. */
+const ALREADY_EXISTS = 6;
+
+export interface AllocationOptions {
+  /** collisions tolerated before answering UNAVAILABLE */
+  maxAttempts: number;
+  /** the whole allocation's time budget before answering UNAVAILABLE */
+  budgetMs: number;
+  /** the window (in version numbers) the first retry draws from; it doubles per retry */
+  firstSpread: number;
+  /** the largest window a retry draws from */
+  maxSpread: number;
+  /** false: always retry the next free number (dense, but contenders queue) */
+  spread: boolean;
+  /** after a collision, read the newest version again (true) or go on from the collision */
+  requery: boolean;
+  /**
+   * Start spread out when other allocations of this process are in flight
+   * (a burst): the first try then draws from a window of twice their number
+   * instead of every one of them creating the same next document.
+   */
+  spreadInFlight: boolean;
+  /** called once per collision (for measurements) */
+  onCollision?: () => void;
 }
 
-export type RecordOutcome =
-  'recorded' | 'duplicate' | 'stale' | 'failed-version';
+export const ALLOCATION_DEFAULTS: Readonly<AllocationOptions> = Object.freeze({
+  maxAttempts: 12,
+  budgetMs: 60_000,
+  firstSpread: 16,
+  maxSpread: 512,
+  spread: true,
+  requery: false,
+  spreadInFlight: true,
+});
 
-export class DatasetCatalog {
+/** Documents read per page while looking for the newest ready version. */
+const LATEST_SCAN_PAGE = 50;
+const LATEST_SCAN_MAX_PAGES = 20;
+
+function isAlreadyExists(error: unknown): boolean {
+  return (error as {code?: unknown})?.code === ALREADY_EXISTS;
+}
+
+function recordOf(snapshot: DocumentSnapshot): DatasetRecord | undefined {
+  if (!snapshot.exists) return undefined;
+  const data = snapshot.data() as DatasetRecord | undefined;
+  if (!data || !isAllocatableVersion(data.version)) return undefined;
+  if (snapshot.id !== documentId(data.version)) return undefined;
+  return data;
+}
+
+function randomBelow(n: number): number {
+  return Math.floor(Math.random() * n);
+}
+
+export class FirestoreCatalog implements Catalog {
+  private readonly options: AllocationOptions;
+  /** allocations of this process not yet settled */
+  private inFlight = 0;
+
   constructor(
     private readonly firestore: Firestore,
     readonly collection: string,
-  ) {}
+    options: Partial<AllocationOptions> = {},
+  ) {
+    this.options = {...ALLOCATION_DEFAULTS, ...options};
+  }
 
-  private versions() {
+  private versions(): CollectionReference {
     return this.firestore.collection(this.collection);
   }
 
-  /** Kept beside the collection, so listing versions never meets it. */
-  private counter() {
-    return this.firestore
-      .collection(`${this.collection}-counters`)
-      .doc('versions');
-  }
-
   private doc(version: number) {
-    return this.versions().doc(`v${version}`);
+    return this.versions().doc(documentId(version));
   }
 
-  /** Allocates the next version and records it as `generating`. */
-  async allocate(config: DatasetConfig, now: Date): Promise<DatasetRecord> {
-    return this.firestore.runTransaction(async tx => {
-      const counter = await tx.get(this.counter());
-      const last =
-        (counter.data() as CounterDocument | undefined)?.lastVersion ?? 0;
-      const version = last + 1;
-      const record: DatasetRecord = {
-        version,
-        status: 'generating',
-        config,
-        createdAt: now.toISOString(),
-        generator: {...GENERATOR},
-      };
-      tx.set(this.counter(), {lastVersion: version}, {merge: true});
-      tx.create(this.doc(version), record);
-      return record;
-    });
+  /** Versions this service could have allocated, newest first. */
+  private newestFirst(): Query {
+    return this.versions()
+      .where('version', '<=', MAX_VERSION)
+      .orderBy('version', 'desc');
   }
 
-  /** Marks a version failed unless it is already ready (a version never goes back). */
-  async markFailed(version: number, error: string): Promise<void> {
-    await this.firestore.runTransaction(async tx => {
-      const snapshot = await tx.get(this.doc(version));
-      const current = snapshot.data() as DatasetRecord | undefined;
-      if (current?.status === 'ready') return;
-      tx.set(
-        this.doc(version),
-        {status: 'failed' satisfies DatasetStatus, error},
-        {merge: true},
-      );
-    });
+  /** The newest allocated version, ignoring forged documents. */
+  async newest(): Promise<DatasetRecord | undefined> {
+    let query = this.newestFirst().limit(LATEST_SCAN_PAGE);
+    for (let page = 0; page < LATEST_SCAN_MAX_PAGES; page++) {
+      const snapshot = await query.get();
+      for (const doc of snapshot.docs) {
+        const record = recordOf(doc);
+        if (record) return record;
+      }
+      if (snapshot.size < LATEST_SCAN_PAGE) return undefined;
+      query = query.startAfter(snapshot.docs[snapshot.size - 1]);
+    }
+    throw new UnavailableError(
+      `no well-formed version among the newest ${LATEST_SCAN_PAGE * LATEST_SCAN_MAX_PAGES} documents of ${this.collection}`,
+      30,
+    );
+  }
+
+  /** The highest allocated version (0 when none). */
+  async highestVersion(): Promise<number> {
+    return (await this.newest())?.version ?? 0;
+  }
+
+  async allocate(request: AllocationRequest): Promise<DatasetRecord> {
+    const others = this.inFlight++;
+    try {
+      return await this.allocateOnce(request, others);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async allocateOnce(
+    request: AllocationRequest,
+    othersInFlight: number,
+  ): Promise<DatasetRecord> {
+    const started = Date.now();
+    const {maxAttempts, budgetMs, firstSpread, maxSpread, spread, requery} =
+      this.options;
+    try {
+      const newest = await this.newest();
+      if (newest && isPastLease(newest, request.now)) {
+        // Whoever reads a version past its lease records it failed (best effort).
+        this.markFailed(
+          newest.version,
+          leaseExpiredMessage(newest),
+          request.now,
+        ).catch(() => undefined);
+      }
+      let candidate = (newest?.version ?? 0) + 1;
+      if (spread && this.options.spreadInFlight && othersInFlight > 0)
+        candidate += randomBelow(Math.min(maxSpread, 2 * othersInFlight));
+      for (let attempt = 1; ; attempt++) {
+        if (candidate > MAX_VERSION) {
+          throw new UnavailableError(
+            `no version left below ${MAX_VERSION + 1}`,
+            3600,
+          );
+        }
+        const record: DatasetRecord = {
+          version: candidate,
+          status: 'generating',
+          config: request.config,
+          createdAt: request.now.toISOString(),
+          leaseExpiresAt: new Date(
+            request.now.getTime() + request.leaseMs,
+          ).toISOString(),
+          generator: {...GENERATOR},
+        };
+        try {
+          await this.doc(candidate).create(record);
+          return record;
+        } catch (error) {
+          if (!isAlreadyExists(error)) throw error;
+        }
+        this.options.onCollision?.();
+        if (attempt >= maxAttempts || Date.now() - started > budgetMs) {
+          throw new UnavailableError(
+            `version allocation met ${attempt} concurrent allocations; retry shortly`,
+            1 + randomBelow(2),
+          );
+        }
+        // Another request took it: start again above the newest version.
+        const window = spread
+          ? Math.min(maxSpread, firstSpread * 2 ** (attempt - 1))
+          : 1;
+        await new Promise(resolve =>
+          setTimeout(resolve, randomBelow(4 * attempt)),
+        );
+        const base = requery
+          ? Math.max(candidate, (await this.newest())?.version ?? 0)
+          : candidate;
+        candidate = base + 1 + randomBelow(window);
+      }
+    } catch (error) {
+      if (error instanceof UnavailableError) throw error;
+      if (isTransient(error)) {
+        throw new UnavailableError(
+          `the catalogue cannot allocate a version now (${describeFailure(error)})`,
+          2,
+          error,
+        );
+      }
+      throw error;
+    }
   }
 
   async get(version: number): Promise<DatasetRecord | undefined> {
-    const snapshot = await this.doc(version).get();
-    return snapshot.exists ? (snapshot.data() as DatasetRecord) : undefined;
+    if (!isAllocatableVersion(version)) return undefined;
+    return recordOf(await this.doc(version).get());
   }
 
-  /** A version by number or `latest` (the newest ready one). */
-  async resolve(selector: number | 'latest'): Promise<DatasetRecord> {
-    let version: number;
-    if (selector === 'latest') {
-      const counter = (await this.counter().get()).data() as
-        CounterDocument | undefined;
-      if (!counter?.latestReady)
-        throw new NotFoundError('no dataset version is ready yet');
-      version = counter.latestReady;
-    } else {
-      version = selector;
-    }
-    const record = await this.get(version);
-    if (!record)
-      throw new NotFoundError(`dataset version ${version} does not exist`);
-    return record;
+  async markFailed(
+    version: number,
+    error: string,
+    now: Date,
+  ): Promise<boolean> {
+    if (!isAllocatableVersion(version)) return false;
+    return this.firestore.runTransaction(async tx => {
+      const current = recordOf(await tx.get(this.doc(version)));
+      if (current?.status !== 'generating') return false;
+      tx.update(this.doc(version), {
+        status: 'failed' satisfies DatasetStatus,
+        error,
+        failedAt: now.toISOString(),
+      });
+      return true;
+    });
   }
 
-  /** Like resolve, but only a ready version will do. */
-  async resolveReady(selector: number | 'latest'): Promise<DatasetRecord> {
-    const record = await this.resolve(selector);
-    if (record.status === 'generating') {
-      throw new FailedPreconditionError(
-        `dataset version ${record.version} is not ready yet (still generating); retry shortly`,
-      );
-    }
-    if (record.status === 'failed') {
-      throw new FailedPreconditionError(
-        `dataset version ${record.version} failed and will never be ready: ${record.error ?? 'unknown error'}`,
-      );
-    }
-    return record;
+  async recordReady(ready: ReadyRecord, now: Date): Promise<RecordOutcome> {
+    if (!isAllocatableVersion(ready.version)) return 'not-allocated';
+    return this.firestore.runTransaction(async tx => {
+      const ref = this.doc(ready.version);
+      const current = recordOf(await tx.get(ref));
+      const outcome = readyOutcome(current, ready.recordedGeneration, now);
+      if (outcome === 'recorded') {
+        tx.update(ref, {...ready, status: 'ready' satisfies DatasetStatus});
+      } else if (outcome === 'lease-expired' && current) {
+        tx.update(ref, {
+          status: 'failed' satisfies DatasetStatus,
+          error: leaseExpiredMessage(current),
+          failedAt: now.toISOString(),
+        });
+      }
+      return outcome;
+    });
   }
 
-  /** Newest first; `after` is the last version of the previous page. */
-  async list(
-    limit: number,
-    after?: number,
-  ): Promise<{records: DatasetRecord[]; next?: number}> {
-    let query = this.versions().orderBy('version', 'desc');
+  async latestReady(): Promise<DatasetRecord | undefined> {
+    let query = this.newestFirst().limit(LATEST_SCAN_PAGE);
+    for (let page = 0; page < LATEST_SCAN_MAX_PAGES; page++) {
+      const snapshot = await query.get();
+      for (const doc of snapshot.docs) {
+        const record = recordOf(doc);
+        if (record?.status === 'ready') return record;
+      }
+      if (snapshot.size < LATEST_SCAN_PAGE) return undefined;
+      query = query.startAfter(snapshot.docs[snapshot.size - 1]);
+    }
+    throw new UnavailableError(
+      `no ready version among the newest ${LATEST_SCAN_PAGE * LATEST_SCAN_MAX_PAGES} documents; retry later`,
+      30,
+    );
+  }
+
+  async list(limit: number, after?: number): Promise<CatalogPage> {
+    let query = this.newestFirst();
     if (after !== undefined) query = query.startAfter(after);
     const snapshot = await query.limit(limit + 1).get();
-    const records = snapshot.docs.map(d => d.data() as DatasetRecord);
+    const records = snapshot.docs
+      .map(recordOf)
+      .filter((r): r is DatasetRecord => r !== undefined);
     const page = records.slice(0, limit);
     return {
       records: page,
-      next: records.length > limit ? page[page.length - 1].version : undefined,
+      next:
+        snapshot.size > limit && page.length > 0
+          ? page[page.length - 1].version
+          : undefined,
     };
-  }
-
-  /**
-   * Records a version as ready, idempotently and order-tolerantly: the same
-   * metadata generation twice, or an older one after a newer one, changes
-   * nothing; a failed version stays failed.
-   */
-  async recordReady(
-    ready: DatasetRecord & {recordedGeneration: string},
-  ): Promise<RecordOutcome> {
-    return this.firestore.runTransaction(async (tx: Transaction) => {
-      const [snapshot, counterSnapshot] = await Promise.all([
-        tx.get(this.doc(ready.version)),
-        tx.get(this.counter()),
-      ]);
-      const current = snapshot.data() as DatasetRecord | undefined;
-      const counter = (counterSnapshot.data() as
-        CounterDocument | undefined) ?? {lastVersion: 0};
-      if (current?.status === 'failed') return 'failed-version';
-      if (current?.recordedGeneration !== undefined) {
-        const recorded = BigInt(current.recordedGeneration);
-        const incoming = BigInt(ready.recordedGeneration);
-        if (incoming === recorded) return 'duplicate';
-        if (incoming < recorded) return 'stale';
-      }
-      tx.set(this.doc(ready.version), {
-        ...ready,
-        createdAt: current?.createdAt ?? ready.createdAt,
-      });
-      tx.set(
-        this.counter(),
-        {
-          // a version recorded without allocation (restored bucket) is never handed out again
-          lastVersion: Math.max(counter.lastVersion ?? 0, ready.version),
-          latestReady: Math.max(counter.latestReady ?? 0, ready.version),
-        },
-        {merge: true},
-      );
-      return 'recorded';
-    });
   }
 }

@@ -35,8 +35,12 @@ export interface DatasetRecord {
   config: DatasetConfig;
   createdAt: string;
   generator: {name: string; version: string};
+  /** while `generating`: when the version counts as failed if still generating (ISO 8601) */
+  leaseExpiresAt?: string;
   /** set when generation fails */
   error?: string;
+  /** when it was marked failed (ISO 8601) */
+  failedAt?: string;
   /** set by recordDatasetMetadata */
   recordedAt?: string;
   /** the metadata object generation that was recorded (decimal string, as GCS reports it) */

@@ -1,16 +1,17 @@
 /**
  * What the services need, made once per process by the function entry points
- * (or by tests, pointed at the emulators).
+ * (or by tests: the emulator-backed adapters, or the in-memory fakes of
+ * test/support).
  */
-import type {Bucket} from '@google-cloud/storage';
-import type {DatasetCatalog} from '../catalog/firestore-catalog.js';
+import type {Catalog} from '../catalog/catalog.js';
 import type {Logger} from '../logger.js';
 import type {Settings} from '../settings.js';
+import type {ObjectStore} from '../storage/object-store.js';
 
 export interface ServiceContext {
   settings: Settings;
-  bucket: Bucket;
-  catalog: DatasetCatalog;
+  store: ObjectStore;
+  catalog: Catalog;
   log: Logger;
   now(): Date;
 }

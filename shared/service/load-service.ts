@@ -4,14 +4,18 @@
  */
 import type {Format} from '../config.js';
 import type {DatasetRecord} from '../catalog/records.js';
-import {InvalidArgumentError, NotFoundError} from '../errors.js';
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+} from '../errors.js';
 import {
   METADATA_ANSWER_MAX_BYTES,
   summarizedMetadata,
 } from '../metadata-view.js';
-import {gsUri} from '../storage/gcs-destination.js';
-import {signedReadUrl} from '../storage/signed-url.js';
+import {gsUri} from '../storage/object-store.js';
 import type {ServiceContext} from './context.js';
+import {withLeaseApplied} from './lifecycle.js';
 
 export type VersionSelector = number | 'latest';
 
@@ -32,6 +36,41 @@ export function parseVersionSelector(raw: string | undefined): VersionSelector {
   return Number(raw);
 }
 
+/** A version by number or `latest` (the newest ready one), its lease applied. */
+export async function resolveVersion(
+  selector: VersionSelector,
+  context: ServiceContext,
+): Promise<DatasetRecord> {
+  if (selector === 'latest') {
+    const latest = await context.catalog.latestReady();
+    if (!latest) throw new NotFoundError('no dataset version is ready yet');
+    return latest;
+  }
+  const record = await context.catalog.get(selector);
+  if (!record)
+    throw new NotFoundError(`dataset version ${selector} does not exist`);
+  return withLeaseApplied(record, context);
+}
+
+/** Like resolveVersion, but only a ready version will do. */
+export async function resolveReady(
+  selector: VersionSelector,
+  context: ServiceContext,
+): Promise<DatasetRecord> {
+  const record = await resolveVersion(selector, context);
+  if (record.status === 'generating') {
+    throw new FailedPreconditionError(
+      `dataset version ${record.version} is not ready yet (still generating, at most until ${record.leaseExpiresAt ?? 'its lease ends'}); retry shortly`,
+    );
+  }
+  if (record.status === 'failed') {
+    throw new FailedPreconditionError(
+      `dataset version ${record.version} failed and will never be ready: ${record.error ?? 'unknown error'}`,
+    );
+  }
+  return record;
+}
+
 export interface ObjectLink {
   version: number;
   url: string;
@@ -48,14 +87,13 @@ export async function loadObject(
   ttlSeconds: number,
   context: ServiceContext,
 ): Promise<ObjectLink> {
-  const record = await context.catalog.resolveReady(selector);
+  const record = await resolveReady(selector, context);
   const object = record.objects?.[format];
   if (!object)
     throw new NotFoundError(
       `dataset version ${record.version} has no ${format} file`,
     );
-  const signed = await signedReadUrl(
-    context.bucket,
+  const signed = await context.store.signReadUrl(
     object.name,
     ttlSeconds,
     context.now(),
@@ -68,7 +106,7 @@ export async function loadObject(
     version: record.version,
     url: signed.url,
     expiresAt: signed.expiresAt,
-    object: gsUri(context.bucket.name, object.name),
+    object: gsUri(context.store.bucketName, object.name),
     sizeBytes: object.bytes,
     crc32c: object.crc32c,
     md5: object.md5,
@@ -88,22 +126,28 @@ export async function loadMetadata(
   ttlSeconds: number,
   context: ServiceContext,
 ): Promise<MetadataResponse> {
-  const record = await context.catalog.resolveReady(selector);
+  const record = await resolveReady(selector, context);
   const name = record.metadataObject;
   if (!name)
     throw new NotFoundError(
       `dataset version ${record.version} has no metadata object`,
     );
   // Past a size the metadata is answered summarized (metadata-view.ts), never read whole.
-  const file = context.bucket.file(name);
-  const [info] = await file.getMetadata();
-  const size = Number(info.size);
-  const metadata =
-    size > METADATA_ANSWER_MAX_BYTES
-      ? summarizedMetadata(record, size)
-      : JSON.parse((await file.download())[0].toString('utf8'));
-  const signed = await signedReadUrl(
-    context.bucket,
+  const gone = () =>
+    new NotFoundError(
+      `the metadata object of dataset version ${record.version} is gone from the bucket`,
+    );
+  const info = await context.store.stat(name);
+  if (!info) throw gone();
+  let metadata: unknown;
+  if (info.size > METADATA_ANSWER_MAX_BYTES) {
+    metadata = summarizedMetadata(record, info.size);
+  } else {
+    const bytes = await context.store.read(name, record.recordedGeneration);
+    if (!bytes) throw gone();
+    metadata = JSON.parse(bytes.toString('utf8'));
+  }
+  const signed = await context.store.signReadUrl(
     name,
     ttlSeconds,
     context.now(),
@@ -165,14 +209,18 @@ export async function listDatasets(
   after: number | undefined,
   context: ServiceContext,
 ): Promise<{datasets: DatasetSummary[]; nextPageToken: string | null}> {
-  const {records, next} = await context.catalog.list(limit, after);
+  const page = await context.catalog.list(limit, after);
+  const records = await Promise.all(
+    page.records.map(record => withLeaseApplied(record, context)),
+  );
+  const next = page.next;
   const datasets = records.map(record => {
     const objects: DatasetSummary['objects'] = {};
     for (const [format, object] of Object.entries(
       record.objects ?? {},
     ) as Array<[Format, {name: string; bytes: number}]>) {
       objects[format] = {
-        object: gsUri(context.bucket.name, object.name),
+        object: gsUri(context.store.bucketName, object.name),
         sizeBytes: object.bytes,
       };
     }

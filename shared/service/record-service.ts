@@ -1,14 +1,25 @@
 /**
- * recordDatasetMetadata's domain. A finalized `metadata_v{N}.json` commits
- * version N: it is read at the event's generation, checked against the data
- * objects actually in the bucket (size, CRC-32C), and recorded. Everything
- * else is acknowledged: data files (expected), foreign buckets and objects,
- * malformed metadata (logged; the version is marked failed). Only transient
- * failures throw, so that Eventarc retries.
+ * recordDatasetMetadata's domain (DESIGN §6). A finalized
+ * `metadata_v{N}.json` commits version N only when this service allocated N,
+ * N is still `generating` under its lease, and the metadata (read at the
+ * event's generation) matches the allocation and the data objects actually
+ * in the bucket. Everything else is logged and acknowledged, creates no
+ * document and moves nothing: foreign buckets, data files, unallocated or
+ * future versions, forged objects. A malformed or mismatched metadata object
+ * for a version that is ours and generating marks that version failed (its
+ * name is taken, so our generator can never commit it). Only transient
+ * failures throw, so that Eventarc retries; deterministic ones mark the
+ * version failed and acknowledge; events older than the retry window are
+ * acknowledged.
  */
-import {FORMATS, type Format} from '../config.js';
-import type {DatasetRecord} from '../catalog/records.js';
-import type {RecordOutcome} from '../catalog/firestore-catalog.js';
+import {
+  leaseExpiredMessage,
+  readyOutcome,
+  type ReadyRecord,
+  type RecordOutcome,
+} from '../catalog/catalog.js';
+import {describeFailure, isTransient} from '../catalog/failures.js';
+import type {Format} from '../config.js';
 import type {MetadataHead, ObjectRecord} from '../metadata.js';
 import {
   MalformedMetadataError,
@@ -19,8 +30,9 @@ import {
   INLINE_PROBABILITIES_MAX_BYTES,
   probabilitiesRecordOf,
 } from '../probabilities-record.js';
-import {metadataVersionOf, versionFolder} from '../names.js';
-import {gsUri} from '../storage/gcs-destination.js';
+import {metadataVersionOf} from '../names.js';
+import {gsUri, ObjectGoneError} from '../storage/object-store.js';
+import {allocationMismatch} from './allocation-check.js';
 import type {ServiceContext} from './context.js';
 
 /** The parts of the Cloud Storage object resource an event carries that we use. */
@@ -28,123 +40,75 @@ export interface StorageObjectEvent {
   bucket: string;
   name: string;
   generation: string;
+  /** the CloudEvent's `time` (ISO 8601), when it has one */
+  time?: string;
 }
 
 export type RecordResult =
   | RecordOutcome
   | 'ignored-foreign-bucket'
   | 'ignored-not-metadata'
+  | 'ignored-stale-event'
   | 'ignored-object-gone'
   | 'rejected-malformed'
-  | 'rejected-inconsistent';
+  | 'rejected-mismatch'
+  | 'rejected-inconsistent'
+  | 'failed-deterministic';
 
 class RejectedMetadata extends Error {
   constructor(
-    readonly kind: 'rejected-malformed' | 'rejected-inconsistent',
+    readonly kind:
+      'rejected-malformed' | 'rejected-mismatch' | 'rejected-inconsistent',
     message: string,
   ) {
     super(message);
   }
 }
 
-function httpStatus(error: unknown): number | undefined {
-  const code = (error as {code?: unknown})?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-/** Checks the members besides the four maps, which readMetadata checked. */
-function parseMetadata(
-  parsed: Record<string, unknown>,
-  version: number,
-): MetadataHead {
-  if (parsed.version !== version) {
-    throw new RejectedMetadata(
-      'rejected-malformed',
-      `metadata says version ${JSON.stringify(parsed.version)}, its name says ${version}`,
-    );
-  }
-  for (const key of ['config', 'objects', 'empirical', 'generator']) {
-    if (!isRecord(parsed[key]))
-      throw new RejectedMetadata(
-        'rejected-malformed',
-        `metadata has no object "${key}"`,
-      );
-  }
-  if (typeof parsed.createdAt !== 'string')
-    throw new RejectedMetadata(
-      'rejected-malformed',
-      'metadata has no createdAt',
-    );
-  return parsed as unknown as MetadataHead;
-}
-
+/** Every data object the metadata lists is in the bucket with its size and CRC-32C. */
 async function checkObjects(
   metadata: MetadataHead,
-  version: number,
   context: ServiceContext,
 ): Promise<void> {
-  const folder = versionFolder(context.settings.prefix, version);
-  const formats = Object.keys(metadata.objects);
-  if (
-    formats.length === 0 ||
-    formats.some(f => !FORMATS.includes(f as Format))
-  ) {
-    throw new RejectedMetadata(
-      'rejected-malformed',
-      `metadata lists objects ${formats.join(', ') || 'none'}`,
-    );
-  }
   for (const [format, object] of Object.entries(metadata.objects) as Array<
     [Format, ObjectRecord]
   >) {
-    if (
-      !isRecord(object) ||
-      typeof object.name !== 'string' ||
-      !object.name.startsWith(folder)
-    ) {
-      throw new RejectedMetadata(
-        'rejected-malformed',
-        `metadata's ${format} object is not inside ${folder}`,
-      );
-    }
-    let actual;
-    try {
-      [actual] = await context.bucket.file(object.name).getMetadata();
-    } catch (error) {
-      if (httpStatus(error) === 404) {
-        throw new RejectedMetadata(
-          'rejected-inconsistent',
-          `data object ${object.name} is missing`,
-        );
-      }
-      throw error; // transient: retry
-    }
-    if (
-      Number(actual.size) !== object.bytes ||
-      actual.crc32c !== object.crc32c
-    ) {
+    const actual = await context.store.stat(object.name);
+    if (!actual) {
       throw new RejectedMetadata(
         'rejected-inconsistent',
-        `data object ${object.name} is ${actual.size} bytes crc32c ${actual.crc32c}; metadata says ${object.bytes} bytes crc32c ${object.crc32c}`,
+        `data object ${object.name} is missing`,
+      );
+    }
+    if (actual.size !== object.bytes || actual.crc32c !== object.crc32c) {
+      throw new RejectedMetadata(
+        'rejected-inconsistent',
+        `${format} object ${object.name} is ${actual.size} bytes crc32c ${actual.crc32c}; metadata says ${object.bytes} bytes crc32c ${object.crc32c}`,
       );
     }
   }
+}
+
+/** True when the event is older than the retry window (a missing or bad time is not). */
+function isStale(event: StorageObjectEvent, context: ServiceContext): boolean {
+  if (event.time === undefined) return false;
+  const time = Date.parse(event.time);
+  if (!Number.isFinite(time)) return false;
+  return (
+    context.now().getTime() - time > context.settings.eventMaxAgeSeconds * 1000
+  );
 }
 
 export async function recordStorageEvent(
   event: StorageObjectEvent,
   context: ServiceContext,
 ): Promise<RecordResult> {
-  const {settings, bucket, catalog} = context;
+  const {settings, store, catalog} = context;
   const log = context.log.with({
     object: event.name,
     generation: event.generation,
   });
-  if (event.bucket !== bucket.name) {
+  if (event.bucket !== store.bucketName) {
     log.log('WARNING', 'event from a foreign bucket ignored', {
       bucket: event.bucket,
     });
@@ -156,60 +120,108 @@ export async function recordStorageEvent(
     return 'ignored-not-metadata';
   }
   const vlog = log.with({version});
-  // Streamed: at 1,000,000 creative packs the object is ~140 MB.
-  let read: MetadataRead | MalformedMetadataError;
-  try {
-    read = await readMetadata(
-      bucket
-        .file(event.name, {generation: event.generation})
-        .createReadStream(),
-      {keepMapsUpToBytes: INLINE_PROBABILITIES_MAX_BYTES},
+  if (isStale(event, context)) {
+    vlog.log(
+      'WARNING',
+      'event older than the retry window; acknowledged unrecorded',
+      {time: event.time ?? null},
     );
+    return 'ignored-stale-event';
+  }
+  try {
+    return await recordVersion(event, version, {...context, log: vlog});
   } catch (error) {
-    if (httpStatus(error) === 404) {
-      vlog.log(
+    const reason = describeFailure(error);
+    if (error instanceof RejectedMetadata) {
+      vlog.log('ERROR', `metadata rejected: ${error.message}`);
+      // A transient failure here throws: the version must end failed.
+      await catalog.markFailed(version, error.message, context.now());
+      return error.kind;
+    }
+    if (isTransient(error)) {
+      vlog.log('WARNING', 'transient failure; the event will be retried', {
+        error: reason,
+      });
+      throw error;
+    }
+    vlog.log('ERROR', 'deterministic failure; version failed, acknowledged', {
+      error: reason,
+    });
+    await catalog.markFailed(
+      version,
+      `recording failed: ${reason}`,
+      context.now(),
+    );
+    return 'failed-deterministic';
+  }
+}
+
+async function recordVersion(
+  event: StorageObjectEvent,
+  version: number,
+  context: ServiceContext,
+): Promise<RecordResult> {
+  const {settings, store, catalog, log} = context;
+  const allocation = await catalog.get(version);
+  const precheck = readyOutcome(allocation, event.generation, context.now());
+  if (precheck !== 'recorded' || !allocation) {
+    if (precheck === 'lease-expired' && allocation) {
+      await catalog.markFailed(
+        version,
+        leaseExpiredMessage(allocation),
+        context.now(),
+      );
+    }
+    log.log(
+      precheck === 'duplicate' ? 'INFO' : 'WARNING',
+      `metadata event acknowledged unrecorded: ${precheck}`,
+      {status: allocation?.status ?? null},
+    );
+    return precheck;
+  }
+  // Streamed: at 1,000,000 creative packs the object is ~140 MB.
+  let read: MetadataRead;
+  try {
+    read = await readMetadata(store.readChunks(event.name, event.generation), {
+      keepMapsUpToBytes: INLINE_PROBABILITIES_MAX_BYTES,
+    });
+  } catch (error) {
+    if (error instanceof ObjectGoneError) {
+      log.log(
         'WARNING',
         'metadata object generation no longer exists; acknowledged',
       );
       return 'ignored-object-gone';
     }
-    if (!(error instanceof MalformedMetadataError)) throw error;
-    read = error;
+    if (error instanceof MalformedMetadataError)
+      throw new RejectedMetadata('rejected-malformed', error.message);
+    throw error;
   }
-  try {
-    if (read instanceof MalformedMetadataError)
-      throw new RejectedMetadata('rejected-malformed', read.message);
-    const metadata = parseMetadata(read.head, version);
-    await checkObjects(metadata, version, context);
-    const metadataUri = gsUri(bucket.name, event.name);
-    const record: DatasetRecord & {recordedGeneration: string} = {
-      version,
-      status: 'ready',
-      config: metadata.config,
-      createdAt: metadata.createdAt,
-      generator: metadata.generator,
-      recordedAt: context.now().toISOString(),
-      recordedGeneration: event.generation,
-      metadataObject: event.name,
-      // checkObjects admits one file per format only (sharded versions come with the fan-out)
-      objects: metadata.objects as Partial<Record<Format, ObjectRecord>>,
-      probabilities: probabilitiesRecordOf(read, metadataUri),
-      empirical: {
-        rows: metadata.empirical.rows,
-        positives: metadata.empirical.positives,
-        rate: metadata.empirical.rate,
-      },
-    };
-    const outcome = await catalog.recordReady(record);
-    vlog.log(
-      outcome === 'recorded' ? 'INFO' : 'WARNING',
-      `metadata event: ${outcome}`,
-    );
-    return outcome;
-  } catch (error) {
-    if (!(error instanceof RejectedMetadata)) throw error;
-    vlog.log('ERROR', `metadata rejected: ${error.message}`);
-    await catalog.markFailed(version, error.message);
-    return error.kind;
-  }
+  const mismatch = allocationMismatch(read.head, allocation, settings.prefix);
+  if (mismatch) throw new RejectedMetadata('rejected-mismatch', mismatch);
+  const metadata = read.head as unknown as MetadataHead;
+  await checkObjects(metadata, context);
+  const ready: ReadyRecord = {
+    version,
+    recordedAt: context.now().toISOString(),
+    recordedGeneration: event.generation,
+    metadataObject: event.name,
+    // checkObjects admits one file per format only (sharded versions come with the fan-out)
+    objects: metadata.objects as Partial<Record<Format, ObjectRecord>>,
+    probabilities: probabilitiesRecordOf(
+      read,
+      gsUri(store.bucketName, event.name),
+    ),
+    empirical: {
+      rows: metadata.empirical.rows,
+      positives: metadata.empirical.positives,
+      rate: metadata.empirical.rate,
+    },
+  };
+  const outcome = await catalog.recordReady(ready, context.now());
+  log.log(
+    outcome === 'recorded' ? 'INFO' : 'WARNING',
+    `metadata event: ${outcome}`,
+  );
+  return outcome;
 }

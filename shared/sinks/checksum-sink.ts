@@ -3,7 +3,8 @@
  * and hands the checksums to that sink on close, so an upload can compare
  * them with what Cloud Storage received.
  */
-import type {Digester, ObjectDigests} from '../digest/digests.js';
+import type {ObjectDigests} from '../digest/digests.js';
+import type {ChunkDigest} from '../digest/digest-pool.js';
 import type {ByteSink} from './sink.js';
 
 export class ChecksumSink implements ByteSink {
@@ -11,7 +12,7 @@ export class ChecksumSink implements ByteSink {
 
   constructor(
     private readonly inner: ByteSink,
-    private readonly digest: Digester,
+    private readonly digest: ChunkDigest,
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {

@@ -35,10 +35,19 @@ after(async () => {
   rmSync(scratch, {recursive: true, force: true});
 });
 
-async function counter(): Promise<Record<string, unknown> | undefined> {
-  return (
-    await t.firestore.collection('datasets-counters').doc('versions').get()
-  ).data();
+/** Every catalogue document, by id: what a rejected request must leave as it was. */
+async function catalogue(): Promise<Record<string, unknown>> {
+  const snapshot = await t.firestore.collection('datasets').get();
+  return Object.fromEntries(snapshot.docs.map(d => [d.id, d.data()]));
+}
+
+async function highestVersion(): Promise<number> {
+  const snapshot = await t.firestore
+    .collection('datasets')
+    .orderBy('version', 'desc')
+    .limit(1)
+    .get();
+  return snapshot.empty ? 0 : (snapshot.docs[0].data().version as number);
 }
 
 describe(
@@ -83,7 +92,10 @@ describe(
       assert.equal(Object.keys(doc.probabilities.pair_probs).length, 100);
       assert.match(doc.recordedGeneration, /^[0-9]+$/);
       assert.equal(doc.objects.tfrecord.bytes, 150_000 * 121);
-      assert.equal((await counter())?.latestReady, version);
+      const latest = await call<{version: number}>(
+        `${t.url}/loadParquet?version=latest`,
+      );
+      assert.equal(latest.body.version, version);
     });
 
     it('the signed URLs download exactly the bytes the CLI writes for the same inputs', async () => {
@@ -155,10 +167,7 @@ describe(
       }>(`${t.url}/listDatasets?limit=1`);
       assert.equal(first.status, 200);
       assert.equal(first.body.datasets.length, 1);
-      assert.equal(
-        first.body.datasets[0].version,
-        (await counter())?.lastVersion,
-      );
+      assert.equal(first.body.datasets[0].version, await highestVersion());
     });
 
     it('the V4 signature verifies with the local public key; expiry is the TTL asked', async () => {
@@ -351,7 +360,7 @@ describe(
     for (const [name, path, init, status, code, field] of cases) {
       it(`${name} -> ${status} ${code}`, async () => {
         const objectsBefore = await objectNames(t.bucket);
-        const counterBefore = await counter();
+        const catalogueBefore = await catalogue();
         const response = await call<{
           error: {code: string; message: string; field?: string};
         }>(`${t.url}${path}`, init);
@@ -370,26 +379,27 @@ describe(
         );
         if (status === 405) assert.ok(response.headers.get('allow'));
         assert.deepEqual(await objectNames(t.bucket), objectsBefore);
-        assert.deepEqual(await counter(), counterBefore);
+        assert.deepEqual(await catalogue(), catalogueBefore);
       });
     }
 
     it('a version still generating -> 409 FAILED_PRECONDITION', async () => {
-      const {DatasetCatalog} =
+      const {FirestoreCatalog} =
         await import('../../shared/catalog/firestore-catalog.js');
       const {resolveConfig} = await import('../../shared/config.js');
-      const catalog = new DatasetCatalog(t.firestore, 'datasets');
-      const record = await catalog.allocate(
-        resolveConfig({nSamples: 10, seed: 1}),
-        new Date(),
-      );
+      const catalog = new FirestoreCatalog(t.firestore, 'datasets');
+      const record = await catalog.allocate({
+        config: resolveConfig({nSamples: 10, seed: 1}),
+        now: new Date(),
+        leaseMs: 600_000,
+      });
       const response = await call<{error: {code: string; message: string}}>(
         `${t.url}/loadParquet?version=${record.version}`,
       );
       assert.equal(response.status, 409);
       assert.equal(response.body.error.code, 'FAILED_PRECONDITION');
       assert.match(response.body.error.message, /not ready yet/);
-      await catalog.markFailed(record.version, 'test: abandoned');
+      await catalog.markFailed(record.version, 'test: abandoned', new Date());
       const failed = await call<{error: {message: string}}>(
         `${t.url}/loadParquet?version=${record.version}`,
       );

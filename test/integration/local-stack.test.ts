@@ -16,11 +16,17 @@ import {after, before, describe, test} from 'node:test';
 import {crc32c} from '@node-rs/crc32';
 import {Storage, type Bucket} from '@google-cloud/storage';
 import {
+  createServer as createTcpServer,
+  type Server as TcpServer,
+} from 'node:net';
+import {
   createSigningKey,
+  freePort,
   startEmulators,
   groupMembers,
   startEventBridge,
   startedGroups,
+  Supervisor,
   type EventBridge,
   type Emulators,
   type SigningKey,
@@ -71,8 +77,24 @@ void describe('local stack emulators', {timeout: 120_000}, () => {
   const deliveredFor = (name: string) =>
     deliveries.filter(d => d.headers['ce-subject'] === `objects/${name}`);
 
+  /** A port another process holds, handed to both gcloud emulators first. */
+  let takenPort = 0;
+  let blocker: TcpServer;
+  const supervisorLines: string[] = [];
+  let supervisor: Supervisor;
+
   before(async () => {
-    emulators = await startEmulators({startupTimeoutMs: 60_000});
+    takenPort = await freePort();
+    blocker = createTcpServer();
+    await new Promise<void>(r => blocker.listen(takenPort, '127.0.0.1', r));
+    let picks = 0;
+    supervisor = new Supervisor({
+      log: line => supervisorLines.push(line),
+      // The first two ports chosen (Firestore's and Pub/Sub's) are taken, as
+      // when another stack grabs a port between our choosing and binding it.
+      freePort: async () => (picks++ < 2 ? takenPort : freePort()),
+    });
+    emulators = await startEmulators({startupTimeoutMs: 60_000, supervisor});
     receiver = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', c => chunks.push(c));
@@ -88,7 +110,8 @@ void describe('local stack emulators', {timeout: 120_000}, () => {
     await new Promise<void>(r => receiver.listen(0, '127.0.0.1', r));
     const {port} = receiver.address() as AddressInfo;
     bridge = startEventBridge({
-      pubsub: emulators.pubsub,
+      pubsubHost: emulators.env.PUBSUB_EMULATOR_HOST,
+      projectId: emulators.projectId,
       subscription: emulators.subscription,
       targetUrl: `http://127.0.0.1:${port}/recordDatasetMetadata`,
       storageUrl: emulators.storageUrl,
@@ -109,7 +132,28 @@ void describe('local stack emulators', {timeout: 120_000}, () => {
     // Safety net; the last test stops everything and checks.
     await bridge?.stop();
     receiver?.close();
+    supervisor?.close();
     await emulators?.stop();
+    blocker?.close();
+  });
+
+  void test('an emulator whose port is taken is started on a fresh port at once', () => {
+    const {firestore, pubsub} = emulators.ports;
+    assert.notEqual(firestore, takenPort);
+    assert.notEqual(pubsub, takenPort);
+    for (const name of ['firestore-emulator', 'pubsub-emulator']) {
+      assert.ok(
+        supervisorLines.some(
+          l => l.startsWith(`${name}: `) && l.includes('trying again on port'),
+        ),
+        `${name} did not retry:\n${supervisorLines.join('\n')}`,
+      );
+    }
+    // Seen at once, not after the 60 s start-up deadline.
+    assert.ok(
+      emulators.startupMs.pubsub < 45_000,
+      `Pub/Sub took ${emulators.startupMs.pubsub} ms`,
+    );
   });
 
   void test('emulator variables point at 127.0.0.1', () => {
@@ -308,6 +352,7 @@ void describe('local stack emulators', {timeout: 120_000}, () => {
     await bridge.stop();
     assert.equal(bridge.stats.dropped, 0);
     await new Promise<void>(r => receiver.close(() => r()));
+    supervisor.close();
     await emulators.stop();
     key.remove();
     assert.deepEqual(startedGroups(), []);

@@ -95,11 +95,12 @@ describe('recordDatasetMetadata', {timeout: 10 * 60_000}, () => {
     assert.deepEqual(await doc(version), before);
   });
 
-  it('ignores an older generation delivered after a newer one', async () => {
+  it('never records another generation of a ready version, newer or older', async () => {
+    const recorded = await doc(version);
     const file = t.bucket.file(metadataName);
     const [bytes] = await file.download();
     const [old] = await file.getMetadata();
-    // A new generation of the same metadata (only a test would do this: objects are immutable).
+    // A stranger replaces the committed metadata (only a test would: objects are immutable).
     await file.delete();
     await t.bucket
       .file(metadataName)
@@ -108,21 +109,14 @@ describe('recordDatasetMetadata', {timeout: 10 * 60_000}, () => {
     assert.ok(
       BigInt(fresh.generation as string) > BigInt(old.generation as string),
     );
-    const recorded = await waitFor(
-      'the new generation to be recorded',
-      async () => {
-        const current = await doc(version);
-        return current?.recordedGeneration === String(fresh.generation)
-          ? current
-          : undefined;
-      },
-    );
-    const response = await finalizedEvent(
-      t.bucket.name,
-      metadataName,
-      String(old.generation),
-    );
-    assert.equal(response.status, 204);
+    for (const generation of [fresh.generation, old.generation]) {
+      const response = await finalizedEvent(
+        t.bucket.name,
+        metadataName,
+        String(generation),
+      );
+      assert.equal(response.status, 204);
+    }
     assert.deepEqual(await doc(version), recorded);
   });
 
@@ -173,68 +167,91 @@ describe('recordDatasetMetadata', {timeout: 10 * 60_000}, () => {
     assert.equal(response.status, 204);
   });
 
-  it('marks a version failed when its metadata is malformed, and acknowledges', async () => {
+  /** A version allocated as generateDataset does, with v{version}'s config, never written. */
+  async function allocateLike(): Promise<number> {
+    const {FirestoreCatalog} =
+      await import('../../shared/catalog/firestore-catalog.js');
+    const catalog = new FirestoreCatalog(t.firestore, 'datasets');
+    const original = await doc(version);
+    const record = await catalog.allocate({
+      config: original?.config,
+      now: new Date(),
+      leaseMs: 600_000,
+    });
+    return record.version;
+  }
+
+  it('marks our generating version failed when its metadata is malformed, and acknowledges', async () => {
+    const ours = await allocateLike();
     await t.bucket
-      .file('datasets/v900/metadata_v900.json')
-      .save('{"version": 900, "this is": not json');
-    const failed = await waitFor('v900 to be marked failed', async () => {
-      const current = await doc(900);
+      .file(`datasets/v${ours}/metadata_v${ours}.json`)
+      .save(`{"version": ${ours}, "this is": not json`);
+    const failed = await waitFor(`v${ours} to be marked failed`, async () => {
+      const current = await doc(ours);
       return current?.status === 'failed' ? current : undefined;
     });
     assert.match(failed.error, /not valid JSON/);
     const load = await call<{error: {code: string}}>(
-      `${t.url}/loadParquet?version=900`,
+      `${t.url}/loadParquet?version=${ours}`,
     );
     assert.equal(load.status, 409);
   });
 
-  it('marks a version failed when a data object it lists is missing', async () => {
+  let inconsistent = 0;
+  it('marks our generating version failed when a data object it lists is missing', async () => {
+    inconsistent = await allocateLike();
     const [bytes] = await t.bucket.file(metadataName).download();
     const metadata = JSON.parse(bytes.toString());
-    metadata.version = 901;
+    metadata.version = inconsistent;
     for (const object of Object.values(metadata.objects) as Array<{
       name: string;
     }>) {
-      object.name = object.name.replaceAll(`v${version}`, 'v901');
+      object.name = object.name.replaceAll(`v${version}`, `v${inconsistent}`);
     }
     await t.bucket
-      .file('datasets/v901/metadata_v901.json')
+      .file(`datasets/v${inconsistent}/metadata_v${inconsistent}.json`)
       .save(JSON.stringify(metadata));
-    const failed = await waitFor('v901 to be marked failed', async () => {
-      const current = await doc(901);
-      return current?.status === 'failed' ? current : undefined;
-    });
+    const failed = await waitFor(
+      `v${inconsistent} to be marked failed`,
+      async () => {
+        const current = await doc(inconsistent);
+        return current?.status === 'failed' ? current : undefined;
+      },
+    );
     assert.match(
       failed.error,
-      /data object datasets\/v901\/dataset_v901\.(parquet|tfrecord) is missing/,
+      new RegExp(
+        `data object datasets/v${inconsistent}/dataset_v${inconsistent}\\.(parquet|tfrecord) is missing`,
+      ),
     );
     const latest = await call<{version: number}>(
       `${t.url}/loadParquet?version=latest`,
     );
-    assert.notEqual(latest.body.version, 901);
+    assert.equal(latest.body.version, version);
   });
 
   it('never turns a failed version ready', async () => {
-    // v901's data objects arrive late, and its metadata event is delivered again: it stays failed.
+    // Its data objects arrive late, and its metadata event is delivered again: it stays failed.
+    const v = inconsistent;
     for (const format of ['parquet', 'tfrecord']) {
       const [data] = await t.bucket
         .file(`datasets/v${version}/dataset_v${version}.${format}`)
         .download();
-      await t.bucket.file(`datasets/v901/dataset_v901.${format}`).save(data);
+      await t.bucket.file(`datasets/v${v}/dataset_v${v}.${format}`).save(data);
     }
     const [meta] = await t.bucket
-      .file('datasets/v901/metadata_v901.json')
+      .file(`datasets/v${v}/metadata_v${v}.json`)
       .getMetadata();
     assert.equal(
       (
         await finalizedEvent(
           t.bucket.name,
-          'datasets/v901/metadata_v901.json',
+          `datasets/v${v}/metadata_v${v}.json`,
           String(meta.generation),
         )
       ).status,
       204,
     );
-    assert.equal((await doc(901))?.status, 'failed');
+    assert.equal((await doc(v))?.status, 'failed');
   });
 });

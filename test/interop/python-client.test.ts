@@ -19,7 +19,7 @@ import {
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
-import {DatasetCatalog} from '../../shared/catalog/firestore-catalog.js';
+import {FirestoreCatalog} from '../../shared/catalog/firestore-catalog.js';
 import {resolveConfig} from '../../shared/config.js';
 import {projectPython, REPO_ROOT} from '../support/python.js';
 import {startTestStack, type TestStack} from '../support/stack.js';
@@ -226,16 +226,22 @@ describe('the Python client', {timeout: 30 * 60_000}, () => {
     before(async () => {
       t = await startTestStack();
       // A version left generating and one failed, as a crashed generate leaves them.
-      const catalog = new DatasetCatalog(t.firestore, 'datasets');
-      const generating = await catalog.allocate(
-        resolveConfig({nSamples: 10, seed: 1}),
+      const catalog = new FirestoreCatalog(t.firestore, 'datasets');
+      const generating = await catalog.allocate({
+        config: resolveConfig({nSamples: 10, seed: 1}),
+        now: new Date(),
+        leaseMs: 600_000,
+      });
+      const failed = await catalog.allocate({
+        config: resolveConfig({nSamples: 10, seed: 2}),
+        now: new Date(),
+        leaseMs: 600_000,
+      });
+      await catalog.markFailed(
+        failed.version,
+        'test: the generator died',
         new Date(),
       );
-      const failed = await catalog.allocate(
-        resolveConfig({nSamples: 10, seed: 2}),
-        new Date(),
-      );
-      await catalog.markFailed(failed.version, 'test: the generator died');
       versions.generating = generating.version;
       versions.failed = failed.version;
     });

@@ -1,7 +1,11 @@
 /** The local stack for integration tests, plus clients pointed at its emulators. */
 import {Firestore} from '@google-cloud/firestore';
 import {Storage, type Bucket} from '@google-cloud/storage';
-import {startLocalStack, type LocalStack} from '../../local/index.js';
+import {
+  startLocalStack,
+  type LocalStack,
+  type LocalStackOptions,
+} from '../../local/index.js';
 
 export interface TestStack {
   stack: LocalStack;
@@ -13,8 +17,10 @@ export interface TestStack {
 
 export async function startTestStack(
   functionEnv: Record<string, string> = {},
+  /** More options, e.g. a run directory to restart on. */
+  stackOptions: Omit<LocalStackOptions, 'functionEnv'> = {},
 ): Promise<TestStack> {
-  const stack = await startLocalStack({port: 0, functionEnv});
+  const stack = await startLocalStack({port: 0, ...stackOptions, functionEnv});
   try {
     for (const [key, value] of Object.entries(stack.env))
       process.env[key] = value;

@@ -15,6 +15,8 @@ describe('settingsFromEnv', () => {
         limits: 100_000_000,
         signedUrlTtlSeconds: 3600,
         signedUrlMaxTtlSeconds: 604_800,
+        generateTimeoutSeconds: 540,
+        eventMaxAgeSeconds: 90_000,
       },
     );
   });
@@ -28,6 +30,8 @@ describe('settingsFromEnv', () => {
       MAX_SAMPLES: '5000',
       SIGNED_URL_TTL_SECONDS: '60',
       SIGNED_URL_MAX_TTL_SECONDS: '120',
+      GENERATE_TIMEOUT_SECONDS: '30',
+      EVENT_MAX_AGE_SECONDS: '600',
     });
     assert.equal(settings.projectId, 'p');
     assert.equal(settings.bucket, 'b');
@@ -36,6 +40,8 @@ describe('settingsFromEnv', () => {
     assert.equal(settings.limits.maxSamples, 5000);
     assert.equal(settings.signedUrlTtlSeconds, 60);
     assert.equal(settings.signedUrlMaxTtlSeconds, 120);
+    assert.equal(settings.generateTimeoutSeconds, 30);
+    assert.equal(settings.eventMaxAgeSeconds, 600);
     assert.equal(settingsFromEnv({DATASETS_PREFIX: ''}).prefix, '');
   });
 
@@ -50,6 +56,12 @@ describe('settingsFromEnv', () => {
     [{DATASETS_PREFIX: 'datasets'}, /DATASETS_PREFIX/],
     [{DATASETS_PREFIX: '/datasets/'}, /DATASETS_PREFIX/],
     [{FIRESTORE_COLLECTION: 'a/b'}, /FIRESTORE_COLLECTION/],
+    [
+      {GENERATE_TIMEOUT_SECONDS: '0'},
+      /GENERATE_TIMEOUT_SECONDS must be an integer in 1\.\.3600/,
+    ],
+    [{GENERATE_TIMEOUT_SECONDS: '3601'}, /GENERATE_TIMEOUT_SECONDS/],
+    [{EVENT_MAX_AGE_SECONDS: 'day'}, /EVENT_MAX_AGE_SECONDS/],
   ];
   for (const [env, message] of bad) {
     it(`refuses ${JSON.stringify(env)}`, () => {
