@@ -6,10 +6,20 @@
  */
 import {formatLoad, type LoadAverage, type MachineFacts} from './machine.js';
 
-export type ProducerName = 'ours' | 'floor' | 'vectorised' | 'notebook';
+export type ProducerName =
+  'ours' | 'shards16w1' | 'shards16w2' | 'floor' | 'vectorised' | 'notebook';
+
+/** Our CLI writing 16 shards on W worker threads: W of each producer name. */
+export const SHARDED_WORKERS: Partial<Record<ProducerName, number>> = {
+  shards16w1: 1,
+  shards16w2: 2,
+};
+export const SHARDS = 16;
 
 export const PRODUCER_LABEL: Record<ProducerName, string> = {
   ours: 'ours (CLI)',
+  shards16w1: 'ours, 16 shards, 1 worker',
+  shards16w2: 'ours, 16 shards, 2 workers',
   floor: 'floor (zeros + fsync)',
   vectorised: 'vectorised Python',
   notebook: 'notebook',
@@ -138,6 +148,27 @@ export function targets(
         measured: `${vec.wallRatio.toFixed(2)}x faster`,
         met: vec.wallRatio > 1,
       });
+    }
+    const sharded = measurements.find(
+      s =>
+        s.producer === 'shards16w2' && s.rows === m.rows && s.status === 'ok',
+    );
+    if (sharded && m.rows === 10_000_000) {
+      const cpu = sharded.userSeconds! + sharded.systemSeconds!;
+      checks.push(
+        {
+          rows: m.rows,
+          target: '16 shards on 2 workers: wall within 1.15x of CPU s / 2',
+          measured: `${fmt(sharded.wallSeconds, 2)} s wall, ${fmt(cpu, 2)} CPU s: ${(sharded.wallSeconds! / (cpu / 2)).toFixed(2)}x`,
+          met: sharded.wallSeconds! <= 1.15 * (cpu / 2),
+        },
+        {
+          rows: m.rows,
+          target: '16 shards on 2 workers: >= 1.3x faster than one file',
+          measured: `${(m.wallSeconds! / sharded.wallSeconds!).toFixed(2)}x`,
+          met: m.wallSeconds! / sharded.wallSeconds! >= 1.3,
+        },
+      );
     }
     const floor = vs('floor');
     if (floor) {

@@ -16,12 +16,15 @@ import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {formatLoad, freeBytes, loadAverage, machineFacts} from './machine.js';
 import {lastJsonLine, runMeasured, stopActiveChildren} from './measured.js';
+import {resolveShardCount} from '../shared/shards.js';
 import {
   compare,
   comparisonLines,
   fmtInt,
   markdownReport,
   PRODUCER_LABEL,
+  SHARDED_WORKERS,
+  SHARDS,
   targetLines,
   targets,
   textTable,
@@ -37,7 +40,14 @@ const FLOOR = join(HERE, 'floor.js');
 const MEASURE = join(ROOT, 'bench', 'measure.py');
 const BASELINES = join(ROOT, 'bench', 'baselines');
 
-const PRODUCERS: ProducerName[] = ['ours', 'floor', 'vectorised', 'notebook'];
+const PRODUCERS: ProducerName[] = [
+  'ours',
+  'shards16w1',
+  'shards16w2',
+  'floor',
+  'vectorised',
+  'notebook',
+];
 /** Our files hold ~122 bytes a row; ask for 2.5x that free before a run. */
 const BYTES_PER_ROW = 122;
 const FREE_FACTOR = 2.5;
@@ -87,7 +97,8 @@ function parseOptions(argv: string[]): Options {
         'usage: npm run bench -- [options]',
         '  --sizes N,N        row counts to compare at (default 1000000,10000000; --quick: 1000000)',
         '  --rss-sizes N,N    our CLI alone, for peak RSS (default 100000000; --quick: none; "none" skips)',
-        '  --skip P@N         skip producer P at N rows (P: ours, floor, vectorised, notebook; P alone: all sizes;',
+        '  --skip P@N         skip producer P at N rows (P: ours, shards16w1, shards16w2, floor, vectorised, notebook;',
+        '                     P alone: all sizes;',
         '                     "rss" skips the RSS runs); repeatable, or comma-separated',
         '  --only P,P         run only these producers',
         '  --quick            1M rows only, no RSS run',
@@ -175,6 +186,15 @@ function commandFor(
         '--json',
         '--no-progress',
       ];
+    case 'shards16w1':
+    case 'shards16w2':
+      return [
+        ...commandFor('ours', rows, out, opts, floorBytes),
+        '--shards',
+        String(SHARDS),
+        '--workers',
+        String(SHARDED_WORKERS[producer]),
+      ];
     case 'floor':
       return [
         process.execPath,
@@ -205,7 +225,7 @@ function producerSeconds(
   summary: Record<string, unknown> | null,
 ): Record<string, number> | undefined {
   if (!summary) return undefined;
-  if (producer === 'ours') {
+  if (producer === 'ours' || SHARDED_WORKERS[producer] !== undefined) {
     const stages = summary.stages as Record<string, number> | undefined;
     const seconds: Record<string, number> = {
       total: Number(summary.durationMs) / 1000,
@@ -246,6 +266,13 @@ async function measureOne(
       ...base,
       reason: `needs ${(needed / 1e9).toFixed(1)} GB free on ${opts.tmp}, has ${(free / 1e9).toFixed(1)} GB`,
     };
+  }
+  if (SHARDED_WORKERS[producer] !== undefined) {
+    try {
+      resolveShardCount(rows, SHARDS);
+    } catch (error) {
+      return {...base, reason: (error as Error).message};
+    }
   }
   if (producer === 'floor' && !floorBytes) {
     return {...base, reason: "needs our CLI's byte counts at this size"};

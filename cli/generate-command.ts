@@ -13,14 +13,21 @@ import {
 } from '../shared/config.js';
 import {DirectoryDestination} from '../shared/destinations/directory.js';
 import {InvalidArgumentError} from '../shared/errors.js';
-import {generateDataset} from '../shared/generate.js';
+import {generateDataset, shardNames} from '../shared/generate.js';
 import {
   parseOptionalIntegerInRange,
   type IntegerBounds,
 } from '../shared/integer.js';
+import {filesOf, isSharded} from '../shared/metadata.js';
 import {dataFileName, type DatasetFileKind} from '../shared/names.js';
 import {settingsFromEnv} from '../shared/settings.js';
+import {MAX_SHARDS, resolveShardCount, shardPlan} from '../shared/shards.js';
 import {progressBar} from './progress.js';
+import {
+  defaultWorkers,
+  generateSharded,
+  type WorkerFigures,
+} from './sharded-generate.js';
 
 export interface GenerateFlags {
   samples?: string;
@@ -29,6 +36,8 @@ export interface GenerateFlags {
   seed?: string;
   formats?: string;
   tfrecordCompression?: string;
+  shards?: string;
+  workers?: string;
   datasetVersion: string;
   out: string;
   json?: boolean;
@@ -42,8 +51,36 @@ const FLAG_OF: Record<string, string> = {
   seed: '--seed',
   formats: '--formats',
   tfrecordCompression: '--tfrecord-compression',
+  shards: '--shards',
+  workers: '--workers',
   datasetVersion: '--dataset-version',
 };
+
+/** Upper bound of --workers: threads, each with its own block pipeline. */
+export const MAX_WORKERS = 64;
+
+/** --shards (default per DESIGN §2) and --workers (default one per core). */
+export function layoutFromFlags(
+  flags: Pick<GenerateFlags, 'shards' | 'workers'>,
+  config: DatasetConfig,
+): {shards: number; workers: number} {
+  const requested = parseIntegerFlag(flags.shards, 'shards', {
+    min: 1,
+    max: MAX_SHARDS,
+  });
+  let shards: number;
+  try {
+    shards = resolveShardCount(config.nSamples, requested, '--shards');
+  } catch (error) {
+    if (error instanceof InvalidArgumentError)
+      throw new InvalidArgumentError(error.message, 'shards');
+    throw error;
+  }
+  const workers =
+    parseIntegerFlag(flags.workers, 'workers', {min: 1, max: MAX_WORKERS}) ??
+    defaultWorkers(shards);
+  return {shards, workers: Math.min(workers, shards)};
+}
 
 /** A dataset version N, the number in dataset_v{N} and metadata_v{N}. */
 export const DATASET_VERSION_BOUNDS: IntegerBounds = {
@@ -147,36 +184,68 @@ export async function checkOutFolder(out: string): Promise<string> {
 
 export async function runGenerate(flags: GenerateFlags): Promise<void> {
   const {config, version} = configFromFlags(flags);
+  const {shards, workers} = layoutFromFlags(flags, config);
   const directory = await checkOutFolder(flags.out);
-  const kinds: DatasetFileKind[] = [...config.formats, 'metadata'];
   const names = {} as Record<DatasetFileKind, string>;
   for (const kind of ['parquet', 'tfrecord', 'metadata'] as const) {
     names[kind] = dataFileName(kind, version, config.tfrecordCompression);
   }
+  const fileNames: string[] = [names.metadata];
+  for (const shard of shardPlan(config.nSamples, shards)) {
+    const perFormat = shardNames(
+      Object.fromEntries(config.formats.map(f => [f, names[f]])),
+      shard,
+    );
+    fileNames.push(...Object.values(perFormat));
+  }
   const destination = new DirectoryDestination(directory);
-  await destination.prepare(kinds.map(k => names[k]));
+  await destination.prepare(fileNames);
 
   const showProgress =
     flags.progress !== false && !flags.json && process.stderr.isTTY === true;
-  const bar = progressBar(showProgress, 'generating');
+  const bar = progressBar(
+    showProgress,
+    shards === 1
+      ? 'generating'
+      : `generating ${shards} shards on ${workers} workers`,
+  );
   const started = performance.now();
   let result;
+  let workerFigures: WorkerFigures[] | undefined;
   try {
-    result = await generateDataset({
-      config,
-      version,
-      names,
-      destination,
-      onProgress: (d, t) => bar.update(d, t),
-    });
+    if (shards === 1) {
+      result = await generateDataset({
+        config,
+        version,
+        names,
+        destination,
+        onProgress: (d, t) => bar.update(d, t),
+      });
+    } else {
+      result = await generateSharded({
+        config,
+        version,
+        shards,
+        workers,
+        names,
+        directory,
+        destination,
+        onProgress: (d, t) => bar.update(d, t),
+      });
+      workerFigures = result.workers;
+    }
   } finally {
     bar.stop();
   }
   const durationMs = Math.round(performance.now() - started);
+  const withPath = <T extends {name: string}>(o: T) => ({
+    path: `${directory}/${o.name}`,
+    ...o,
+  });
   const files = Object.fromEntries(
     Object.entries(result.metadata.objects).map(([format, o]) => [
       format,
-      {path: `${directory}/${o.name}`, ...o},
+      isSharded(o) ? {...o, shards: o.shards.map(withPath)} : withPath(o),
     ]),
   );
   const summary = {
@@ -191,9 +260,14 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
         ...result.metadataObject,
       },
     },
+    shards,
+    workers: shards === 1 ? 1 : workers,
     durationMs,
     rowsPerSecond: Math.round(config.nSamples / (durationMs / 1000)),
     stages: result.stages,
+    /** the whole process (worker threads share it), in bytes */
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...(workerFigures ? {workerFigures} : {}),
   };
   if (flags.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');
@@ -201,10 +275,16 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
   }
   const lines = [
     `dataset v${version}: ${config.nSamples.toLocaleString('en-US')} rows, seed ${config.seed}, ${config.nTargetStoreIds} target stores, ${config.nCreativePackIds} creative packs`,
-    ...Object.values(summary.files).map(
+    ...[
+      ...Object.values(result.metadata.objects).flatMap(o => filesOf(o)),
+      result.metadataObject,
+    ].map(
       f =>
-        `  ${f.path}  ${f.bytes.toLocaleString('en-US')} bytes  crc32c ${f.crc32c}`,
+        `  ${directory}/${f.name}  ${f.bytes.toLocaleString('en-US')} bytes  crc32c ${f.crc32c}`,
     ),
+    ...(shards > 1
+      ? [`  ${shards} shards written by ${workers} worker threads`]
+      : []),
     `done in ${(durationMs / 1000).toFixed(2)} s (${summary.rowsPerSecond.toLocaleString('en-US')} rows/s); observed rate ${result.metadata.empirical.rate.toFixed(4)}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');

@@ -35,7 +35,7 @@ export function buildProgram(): Command {
   program
     .command('generate')
     .description(
-      'write dataset_v{N}.parquet, dataset_v{N}.tfrecord and metadata_v{N}.json into DIR',
+      'write dataset_v{N}.parquet, dataset_v{N}.tfrecord (or their shards) and metadata_v{N}.json into DIR',
     )
     .requiredOption(
       '--out <dir>',
@@ -59,6 +59,14 @@ export function buildProgram(): Command {
       'comma-separated: parquet,tfrecord (default both)',
     )
     .option('--tfrecord-compression <c>', 'none or gzip (default none)')
+    .option(
+      '--shards <s>',
+      'write S shards per format, dataset_v{N}-00000-of-000SS.*, 1..1024, each at least one 65536-row block (default 1 up to 33554432 rows, else ceil(rows / 16777216))',
+    )
+    .option(
+      '--workers <w>',
+      'worker threads writing shards in parallel (default one per core, at most the shards)',
+    )
     .option(
       '--dataset-version <n>',
       'dataset version N used in the file names, 1..2^53-1',
@@ -99,7 +107,7 @@ export function buildProgram(): Command {
     .command('verify')
     .argument('<dir>', 'folder holding the files and metadata_v{N}.json')
     .description(
-      'check files against their metadata: checksums, rows, same rows in both formats, rates within bounds, goodness-of-fit over creatives and target stores',
+      'check files (or every shard, in parallel) against their metadata: checksums, rows, same rows in both formats, rates within bounds, goodness-of-fit over creatives and target stores',
     )
     .option(
       '--dataset-version <n>',

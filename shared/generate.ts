@@ -1,30 +1,38 @@
 /**
- * Generates a dataset into a destination: draws the model, streams the rows
- * block by block through the Parquet and TFRecord encoders (row i is the same
- * sample in both), checksums every byte on its way out, and writes the
+ * Generates a dataset into a destination, shard by shard: draws the model,
+ * streams each shard's rows block by block through the Parquet and TFRecord
+ * encoders (row i is the same sample in both, and in the same bytes whatever
+ * the number of shards), checksums every byte on its way out, and writes the
  * metadata last, as the commit point. Memory does not grow with nSamples.
+ *
+ * `writeShard` is the unit of work: "shard k of this config" is deterministic
+ * bytes, wherever it runs (this process, a worker thread, a function
+ * instance). `assembleMetadata` merges the shards' results; `generateDataset`
+ * is both in one process (one shard: the single-file dataset).
  */
 import type {DatasetConfig, Format} from './config.js';
 import {DigestPool} from './digest/digest-pool.js';
+import type {Digester, ObjectDigests} from './digest/digests.js';
 import {ParquetDatasetWriter} from './formats/parquet/dataset-writer.js';
 import {TfrecordBlockEncoder} from './formats/tfrecord/block-encoder.js';
 import {
   empiricalOf,
   metadataHead,
   RowTally,
+  type FormatObjects,
   type MetadataHead,
   type ObjectRecord,
 } from './metadata.js';
 import {writeMetadata} from './metadata-stream.js';
 import {buildModel, type DatasetModel} from './model.js';
-import type {DatasetFileKind} from './names.js';
-import {blockCount, drawBlock, newRowBlock, ROWS_PER_BLOCK} from './rows.js';
+import {shardFileName, type DatasetFileKind} from './names.js';
+import {drawBlock, newRowBlock, ROWS_PER_BLOCK} from './rows.js';
+import {resolveShardCount, shardPlan, type ShardRange} from './shards.js';
 import {SharedSlots} from './sinks/shared-slots.js';
 import {ChecksumSink} from './sinks/checksum-sink.js';
 import {GzipSink} from './sinks/gzip-sink.js';
 import type {ByteSink} from './sinks/sink.js';
 import {PARQUET_CREATED_BY} from './version.js';
-import type {ObjectDigests} from './digest/digests.js';
 
 /** Where the files of one version go: a folder, a bucket, memory. */
 export interface DatasetDestination {
@@ -35,8 +43,13 @@ export interface DatasetDestination {
 export interface GenerateRequest {
   config: DatasetConfig;
   version: number;
-  /** name of each file or object, by kind */
+  /**
+   * name of each file or object, by kind; with several shards the data files
+   * are named after these (shardFileName: `dataset_v1-00000-of-00004.parquet`)
+   */
   names: Record<DatasetFileKind, string>;
+  /** how many shards (default 1: one file per format) */
+  shards?: number;
   destination: DatasetDestination;
   now?: () => Date;
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
@@ -49,6 +62,43 @@ export interface GeneratedDataset {
   stages: {modelMs: number; rowsMs: number; metadataMs: number};
 }
 
+/** One shard to write: its rows, its file names, where they go. */
+export interface ShardRequest {
+  config: DatasetConfig;
+  /** buildModel(config); passed in so that several shards share one */
+  model: DatasetModel;
+  shard: ShardRange;
+  /** the shard's file or object name for each format of the config */
+  names: Partial<Record<Format, string>>;
+  destination: DatasetDestination;
+  /** a new checksum stream per file (a DigestPool's `open`, or inline) */
+  digester: () => Digester;
+  /** rows of this shard written so far, of the shard's rows */
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+  /** buffers kept across the shards one writer writes (default: fresh ones) */
+  buffers?: ShardBuffers;
+  /**
+   * Called once every row is handed to the files, before they are flushed
+   * and closed: from here on the shard only waits on the disk or network
+   * (and its buffers are still in use until writeShard resolves).
+   */
+  onRowsWritten?: () => void;
+}
+
+/** What a shard's results are made of, and all that crosses a thread. */
+export interface ShardResult {
+  shard: ShardRange;
+  objects: Partial<Record<Format, ObjectRecord>>;
+  /** per creative: rows and positives in this shard */
+  tally: {rows: Float64Array; positives: Float64Array};
+  rowsMs: number;
+}
+
+export interface WrittenShard extends ShardResult {
+  /** Removes the shard's files again (when the version fails later). */
+  abort(reason: unknown): Promise<void>;
+}
+
 interface OpenFile {
   format: Format;
   name: string;
@@ -57,57 +107,208 @@ interface OpenFile {
   entry: ByteSink;
 }
 
-export async function generateDataset(
-  request: GenerateRequest,
-): Promise<GeneratedDataset> {
-  const {config, version, names, destination} = request;
-  const now = request.now ?? (() => new Date());
-  const started = performance.now();
-  const model = buildModel(config);
-  const modelMs = performance.now() - started;
+/** Each format's file name for every shard of a plan. */
+export function shardNames(
+  names: Partial<Record<Format, string>>,
+  shard: Pick<ShardRange, 'index' | 'count'>,
+): Partial<Record<Format, string>> {
+  const out: Partial<Record<Format, string>> = {};
+  for (const [format, name] of Object.entries(names) as Array<
+    [Format, string]
+  >) {
+    out[format] = shardFileName(name, shard.index, shard.count);
+  }
+  return out;
+}
 
-  // Up to one block, hashing inline is cheaper than starting the workers.
-  const pool = new DigestPool({inline: config.nSamples <= ROWS_PER_BLOCK});
+/**
+ * Writes one shard: a Parquet and/or a TFRecord file holding rows
+ * [shard.start, shard.end), with their checksums and the shard's tally.
+ * On failure nothing of the shard is left behind.
+ */
+export async function writeShard(request: ShardRequest): Promise<WrittenShard> {
+  const {config, model, shard, destination} = request;
   const files: OpenFile[] = [];
   const opened: ByteSink[] = [];
   try {
     for (const format of config.formats) {
-      const raw = await destination.open(format, names[format]);
-      const checksum = new ChecksumSink(raw, pool.open());
+      const name = request.names[format];
+      if (name === undefined) throw new Error(`no file name for ${format}`);
+      const raw = await destination.open(format, name);
+      const checksum = new ChecksumSink(raw, request.digester());
       const entry =
         format === 'tfrecord' && config.tfrecordCompression === 'GZIP'
           ? new GzipSink(checksum)
           : checksum;
       opened.push(entry); // aborting the outermost sink aborts the chain
-      files.push({format, name: names[format], checksum, entry});
+      files.push({format, name, checksum, entry});
     }
     const rowsStarted = performance.now();
-    const tally = await streamRows(config, model, files, request.onProgress);
+    const buffers = request.buffers ?? new ShardBuffers(model);
+    if (buffers.model !== model)
+      throw new Error('ShardBuffers were made for another model');
+    const tally = await streamRows(
+      config,
+      buffers,
+      shard,
+      files,
+      request.onProgress,
+    );
+    request.onRowsWritten?.();
     await settleAll(files.map(f => f.entry.close()));
-    const rowsMs = performance.now() - rowsStarted;
-
     const objects: Partial<Record<Format, ObjectRecord>> = {};
     for (const file of files) {
       objects[file.format] = {
         name: file.name,
-        rows: config.nSamples,
+        rows: shard.end - shard.start,
         ...file.checksum.digests(),
       };
     }
+    return {
+      shard,
+      objects,
+      tally: {rows: tally.rows, positives: tally.positives},
+      rowsMs: performance.now() - rowsStarted,
+      abort: async reason => {
+        await Promise.allSettled(opened.map(sink => sink.abort(reason)));
+      },
+    };
+  } catch (error) {
+    // Also the sinks already closed: no file of a failed shard is left behind.
+    await Promise.allSettled(opened.map(sink => sink.abort(error)));
+    throw error;
+  }
+}
+
+/**
+ * `objects` of the metadata from the shards' results, in shard order: the
+ * file itself for one shard; totals and `shards: [...]` for several.
+ */
+export function objectsOf(
+  config: DatasetConfig,
+  results: ShardResult[],
+): Partial<Record<Format, FormatObjects>> {
+  const ordered = [...results].sort((a, b) => a.shard.index - b.shard.index);
+  const objects: Partial<Record<Format, FormatObjects>> = {};
+  for (const format of config.formats) {
+    const files = ordered.map(r => {
+      const file = r.objects[format];
+      if (!file)
+        throw new Error(`shard ${r.shard.index} has no ${format} file`);
+      return file;
+    });
+    objects[format] =
+      files.length === 1
+        ? files[0]
+        : {
+            rows: files.reduce((sum, f) => sum + f.rows, 0),
+            bytes: files.reduce((sum, f) => sum + f.bytes, 0),
+            shards: files,
+          };
+  }
+  return objects;
+}
+
+/**
+ * The version's metadata from every shard's result, but for the four per-id
+ * maps (written from the model by writeMetadataFile): the objects, and the
+ * shards' tallies merged (integer counts, so exactly the single run's).
+ */
+export function assembleMetadata(args: {
+  config: DatasetConfig;
+  version: number;
+  createdAt: Date;
+  model: DatasetModel;
+  shards: ShardResult[];
+}): MetadataHead {
+  const {config, model, shards} = args;
+  const count = shards[0]?.shard.count ?? 0;
+  const seen = new Set(shards.map(s => s.shard.index));
+  if (shards.length !== count || seen.size !== count) {
+    throw new Error(
+      `metadata needs every shard once: have ${[...seen].sort((a, b) => a - b).join(', ')} of ${count}`,
+    );
+  }
+  const tally = new RowTally(model.creativeIds.length);
+  for (const result of shards) tally.merge(result.tally);
+  return metadataHead({
+    version: args.version,
+    createdAt: args.createdAt,
+    config,
+    objects: objectsOf(config, shards),
+    empirical: empiricalOf(model, tally),
+  });
+}
+
+/** Streams metadata_v{N}.json (metadata-stream.ts); returns its checksums. */
+export async function writeMetadataFile(
+  destination: DatasetDestination,
+  name: string,
+  head: MetadataHead,
+  model: DatasetModel,
+): Promise<ObjectDigests & {name: string}> {
+  const sink = await destination.open('metadata', name);
+  try {
+    return {name, ...(await writeMetadata(sink, head, model))};
+  } catch (error) {
+    await sink.abort(error).catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function generateDataset(
+  request: GenerateRequest,
+): Promise<GeneratedDataset> {
+  const {config, version, names, destination} = request;
+  const now = request.now ?? (() => new Date());
+  const shardCount = resolveShardCount(config.nSamples, request.shards ?? 1);
+  const started = performance.now();
+  const model = buildModel(config);
+  const modelMs = performance.now() - started;
+
+  const dataNames: Partial<Record<Format, string>> = {};
+  for (const format of config.formats) dataNames[format] = names[format];
+  // Up to one block, hashing inline is cheaper than starting the workers.
+  const pool = new DigestPool({inline: config.nSamples <= ROWS_PER_BLOCK});
+  const buffers = new ShardBuffers(model);
+  const written: WrittenShard[] = [];
+  try {
+    const rowsStarted = performance.now();
+    for (const shard of shardPlan(config.nSamples, shardCount)) {
+      written.push(
+        await writeShard({
+          config,
+          model,
+          shard,
+          names: shardNames(dataNames, shard),
+          destination,
+          digester: () => pool.open(),
+          buffers,
+          onProgress: request.onProgress
+            ? done => request.onProgress?.(shard.start + done, config.nSamples)
+            : undefined,
+        }),
+      );
+    }
+    const rowsMs = performance.now() - rowsStarted;
+
     const metadataStarted = performance.now();
-    const metadata = metadataHead({
+    const metadata = assembleMetadata({
+      config,
       version,
       createdAt: now(),
-      config,
-      objects,
-      empirical: empiricalOf(model, tally),
+      model,
+      shards: written,
     });
-    const metadataSink = await destination.open('metadata', names.metadata);
-    opened.push(metadataSink);
-    const metadataDigests = await writeMetadata(metadataSink, metadata, model);
+    const object = await writeMetadataFile(
+      destination,
+      names.metadata,
+      metadata,
+      model,
+    );
     return {
       metadata,
-      metadataObject: {name: names.metadata, ...metadataDigests},
+      metadataObject: object,
       stages: {
         modelMs,
         rowsMs,
@@ -115,8 +316,8 @@ export async function generateDataset(
       },
     };
   } catch (error) {
-    // Also the sinks already closed: no file of a failed version is left behind.
-    await Promise.allSettled(opened.map(sink => sink.abort(error)));
+    // The shards already written go too: no file of a failed version is left behind.
+    await Promise.allSettled(written.map(shard => shard.abort(error)));
     throw error;
   } finally {
     await pool.close();
@@ -135,28 +336,51 @@ async function settleAll(promises: Array<Promise<void>>): Promise<void> {
 }
 
 /** Shared buffers for TFRecord blocks in flight: bounds memory at ~100 MB. */
-const TFRECORD_SLOTS = 12;
+export const TFRECORD_SLOTS = 12;
+
+/**
+ * What a writer of several shards keeps from one shard to the next: the
+ * TFRecord record tables and the shared-memory block buffers (allocating and
+ * zeroing ~100 MB per shard would cost more than a small shard's rows).
+ * One shard at a time may use it.
+ */
+export class ShardBuffers {
+  private encoder: TfrecordBlockEncoder | undefined;
+  private sharedSlots: SharedSlots | undefined;
+
+  constructor(
+    readonly model: DatasetModel,
+    /** TFRecord blocks in flight (each ~8 MB at the default shape) */
+    readonly slotCount = TFRECORD_SLOTS,
+  ) {}
+
+  tfrecord(): TfrecordBlockEncoder {
+    return (this.encoder ??= new TfrecordBlockEncoder(this.model));
+  }
+
+  slots(): SharedSlots {
+    return (this.sharedSlots ??= new SharedSlots(
+      this.slotCount,
+      this.tfrecord().bytesFor(ROWS_PER_BLOCK),
+    ));
+  }
+}
 
 async function streamRows(
   config: DatasetConfig,
-  model: DatasetModel,
+  buffers: ShardBuffers,
+  shard: ShardRange,
   files: OpenFile[],
-  onProgress: GenerateRequest['onProgress'],
+  onProgress: ShardRequest['onProgress'],
 ): Promise<RowTally> {
+  const model = buffers.model;
   const tfrecordFile = files.find(f => f.format === 'tfrecord');
   const parquetFile = files.find(f => f.format === 'parquet');
-  const tfrecord = tfrecordFile && new TfrecordBlockEncoder(model);
+  const tfrecord = tfrecordFile && buffers.tfrecord();
   const parquet =
     parquetFile &&
     new ParquetDatasetWriter(model, {createdBy: PARQUET_CREATED_BY});
-  // No more slots, nor bigger ones, than the rows need: a small dataset
-  // must not zero-fill ~100 MB of shared memory.
-  const slots =
-    tfrecord &&
-    new SharedSlots(
-      Math.min(TFRECORD_SLOTS, blockCount(config.nSamples)),
-      tfrecord.bytesFor(Math.min(ROWS_PER_BLOCK, config.nSamples)),
-    );
+  const slots = tfrecord && buffers.slots();
   const tally = new RowTally(model.creativeIds.length);
 
   // Writes stay in flight while the next block is drawn; the first failure stops the loop.
@@ -179,8 +403,12 @@ async function streamRows(
 
   if (parquet) writeParquet(parquet.start());
   const block = newRowBlock();
-  const blocks = blockCount(config.nSamples);
-  for (let b = 0; b < blocks && failure === undefined; b++) {
+  const rows = shard.end - shard.start;
+  for (
+    let b = shard.firstBlock;
+    b < shard.endBlock && failure === undefined;
+    b++
+  ) {
     drawBlock(model, config.seed, config.nSamples, b, block);
     tally.add(block.creative, block.label, block.count);
     if (tfrecord && tfrecordFile && slots) {
@@ -189,7 +417,7 @@ async function streamRows(
       track(tfrecordFile.entry.write(bytes).finally(() => slots.release(slot)));
     }
     if (parquet) writeParquet(parquet.push(block));
-    onProgress?.(block.start + block.count, config.nSamples);
+    onProgress?.(block.start + block.count - shard.start, rows);
   }
   if (parquet && failure === undefined) writeParquet(parquet.finish());
   await Promise.all(inFlight);

@@ -15,6 +15,27 @@ export interface ObjectRecord extends ObjectDigests {
   rows: number;
 }
 
+/** A format of a sharded version: totals, and every shard in order (DESIGN §4). */
+export interface ShardedObjectRecord {
+  rows: number;
+  bytes: number;
+  shards: ObjectRecord[];
+}
+
+/** What `objects` holds per format: one file, or its shards. */
+export type FormatObjects = ObjectRecord | ShardedObjectRecord;
+
+export function isSharded(
+  object: FormatObjects,
+): object is ShardedObjectRecord {
+  return Array.isArray((object as Partial<ShardedObjectRecord>).shards);
+}
+
+/** The files of a format in row order: the one file, or every shard. */
+export function filesOf(object: FormatObjects): ObjectRecord[] {
+  return isSharded(object) ? object.shards : [object];
+}
+
 export interface TargetStoreObservation {
   rows: number;
   positives: number;
@@ -41,7 +62,7 @@ export interface DatasetMetadata {
   creative_pack_id_probs: Record<string, number>;
   creative_pack_target: Record<string, string>;
   pair_probs: Record<string, number>;
-  objects: Partial<Record<Format, ObjectRecord>>;
+  objects: Partial<Record<Format, FormatObjects>>;
   empirical: Empirical;
 }
 
@@ -77,6 +98,19 @@ export class RowTally {
   constructor(nCreatives: number) {
     this.rows = new Float64Array(nCreatives);
     this.positives = new Float64Array(nCreatives);
+  }
+
+  /** Adds another tally (another shard's rows): integer counts, so exact. */
+  merge(other: {rows: Float64Array; positives: Float64Array}): void {
+    if (other.rows.length !== this.rows.length) {
+      throw new RangeError(
+        `cannot merge a tally of ${other.rows.length} creatives into one of ${this.rows.length}`,
+      );
+    }
+    for (let c = 0; c < this.rows.length; c++) {
+      this.rows[c] += other.rows[c];
+      this.positives[c] += other.positives[c];
+    }
   }
 
   add(creative: Int32Array, label: Uint8Array, count: number): void {
@@ -139,7 +173,7 @@ export interface MetadataInputs {
   version: number;
   createdAt: Date;
   config: DatasetConfig;
-  objects: Partial<Record<Format, ObjectRecord>>;
+  objects: Partial<Record<Format, FormatObjects>>;
   empirical: Empirical;
 }
 

@@ -21,6 +21,29 @@ export function dataFileName(
   }
 }
 
+const DATA_EXTENSIONS = ['.parquet', '.tfrecord.gz', '.tfrecord'] as const;
+
+/**
+ * The name of shard `index` of `count` for a data file or object named
+ * `single` (DESIGN §3, the TensorFlow/Beam convention): `dataset_v3.parquet`
+ * -> `dataset_v3-00002-of-00016.parquet`. With one shard, `single` itself.
+ */
+export function shardFileName(
+  single: string,
+  index: number,
+  count: number,
+): string {
+  if (count === 1) return single;
+  const extension = DATA_EXTENSIONS.find(e => single.endsWith(e));
+  if (!extension) {
+    throw new Error(
+      `${single} is not a data file name (${DATA_EXTENSIONS.join(', ')})`,
+    );
+  }
+  const pad = (n: number) => String(n).padStart(5, '0');
+  return `${single.slice(0, -extension.length)}-${pad(index)}-of-${pad(count)}${extension}`;
+}
+
 export function versionFolder(prefix: string, version: number): string {
   return `${prefix}v${version}/`;
 }

@@ -9,16 +9,13 @@
  * statistical checks together fail a correct dataset with probability at
  * most FAMILY_WISE_ALPHA (1e-6).
  */
-import {readdir, readFile, stat} from 'node:fs/promises';
-import {basename, join} from 'node:path';
-import {FORMATS, type Format} from './config.js';
-import {DigestPool} from './digest/digest-pool.js';
+import {readdir, readFile} from 'node:fs/promises';
+import {join} from 'node:path';
+import type {Format} from './config.js';
 import {InvalidArgumentError, NotFoundError} from './errors.js';
-import type {DatasetMetadata, ObjectRecord} from './metadata.js';
+import type {DatasetMetadata} from './metadata.js';
 import {buildModel, pairProbability} from './model.js';
-import {readParquetRows} from './readers/parquet-rows.js';
 import type {RowsSummary} from './readers/row-sink.js';
-import {readTfrecordRows} from './readers/tfrecord-rows.js';
 import {bernsteinBound, BOUND_DESCRIPTION} from './statistics/bernstein.js';
 import {ALPHA_PER_CHECK, FAMILY_WISE_ALPHA} from './statistics/family-wise.js';
 import {
@@ -29,7 +26,7 @@ import {
   type Tally,
 } from './statistics/goodness-of-fit.js';
 import {GENERATOR} from './version.js';
-import {createReadStream} from 'node:fs';
+import {verifyDataFiles} from './verify-files.js';
 
 export interface Check {
   name: string;
@@ -43,6 +40,8 @@ export interface VerifyReport {
   directory: string;
   rows: Partial<Record<Format, number>>;
   rowDigest: Partial<Record<Format, string>>;
+  /** sharded versions: each shard's row digest (rowDigest is over these) */
+  shardRowDigests?: Partial<Record<Format, string[]>>;
   bound: string;
   /** goodness-of-fit of the labels to the true probabilities */
   statistics: {
@@ -90,16 +89,6 @@ async function findMetadata(
     `${directory} holds ${found.length} versions (${found.join(', ')}); choose one with --dataset-version`,
     'dataset-version',
   );
-}
-
-async function fileDigests(path: string, pool: DigestPool) {
-  const digest = pool.open();
-  for await (const chunk of createReadStream(path, {
-    highWaterMark: 8 * 1024 * 1024,
-  })) {
-    await digest.update(chunk as Buffer);
-  }
-  return digest.digest();
 }
 
 function parseMetadata(text: string, path: string): DatasetMetadata {
@@ -154,60 +143,13 @@ export async function verifyDirectory(
     checks,
   };
 
-  const summaries: Partial<Record<Format, RowsSummary>> = {};
-  const pool = new DigestPool();
-  try {
-    for (const format of FORMATS) {
-      const object: ObjectRecord | undefined = metadata.objects[format];
-      if (!object) continue;
-      const path = join(directory, basename(object.name));
-      const size = await stat(path).then(
-        s => s.size,
-        () => -1,
-      );
-      if (size < 0) {
-        check(`${format}: file present`, false, `${path} is missing`);
-        continue;
-      }
-      check(
-        `${format}: size`,
-        size === object.bytes,
-        `${size} bytes, metadata says ${object.bytes}`,
-      );
-      const [digests, rows] = await Promise.all([
-        fileDigests(path, pool),
-        (format === 'parquet'
-          ? readParquetRows(path)
-          : readTfrecordRows(path)
-        ).catch((error: unknown) => error as Error),
-      ]);
-      for (const key of ['crc32c', 'md5', 'sha256'] as const) {
-        check(
-          `${format}: ${key}`,
-          digests[key] === object[key],
-          `${digests[key]}, metadata says ${object[key]}`,
-        );
-      }
-      if (rows instanceof Error) {
-        check(
-          `${format}: readable`,
-          false,
-          `${basename(path)} cannot be read: ${rows.message}`,
-        );
-        continue;
-      }
-      check(
-        `${format}: rows`,
-        rows.rows === object.rows && rows.rows === metadata.config.nSamples,
-        `${rows.rows} rows, metadata says ${object.rows}, config ${metadata.config.nSamples}`,
-      );
-      summaries[format] = rows;
-      report.rows[format] = rows.rows;
-      report.rowDigest[format] = rows.rowDigest;
-    }
-  } finally {
-    await pool.close();
-  }
+  // Every data file (one per format, or every shard), on worker threads.
+  const files = await verifyDataFiles(directory, metadata);
+  checks.push(...files.checks);
+  const summaries = files.summaries;
+  report.rows = files.rows;
+  report.rowDigest = files.rowDigest;
+  if (files.shardRowDigests) report.shardRowDigests = files.shardRowDigests;
 
   if (summaries.parquet && summaries.tfrecord) {
     check(

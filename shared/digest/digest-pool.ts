@@ -7,6 +7,7 @@ import {createHash, type Hash} from 'node:crypto';
 import {Worker} from 'node:worker_threads';
 import {crc32c, crc32cBase64} from '../formats/crc32c.js';
 import type {
+  Digester,
   DigestAlgorithm,
   ObjectDigests,
   WorkerReply,
@@ -133,7 +134,7 @@ export class DigestPool {
   }
 }
 
-export class DigestStream {
+export class DigestStream implements Digester {
   constructor(
     private readonly workers: DigestWorker[],
     private readonly stream: number,

@@ -29,6 +29,13 @@ export type WorkerReply =
     }
   | {op: 'failed'; stream: number; message: string};
 
+/** One stream of bytes being checksummed (in worker threads, or inline). */
+export interface Digester {
+  /** Resolves when `chunk` is hashed (then it may be reused). */
+  update(chunk: Uint8Array): Promise<void>;
+  digest(): Promise<ObjectDigests>;
+}
+
 /** The four digests of bytes held whole (small objects, tests). */
 export function digestsOf(bytes: Uint8Array): ObjectDigests {
   return {

@@ -6,7 +6,10 @@ import {createReadStream} from 'node:fs';
 import {createGunzip} from 'node:zlib';
 import type {Readable} from 'node:stream';
 import {decodeExample, type ExampleRow} from '../formats/tfrecord/example.js';
-import {TfrecordDeframer} from '../formats/tfrecord/framing.js';
+import {
+  payloadCrcMatches,
+  TfrecordDeframer,
+} from '../formats/tfrecord/framing.js';
 import {RowCollector, type RowsSummary} from './row-sink.js';
 
 /**
@@ -25,21 +28,44 @@ export async function readTfrecordRows(path: string): Promise<RowsSummary> {
   file.on('error', error => stream.destroy(error));
   const deframer = new TfrecordDeframer();
   const collector = new RowCollector();
-  const parsed = new Map<string, ExampleRow>();
+  // Distinct payloads by their stored CRC; a hit is confirmed byte for byte.
+  const parsed = new Map<number, Array<{payload: Buffer; row: ExampleRow}>>();
+  let cached = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
-    for (const payload of deframer.push(chunk)) {
-      const key = Buffer.from(
-        payload.buffer,
-        payload.byteOffset,
-        payload.byteLength,
-      ).toString('latin1');
-      let row = parsed.get(key);
-      if (!row) {
-        row = decodeExample(payload);
-        if (parsed.size < MAX_CACHED_PAYLOADS) parsed.set(key, row);
-      }
-      collector.add(row.target_store_id, row.creative_pack_id, row.label);
-    }
+    deframer.forEachRecord(
+      chunk,
+      (bytes, start, end, crc) => {
+        const length = end - start;
+        const candidates = parsed.get(crc);
+        let row: ExampleRow | undefined;
+        if (candidates) {
+          for (const c of candidates) {
+            if (
+              c.payload.length === length &&
+              bytes.compare(c.payload, 0, length, start, end) === 0
+            ) {
+              row = c.row;
+              break;
+            }
+          }
+        }
+        if (!row) {
+          // Not seen before: check its CRC here (a hit above is the same bytes
+          // as a payload whose CRC was checked against the same stored CRC).
+          if (!payloadCrcMatches(bytes, start, end, crc))
+            throw deframer.payloadCrcError();
+          const payload = Buffer.from(bytes.subarray(start, end));
+          row = decodeExample(payload);
+          if (cached < MAX_CACHED_PAYLOADS) {
+            cached++;
+            if (candidates) candidates.push({payload, row});
+            else parsed.set(crc, [{payload, row}]);
+          }
+        }
+        collector.add(row.target_store_id, row.creative_pack_id, row.label);
+      },
+      {checkPayloadCrc: false},
+    );
   }
   deframer.end();
   return collector.summary();

@@ -206,7 +206,8 @@ async function recordVersion(
     recordedAt: context.now().toISOString(),
     recordedGeneration: event.generation,
     metadataObject: event.name,
-    objects: metadata.objects,
+    // checkObjects admits one file per format only (sharded versions come with the fan-out)
+    objects: metadata.objects as Partial<Record<Format, ObjectRecord>>,
     probabilities: probabilitiesRecordOf(
       read,
       gsUri(store.bucketName, event.name),

@@ -29,7 +29,8 @@ export class MemorySink implements ByteSink {
   async write(chunk: Uint8Array): Promise<void> {
     if (this.closed || this.aborted)
       throw new Error('write after end of MemorySink');
-    this.chunks.push(chunk);
+    // A copy: the caller may reuse `chunk` once this resolves (the contract above).
+    this.chunks.push(Buffer.from(chunk));
   }
 
   async close(): Promise<void> {

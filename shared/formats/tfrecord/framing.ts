@@ -28,44 +28,84 @@ export class TfrecordDeframer {
   private offset = 0;
   recordIndex = 0;
 
+  /** The last header whose length CRC was checked (records of a dataset share one length). */
+  private checkedLength = -1n;
+  private checkedLengthCrc = -1;
+
   /** Payloads completed by this chunk, CRCs checked. */
   push(chunk: Uint8Array): Uint8Array[] {
+    const payloads: Uint8Array[] = [];
+    this.forEachRecord(chunk, (bytes, start, end) =>
+      payloads.push(bytes.subarray(start, end)),
+    );
+    return payloads;
+  }
+
+  /**
+   * Calls `visit` for every record completed by this chunk, CRCs checked,
+   * with the payload's place in `bytes` (valid only during the call) and its
+   * masked CRC as stored; no object is made per record. With
+   * `checkPayloadCrc: false` the caller checks each payload's CRC itself
+   * (e.g. by finding the same bytes among payloads already checked).
+   */
+  forEachRecord(
+    chunk: Uint8Array,
+    visit: (bytes: Buffer, start: number, end: number, crc: number) => void,
+    options: {checkPayloadCrc?: boolean} = {},
+  ): void {
+    const checkPayloadCrc = options.checkPayloadCrc ?? true;
     this.pending =
       this.pending.length === 0
         ? Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
         : Buffer.concat([this.pending, chunk]);
-    const payloads: Uint8Array[] = [];
     let position = 0;
     const bytes = this.pending;
     while (bytes.length - position >= HEADER_BYTES) {
-      const length = Number(bytes.readBigUInt64LE(position));
+      const length = bytes.readBigUInt64LE(position);
       const lengthCrc = bytes.readUInt32LE(position + 8);
+      // The same 12 header bytes as a header already checked are checked.
       if (
-        unmaskCrc(lengthCrc) !== crc32c(bytes.subarray(position, position + 8))
+        length !== this.checkedLength ||
+        lengthCrc !== this.checkedLengthCrc
       ) {
-        throw new DataLossError(
-          `TFRecord record ${this.recordIndex} at byte ${this.offset + position}: length CRC mismatch`,
-        );
+        if (
+          unmaskCrc(lengthCrc) !==
+          crc32c(bytes.subarray(position, position + 8))
+        ) {
+          throw new DataLossError(
+            `TFRecord record ${this.recordIndex} at byte ${this.offset + position}: length CRC mismatch`,
+          );
+        }
+        this.checkedLength = length;
+        this.checkedLengthCrc = lengthCrc;
       }
-      const total = HEADER_BYTES + length + FOOTER_BYTES;
+      const payloadLength = Number(length);
+      const total = HEADER_BYTES + payloadLength + FOOTER_BYTES;
       if (bytes.length - position < total) break;
-      const payload = bytes.subarray(
-        position + HEADER_BYTES,
-        position + HEADER_BYTES + length,
-      );
-      const payloadCrc = bytes.readUInt32LE(position + HEADER_BYTES + length);
-      if (unmaskCrc(payloadCrc) !== crc32c(payload)) {
-        throw new DataLossError(
-          `TFRecord record ${this.recordIndex} at byte ${this.offset + position}: payload CRC mismatch`,
-        );
+      const start = position + HEADER_BYTES;
+      const end = start + payloadLength;
+      const payloadCrc = bytes.readUInt32LE(end);
+      if (
+        checkPayloadCrc &&
+        !payloadCrcMatches(bytes, start, end, payloadCrc)
+      ) {
+        throw this.payloadCrcError(position);
       }
-      payloads.push(payload);
+      visit(bytes, start, end, payloadCrc);
       position += total;
       this.recordIndex++;
     }
     this.offset += position;
     this.pending = bytes.subarray(position);
-    return payloads;
+  }
+
+  /** The error for record `recordIndex` (the one being visited) failing its payload CRC. */
+  payloadCrcError(position?: number): DataLossError {
+    const where =
+      position === undefined ? '' : ` at byte ${this.offset + position}`;
+    return new DataLossError(
+      `TFRecord record ${this.recordIndex}${where}: payload CRC mismatch`,
+    );
   }
 
   end(): void {
@@ -75,4 +115,14 @@ export class TfrecordDeframer {
       );
     }
   }
+}
+
+/** Whether bytes[start, end) has the masked CRC `stored`. */
+export function payloadCrcMatches(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  stored: number,
+): boolean {
+  return unmaskCrc(stored) === crc32c(bytes.subarray(start, end));
 }

@@ -1,0 +1,128 @@
+/**
+ * A worker thread of `generate --shards`: writes the shards it is handed
+ * into the output folder with shared/generate's writeShard, and removes them
+ * again if the version fails. Memory per worker is one block pipeline
+ * (TFRecord slots, one Parquet row group), whatever the shard's size.
+ */
+import {workerData} from 'node:worker_threads';
+import type {DatasetConfig, Format} from '../shared/config.js';
+import {DirectoryDestination} from '../shared/destinations/directory.js';
+import {DigestPool} from '../shared/digest/digest-pool.js';
+import {InlineDigester} from '../shared/digest/inline-digester.js';
+import {
+  ShardBuffers,
+  TFRECORD_SLOTS,
+  writeShard,
+  type ShardResult,
+  type WrittenShard,
+} from '../shared/generate.js';
+import {buildModel, type DatasetModel} from '../shared/model.js';
+import {serveTasks} from '../shared/parallel/serve-tasks.js';
+import type {ShardRange} from '../shared/shards.js';
+
+export interface ShardTask {
+  config: DatasetConfig;
+  shard: ShardRange;
+  names: Partial<Record<Format, string>>;
+  directory: string;
+}
+
+export interface ShardTaskResult extends ShardResult {
+  /** this worker's heap + array buffers at their largest so far */
+  workerPeakBytes: number;
+  workerId: number;
+}
+
+export interface ShardWorkerOptions {
+  /** 'inline': hash on this thread; 'pool': on two digest threads of its own */
+  digests: 'inline' | 'pool';
+  workerId: number;
+}
+
+const options = workerData as ShardWorkerOptions;
+const written: WrittenShard[] = [];
+/** Buffers not in use, for the config being written (two shards may overlap). */
+let free:
+  {key: string; model: DatasetModel; buffers: ShardBuffers[]} | undefined;
+let pool: DigestPool | undefined;
+let peak = 0;
+
+function sampleMemory(): void {
+  const usage = process.memoryUsage();
+  peak = Math.max(peak, usage.heapTotal + usage.arrayBuffers);
+}
+
+/**
+ * TFRecord blocks in flight per worker: with hashing in place a write is the
+ * only wait, and a few slots keep the disk busy (each ~8 MB).
+ */
+const INLINE_SLOTS = 4;
+
+/** Model and buffers, kept while the worker writes shards of one config. */
+function takeBuffers(config: DatasetConfig): ShardBuffers {
+  const key = `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}`;
+  if (free?.key !== key) free = {key, model: buildModel(config), buffers: []};
+  const kept = free.buffers.pop();
+  if (kept) return kept;
+  return new ShardBuffers(
+    free.model,
+    options.digests === 'inline' ? INLINE_SLOTS : TFRECORD_SLOTS,
+  );
+}
+
+function giveBack(config: DatasetConfig, buffers: ShardBuffers): void {
+  const key = `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}`;
+  if (free?.key === key) free.buffers.push(buffers);
+}
+
+serveTasks<ShardTask, ShardTaskResult, number>(
+  async (task, progress, ready) => {
+    const digester =
+      options.digests === 'pool'
+        ? () => (pool ??= new DigestPool()).open()
+        : () => new InlineDigester();
+    let reported = 0;
+    const buffers = takeBuffers(task.config);
+    const result = await writeShard({
+      config: task.config,
+      model: buffers.model,
+      buffers,
+      shard: task.shard,
+      names: task.names,
+      destination: new DirectoryDestination(task.directory),
+      digester,
+      // While this shard's files are flushed, the worker starts the next one.
+      onRowsWritten: ready,
+      onProgress: done => {
+        // about every 1M rows: enough for a bar, little traffic
+        if (
+          done - reported >= 1 << 20 ||
+          done === task.shard.end - task.shard.start
+        ) {
+          reported = done;
+          sampleMemory();
+          progress(done);
+        }
+      },
+    });
+    giveBack(task.config, buffers);
+    written.push(result);
+    sampleMemory();
+    return {
+      shard: result.shard,
+      objects: result.objects,
+      tally: result.tally,
+      rowsMs: result.rowsMs,
+      workerPeakBytes: peak,
+      workerId: options.workerId,
+    };
+  },
+  async message => {
+    if (message === 'abort') {
+      await Promise.allSettled(written.map(s => s.abort(new Error('aborted'))));
+      written.length = 0;
+    }
+    await pool?.close();
+    pool = undefined;
+  },
+);

@@ -1,0 +1,32 @@
+/**
+ * Checksums a stream on the calling thread. For a thread that is itself one
+ * of several parallel workers (the CLI's shard workers): there the cores are
+ * already busy, and hashing in place saves the copies and hand-offs to the
+ * digest threads of DigestPool.
+ */
+import {createHash} from 'node:crypto';
+import {crc32c, crc32cBase64} from '../formats/crc32c.js';
+import type {Digester, ObjectDigests} from './digests.js';
+
+export class InlineDigester implements Digester {
+  private readonly md5 = createHash('md5');
+  private readonly sha256 = createHash('sha256');
+  private crc = 0;
+  private bytes = 0;
+
+  async update(chunk: Uint8Array): Promise<void> {
+    this.md5.update(chunk);
+    this.sha256.update(chunk);
+    this.crc = crc32c(chunk, this.crc);
+    this.bytes += chunk.byteLength;
+  }
+
+  async digest(): Promise<ObjectDigests> {
+    return {
+      bytes: this.bytes,
+      crc32c: crc32cBase64(this.crc),
+      md5: this.md5.digest('base64'),
+      sha256: this.sha256.digest('hex'),
+    };
+  }
+}
