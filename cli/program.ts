@@ -3,7 +3,7 @@
  * every error to one line on stderr and a non-zero exit status.
  * (`main.ts` is the executable; this module has no side effects.)
  */
-import {Command, CommanderError} from 'commander';
+import {Command, CommanderError, Option} from 'commander';
 import {DatasetError, InvalidArgumentError} from '../shared/errors.js';
 import {ConfigurationError} from '../shared/settings.js';
 import {GENERATOR} from '../shared/version.js';
@@ -13,6 +13,29 @@ import {runFetch, type FetchFlags} from './fetch-command.js';
 
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
+
+/** `--version N` after a command: DESIGN §9's name for --dataset-version N. */
+function datasetVersionAlias(): Option {
+  return new Option(
+    '--version <n>',
+    'the same as --dataset-version N (the spelling of the design contract)',
+  );
+}
+
+function applyDatasetVersionAlias(command: Command): void {
+  const alias = command.getOptionValue('version') as string | undefined;
+  if (alias === undefined) return;
+  const explicit = command.getOptionValueSource('datasetVersion') === 'cli';
+  const current = command.getOptionValue('datasetVersion') as
+    string | undefined;
+  if (explicit && current !== alias) {
+    throw new InvalidArgumentError(
+      `--version ${alias} and --dataset-version ${current} disagree; give one of them`,
+      'datasetVersion',
+    );
+  }
+  command.setOptionValue('datasetVersion', alias);
+}
 
 export function buildProgram(): Command {
   const program = new Command('exploration-data')
@@ -24,9 +47,9 @@ export function buildProgram(): Command {
       '-V, --version',
       'print the generator version (recorded with every dataset)',
     )
-    // --version belongs to the program alone: `generate --version 3` is an
-    // unknown option (did you mean --dataset-version?), never the program's
-    // version printed with exit 0.
+    // Before a command, --version is the program's (the generator version).
+    // After one, `--version N` is DESIGN §9's spelling of --dataset-version N
+    // (see datasetVersionAlias): never the program's version printed with exit 0.
     .enablePositionalOptions()
     .showSuggestionAfterError()
     .exitOverride()
@@ -74,6 +97,8 @@ export function buildProgram(): Command {
     )
     .option('--json', 'print a JSON summary on stdout instead of text')
     .option('--no-progress', 'no progress bar, even on a terminal')
+    .addOption(datasetVersionAlias())
+    .hook('preAction', applyDatasetVersionAlias)
     .exitOverride()
     .action(async (flags: GenerateFlags) => runGenerate(flags));
 
@@ -100,6 +125,8 @@ export function buildProgram(): Command {
       'get the identity token from `gcloud auth print-identity-token`',
     )
     .option('--json', 'print a JSON summary')
+    .addOption(datasetVersionAlias())
+    .hook('preAction', applyDatasetVersionAlias)
     .exitOverride()
     .action(async (flags: FetchFlags) => runFetch(flags));
 
@@ -114,6 +141,8 @@ export function buildProgram(): Command {
       'which dataset version, when DIR holds several',
     )
     .option('--json', 'print the report as JSON')
+    .addOption(datasetVersionAlias())
+    .hook('preAction', applyDatasetVersionAlias)
     .exitOverride()
     .action(async (directory: string, flags: VerifyFlags) => {
       const ok = await runVerify(directory, flags);
@@ -139,11 +168,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.exitCode === 0) return 0; // --help, --version
-      let message = error.message.replace(/^error: /, '');
-      if (/unknown option '--version'/.test(message)) {
-        message +=
-          ' (a dataset version is --dataset-version N; exploration-data --version prints the generator version)';
-      }
+      const message = error.message.replace(/^error: /, '');
       process.stderr.write(`exploration-data: ${message}\n`);
       return EXIT_USAGE;
     }

@@ -68,8 +68,12 @@ describe('exploration-data generate', () => {
       /--dataset-version must be an integer in 1\.\.2\^53-1, got "0"/,
     ],
     [
-      ['--version', '3'],
-      /unknown option '--version' \(a dataset version is --dataset-version N/,
+      ['--version', '0'],
+      /--dataset-version must be an integer in 1\.\.2\^53-1, got "0"/,
+    ],
+    [
+      ['--version', '3', '--dataset-version', '4'],
+      /--version 3 and --dataset-version 4 disagree/,
     ],
     [['--frobnicate'], /unknown option '--frobnicate'/],
   ];
@@ -266,6 +270,30 @@ describe('exploration-data, every bad input one line and exit 2', () => {
     const {code, stdout} = run('--version');
     assert.equal(code, 0);
     assert.equal(stdout, `${GENERATOR.version}\n`);
+  });
+
+  it('generate --version N is the dataset version (DESIGN §9), as --dataset-version N', () => {
+    const out = join(scratch, 'alias');
+    const {code, stdout, stderr} = run(
+      'generate',
+      '--samples',
+      '1000',
+      '--seed',
+      '5',
+      '--version',
+      '7',
+      '--out',
+      out,
+      '--json',
+      '--no-progress',
+    );
+    assert.equal(code, 0, stderr);
+    assert.equal((JSON.parse(stdout) as {version: number}).version, 7);
+    assert.deepEqual(readdirSync(out).sort(), [
+      'dataset_v7.parquet',
+      'dataset_v7.tfrecord',
+      'metadata_v7.json',
+    ]);
   });
 
   it('--out naming a file', () => {
