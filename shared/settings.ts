@@ -20,18 +20,17 @@ export interface Settings {
   limits: DatasetLimits;
   signedUrlTtlSeconds: number;
   signedUrlMaxTtlSeconds: number;
-  /** generateDataset's timeout; a version's lease is this plus LEASE_MARGIN_SECONDS */
+  /** generateDataset's timeout; a version's lease is this plus leaseMarginSeconds */
   generateTimeoutSeconds: number;
+  /** what a lease adds to the generator's timeout: a killed instance's last writes, clock skew */
+  leaseMarginSeconds: number;
   /** storage events older than this are acknowledged unrecorded (Eventarc retries for 24 h) */
   eventMaxAgeSeconds: number;
 }
 
-/** What a lease adds to the generator's timeout: a killed instance's last writes, clock skew. */
-export const LEASE_MARGIN_SECONDS = 60;
-
 /** How long a version stays `generating` before readers count it failed. */
 export function leaseMsOf(settings: Settings): number {
-  return (settings.generateTimeoutSeconds + LEASE_MARGIN_SECONDS) * 1000;
+  return (settings.generateTimeoutSeconds + settings.leaseMarginSeconds) * 1000;
 }
 
 export const SETTING_DEFAULTS = Object.freeze({
@@ -42,6 +41,8 @@ export const SETTING_DEFAULTS = Object.freeze({
   SIGNED_URL_MAX_TTL_SECONDS: 7 * 24 * 3600,
   // terraform's generateDataset timeout_seconds (variables.tf)
   GENERATE_TIMEOUT_SECONDS: 540,
+  // a lease is the timeout plus this: a killed instance's last writes, clock skew
+  GENERATE_LEASE_MARGIN_SECONDS: 60,
   // Eventarc's 24 h retry window plus an hour of margin
   EVENT_MAX_AGE_SECONDS: 25 * 3600,
 });
@@ -105,6 +106,11 @@ export function settingsFromEnv(env: Env = process.env): Settings {
     generateTimeoutSeconds: positiveInteger(
       env,
       'GENERATE_TIMEOUT_SECONDS',
+      3600,
+    ),
+    leaseMarginSeconds: positiveInteger(
+      env,
+      'GENERATE_LEASE_MARGIN_SECONDS',
       3600,
     ),
     eventMaxAgeSeconds: positiveInteger(

@@ -41,7 +41,8 @@ locals {
     SIGNED_URL_TTL_SECONDS     = tostring(var.signed_url_ttl_seconds)
     SIGNED_URL_MAX_TTL_SECONDS = tostring(var.signed_url_max_ttl_seconds)
     # A version's lease is generateDataset's timeout plus a margin (DESIGN §6).
-    GENERATE_TIMEOUT_SECONDS = tostring(local.settings["generateDataset"].timeout_seconds)
+    GENERATE_TIMEOUT_SECONDS      = tostring(local.settings["generateDataset"].timeout_seconds)
+    GENERATE_LEASE_MARGIN_SECONDS = "60"
     # Eventarc retries for 24 h; older storage events are acknowledged unrecorded.
     EVENT_MAX_AGE_SECONDS = tostring(25 * 3600)
     # Express (under functions-framework) hides error details in production.

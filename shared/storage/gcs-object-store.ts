@@ -44,23 +44,64 @@ function isLostUploadSession(error: unknown): boolean {
   );
 }
 
+/**
+ * An upload's own request answered 404 (the resumable session is gone: the
+ * object is new, so nothing else can be missing), or the client's retries
+ * against an unreachable service ran out.
+ */
+function isLostUpload(error: unknown): boolean {
+  const status =
+    httpStatus(error) ?? (error as {status?: unknown} | undefined)?.status;
+  if (status === 404) return true;
+  return (
+    error instanceof Error &&
+    /^Retry (total time )?limit exceeded/.test(error.message)
+  );
+}
+
+function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 function generationOf(file: File): string | undefined {
   const generation = file.metadata.generation;
   return generation === undefined ? undefined : String(generation);
 }
 
+/** No upload progress for this long while a write or close waits: the upload is stalled. */
+export const UPLOAD_STALL_MS = 60_000;
+
+export interface GcsSinkOptions {
+  /** fail a write or close with UnavailableError after this long without progress */
+  stallMs: number;
+}
+
+/**
+ * The upload stream of @google-cloud/storage can end without settling a
+ * write: when the upload fails (say the storage service restarted and
+ * forgot the session, 404), the stream errors or is destroyed, but the
+ * callback of the write in flight is never called. So every write and close
+ * here waits for its own callback or the first failure of the stream,
+ * whichever comes first: an 'error', a 'close' before 'finish', or a stall
+ * (no progress for stallMs while something waits).
+ */
 export class GcsObjectSink implements ByteSink {
   private readonly stream: Writable;
   private readonly finished: Promise<void>;
   private failure: unknown;
   /** the generation this sink created, once the upload finished */
   private created: string | undefined;
+  /** rejecters of the writes and close waiting on the stream */
+  private readonly waiting = new Set<(error: unknown) => void>();
+  private lastProgress = Date.now();
+  private watchdog: NodeJS.Timeout | undefined;
 
   constructor(
     readonly file: File,
     contentType: string,
     resumable: boolean,
     private readonly store: GcsObjectStore,
+    private readonly options: GcsSinkOptions = {stallMs: UPLOAD_STALL_MS},
   ) {
     this.stream = file.createWriteStream({
       resumable,
@@ -68,18 +109,26 @@ export class GcsObjectSink implements ByteSink {
       preconditionOpts: {ifGenerationMatch: 0},
       metadata: {contentType},
     });
+    this.stream.on('progress', () => this.progressed());
     this.finished = new Promise<void>((resolve, reject) => {
-      this.stream.on('finish', resolve);
+      let done = false;
+      this.stream.once('finish', () => {
+        done = true;
+        resolve();
+      });
       this.stream.on('error', reject);
+      // Destroyed without an error (or the error went to an inner stream only).
+      this.stream.once('close', () => {
+        if (!done) reject(this.closedEarly());
+      });
     });
     // Every failure of the upload lands here, so none is ever unhandled.
     this.finished.then(
       () => {
         this.created = generationOf(this.file);
+        this.stopWatchdog();
       },
-      error => {
-        this.failure ??= error;
-      },
+      error => this.fail(error),
     );
   }
 
@@ -88,20 +137,21 @@ export class GcsObjectSink implements ByteSink {
     // The upload may hold on to a chunk after it is accepted; give it a copy,
     // so the caller can reuse its buffer as soon as this resolves.
     const copy = Buffer.from(chunk);
-    return new Promise((resolve, reject) => {
-      this.stream.write(copy, error =>
-        error ? reject(this.translate(this.failure ?? error)) : resolve(),
-      );
-    });
+    return this.untilSettled(
+      new Promise<void>((resolve, reject) => {
+        this.stream.write(copy, error => {
+          if (error) return reject(error);
+          this.progressed();
+          resolve();
+        });
+      }),
+    );
   }
 
   async close(expected?: ObjectDigests): Promise<void> {
+    if (this.failure) throw this.translate(this.failure);
     this.stream.end();
-    try {
-      await this.finished;
-    } catch (error) {
-      throw this.translate(error);
-    }
+    await this.untilSettled(this.finished);
     this.created = generationOf(this.file);
     if (!expected) return;
     const metadata = this.file.metadata;
@@ -118,8 +168,73 @@ export class GcsObjectSink implements ByteSink {
     }
   }
 
+  /** `operation`, or the first failure of the upload, whichever settles first. */
+  private untilSettled(operation: Promise<void>): Promise<void> {
+    if (this.waiting.size === 0) this.lastProgress = Date.now();
+    return new Promise<void>((resolve, reject) => {
+      const onFailure = (error: unknown) => {
+        this.waiting.delete(onFailure);
+        reject(this.translate(error));
+      };
+      this.waiting.add(onFailure);
+      this.startWatchdog();
+      operation.then(
+        () => {
+          this.waiting.delete(onFailure);
+          resolve();
+        },
+        error => onFailure(this.failure ?? error),
+      );
+    });
+  }
+
+  /** The upload failed: every waiting write and close fails with it, and the stream is torn down. */
+  private fail(error: unknown): void {
+    this.failure ??= error;
+    this.stopWatchdog();
+    for (const reject of [...this.waiting]) reject(this.failure);
+    this.waiting.clear();
+    if (!this.stream.destroyed) this.stream.destroy(toError(this.failure));
+  }
+
+  private progressed(): void {
+    this.lastProgress = Date.now();
+  }
+
+  private startWatchdog(): void {
+    if (this.watchdog || this.failure) return;
+    const {stallMs} = this.options;
+    this.watchdog = setInterval(
+      () => {
+        if (this.waiting.size === 0) return this.stopWatchdog();
+        const idleMs = Date.now() - this.lastProgress;
+        if (idleMs < stallMs) return;
+        this.fail(
+          new UnavailableError(
+            `the upload of gs://${this.file.bucket.name}/${this.file.name} made no progress for ${Math.round(idleMs / 1000)} s; retry`,
+            5,
+          ),
+        );
+      },
+      Math.max(10, Math.min(1_000, stallMs / 4)),
+    );
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  private closedEarly(): UnavailableError {
+    return new UnavailableError(
+      `the upload of gs://${this.file.bucket.name}/${this.file.name} ended before it finished (the storage service dropped it); retry`,
+      2,
+    );
+  }
+
   async abort(): Promise<void> {
-    this.stream.destroy(new Error('aborted'));
+    this.fail(new Error('aborted'));
     await this.finished.catch(() => undefined);
     // Only the generation this sink created; an unfinished upload never became an object.
     await this.removeOwn();
@@ -144,6 +259,15 @@ export class GcsObjectSink implements ByteSink {
         error,
       );
     }
+    if (isLostUpload(error)) {
+      // The storage service forgot the upload session (restarted) or could
+      // not be reached within the client's retries: a new upload can go on.
+      return new UnavailableError(
+        `the upload of gs://${this.file.bucket.name}/${this.file.name} was lost by the storage service (${(error as Error).message}); retry`,
+        2,
+        error,
+      );
+    }
     if (httpStatus(error) === 412) {
       return new AlreadyExistsError(
         `gs://${this.file.bucket.name}/${this.file.name} already exists; objects are never overwritten`,
@@ -155,7 +279,10 @@ export class GcsObjectSink implements ByteSink {
 }
 
 export class GcsObjectStore implements ObjectStore {
-  constructor(readonly bucket: Bucket) {}
+  constructor(
+    readonly bucket: Bucket,
+    private readonly sinkOptions: GcsSinkOptions = {stallMs: UPLOAD_STALL_MS},
+  ) {}
 
   get bucketName(): string {
     return this.bucket.name;
@@ -167,6 +294,7 @@ export class GcsObjectStore implements ObjectStore {
       CONTENT_TYPES[kind],
       kind !== 'metadata',
       this,
+      this.sinkOptions,
     );
   }
 

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {ConfigurationError, settingsFromEnv} from '../../shared/settings.js';
+import {
+  ConfigurationError,
+  leaseMsOf,
+  settingsFromEnv,
+} from '../../shared/settings.js';
 
 describe('settingsFromEnv', () => {
   it('has the documented defaults', () => {
@@ -16,6 +20,7 @@ describe('settingsFromEnv', () => {
         signedUrlTtlSeconds: 3600,
         signedUrlMaxTtlSeconds: 604_800,
         generateTimeoutSeconds: 540,
+        leaseMarginSeconds: 60,
         eventMaxAgeSeconds: 90_000,
       },
     );
@@ -31,6 +36,7 @@ describe('settingsFromEnv', () => {
       SIGNED_URL_TTL_SECONDS: '60',
       SIGNED_URL_MAX_TTL_SECONDS: '120',
       GENERATE_TIMEOUT_SECONDS: '30',
+      GENERATE_LEASE_MARGIN_SECONDS: '5',
       EVENT_MAX_AGE_SECONDS: '600',
     });
     assert.equal(settings.projectId, 'p');
@@ -41,6 +47,8 @@ describe('settingsFromEnv', () => {
     assert.equal(settings.signedUrlTtlSeconds, 60);
     assert.equal(settings.signedUrlMaxTtlSeconds, 120);
     assert.equal(settings.generateTimeoutSeconds, 30);
+    assert.equal(settings.leaseMarginSeconds, 5);
+    assert.equal(leaseMsOf(settings), 35_000);
     assert.equal(settings.eventMaxAgeSeconds, 600);
     assert.equal(settingsFromEnv({DATASETS_PREFIX: ''}).prefix, '');
   });
@@ -61,6 +69,7 @@ describe('settingsFromEnv', () => {
       /GENERATE_TIMEOUT_SECONDS must be an integer in 1\.\.3600/,
     ],
     [{GENERATE_TIMEOUT_SECONDS: '3601'}, /GENERATE_TIMEOUT_SECONDS/],
+    [{GENERATE_LEASE_MARGIN_SECONDS: '0'}, /GENERATE_LEASE_MARGIN_SECONDS/],
     [{EVENT_MAX_AGE_SECONDS: 'day'}, /EVENT_MAX_AGE_SECONDS/],
   ];
   for (const [env, message] of bad) {
