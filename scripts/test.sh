@@ -58,4 +58,6 @@ echo "fake-gcs-server: $(bash scripts/install-fake-gcs-server.sh)"
 bash scripts/terraform-tools.sh   # OpenTofu + provider schemas for validate (cold: ~13 min, then cached)
 
 step "tests"
-node --test build/test/
+# The four tiers' folders, not build/test/ itself: test/support holds helpers
+# (and a worker-thread module) that are not tests.
+node --test build/test/unit/ build/test/interop/ build/test/integration/ build/test/terraform/

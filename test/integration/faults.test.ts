@@ -43,11 +43,15 @@ import {
  */
 const FUNCTION_ENV = {
   GENERATE_TIMEOUT_SECONDS: '1',
-  GENERATE_LEASE_MARGIN_SECONDS: '30',
+  GENERATE_LEASE_MARGIN_SECONDS: '60',
 };
-const LEASE_MS = (1 + 30) * 1000;
-/** Large enough that the upload takes seconds (a ~240 MB TFRecord). */
-const BIG_ROWS = 2_000_000;
+/** Long enough that a healthy 4M-row generate on a loaded 2-core machine ends inside it. */
+const LEASE_MS = (1 + 60) * 1000;
+/**
+ * Large enough that the upload still runs half a second after allocation on
+ * a quiet machine (a ~480 MB TFRecord; 2M rows were done before the fault).
+ */
+const BIG_ROWS = 4_000_000;
 /** Bound for a faulted version to end ready or failed: its lease, plus polling. */
 const SETTLE_MS = LEASE_MS + 45_000;
 /** Bound for the stack to bring a killed process back. */
@@ -288,7 +292,7 @@ async function faultMidGenerate(
 /** Waits until the generate is uploading (allocated a while ago), then checks it still runs. */
 async function midUpload(generate: () => boolean, allocated: VersionDoc) {
   const since = Date.parse(allocated.createdAt);
-  await sleep(Math.max(0, since + 1_500 - Date.now()));
+  await sleep(Math.max(0, since + 500 - Date.now()));
   assert.ok(
     generate(),
     `the ${BIG_ROWS}-row generate ended before the fault: raise BIG_ROWS`,
