@@ -3,9 +3,8 @@
  * SHA-256 and CRC-32C (so on two cores the main thread keeps generating).
  * Chunks go to the workers through shared memory, never copied twice.
  */
-import {createHash, type Hash} from 'node:crypto';
 import {Worker} from 'node:worker_threads';
-import {crc32c, crc32cBase64} from '../formats/crc32c.js';
+import {InlineDigester} from './inline-digester.js';
 import type {
   Digester,
   DigestAlgorithm,
@@ -102,11 +101,8 @@ function shared(chunk: Uint8Array): Uint8Array {
 }
 
 /** What a checksum sink needs: bytes in, digests out. */
-export interface ChunkDigest {
-  /** Resolves when `chunk` is hashed (then it may be reused). */
-  update(chunk: Uint8Array): Promise<void>;
-  digest(): Promise<ObjectDigests>;
-}
+/** One stream's digests: the same contract as a Digester (digests.ts). */
+export type ChunkDigest = Digester;
 
 export class DigestPool {
   private readonly workers: DigestWorker[];
@@ -125,7 +121,7 @@ export class DigestPool {
 
   /** A new stream of bytes to checksum. */
   open(): ChunkDigest {
-    if (this.workers.length === 0) return new InlineDigestStream();
+    if (this.workers.length === 0) return new InlineDigester();
     return new DigestStream(this.workers, this.nextStream++);
   }
 
@@ -158,29 +154,5 @@ export class DigestStream implements Digester {
     if (!md5 || !sha256 || !crc32c)
       throw new Error('digest workers returned incomplete digests');
     return {bytes: results[0].bytes, crc32c, md5, sha256};
-  }
-}
-
-/** md5, sha256 and CRC-32C on the calling thread, for small outputs. */
-class InlineDigestStream implements ChunkDigest {
-  private readonly md5: Hash = createHash('md5');
-  private readonly sha256: Hash = createHash('sha256');
-  private crc = 0;
-  private bytes = 0;
-
-  async update(chunk: Uint8Array): Promise<void> {
-    this.md5.update(chunk);
-    this.sha256.update(chunk);
-    this.crc = crc32c(chunk, this.crc);
-    this.bytes += chunk.byteLength;
-  }
-
-  async digest(): Promise<ObjectDigests> {
-    return {
-      bytes: this.bytes,
-      crc32c: crc32cBase64(this.crc),
-      md5: this.md5.digest('base64'),
-      sha256: this.sha256.digest('hex'),
-    };
   }
 }
