@@ -38,6 +38,8 @@ import {createSigningKey, type SigningKey} from './signing-key.js';
 import {Supervisor, type SupervisorOptions} from './supervisor.js';
 
 export const DEFAULT_PORT = 8080;
+/** gcp-metadata's setting for "there is no metadata server; do not probe". */
+const NO_METADATA_SERVER = 'none';
 
 export interface LocalStackOptions extends Omit<EmulatorsOptions, 'runDir'> {
   /** Public port of the functions; default env PORT, else 8080; 0 picks a free one. */
@@ -98,6 +100,10 @@ export async function startLocalStack(
   options: LocalStackOptions = {},
 ): Promise<LocalStack> {
   const t0 = Date.now();
+  // No metadata server is ever here: without this, google-auth (in the
+  // clients of this process and of the functions) probes 169.254.169.254,
+  // an address off this machine, and warns (MetadataLookupWarning).
+  process.env.METADATA_SERVER_DETECTION ??= NO_METADATA_SERVER;
   const log = options.log ?? (() => {});
   const port = options.port ?? defaultPort();
   const sourceDir = options.sourceDir ?? repoRoot();
@@ -146,6 +152,7 @@ export async function startLocalStack(
       ...emulators.env,
       GOOGLE_APPLICATION_CREDENTIALS: signingKey.credentialsFile,
       GCLOUD_PROJECT: emulators.projectId,
+      METADATA_SERVER_DETECTION: NO_METADATA_SERVER,
     });
 
     log(`starting the functions (logs in ${runDir.logs})`);

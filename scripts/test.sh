@@ -30,6 +30,9 @@ bash scripts/ensure-node-modules.sh
 # gts runs `eslint` from PATH: put the project's tools there also when this
 # script is run directly rather than through npm.
 export PATH="$PWD/node_modules/.bin:$PATH"
+# Tests run on 127.0.0.1 only: google-auth must not probe the GCE metadata
+# server (169.254.169.254) from any client the tests make.
+export METADATA_SERVER_DETECTION=none
 
 if [[ "$tier" != all ]]; then
   step "build (tsc, incremental)"
