@@ -12,7 +12,7 @@ import {mkdir} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {basename, join, resolve} from 'node:path';
 import {parseArgs} from 'node:util';
-import {ApiClient} from '../shared/api/index.js';
+import {ApiClient, describeError} from '../shared/api/index.js';
 import {downloadTo} from '../cli/fetch-command.js';
 import {
   checkOutFolder,
@@ -224,9 +224,7 @@ main().then(
     process.exitCode = code;
   },
   error => {
-    process.stderr.write(
-      `demo: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    process.stderr.write(`demo: ${describeError(error)}\n`);
     process.exitCode = 1;
   },
 );

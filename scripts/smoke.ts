@@ -10,7 +10,7 @@
 import {execFileSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {parseArgs} from 'node:util';
-import {ApiClient, reach} from '../shared/api/index.js';
+import {ApiClient, describeError, reach} from '../shared/api/index.js';
 import {parseIntegerInRange} from '../shared/integer.js';
 import {settingsFromEnv} from '../shared/settings.js';
 import {crc32c, crc32cBase64} from '../shared/formats/crc32c.js';
@@ -125,9 +125,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exitCode = code;
     },
     error => {
-      process.stderr.write(
-        `smoke: FAILED: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
+      process.stderr.write(`smoke: FAILED: ${describeError(error)}\n`);
       process.exitCode = 1;
     },
   );

@@ -35,6 +35,18 @@ export class ApiError extends Error {
     this.url = fields.url;
     this.retryAfterSeconds = fields.retryAfterSeconds;
   }
+
+  /**
+   * One line for people: `generateDataset answered 404 NOT_FOUND: ...`
+   * (with the requestId to find the server's log line); a failure to connect
+   * is its message alone.
+   */
+  summary(): string {
+    if (this.status === 0) return this.message;
+    const name = new URL(this.url).pathname.split('/').pop() || this.url;
+    const request = this.requestId ? ` (request ${this.requestId})` : '';
+    return `${name} answered ${this.status} ${this.code}: ${this.message}${request}`;
+  }
 }
 
 /** The JSON error body of DESIGN §5, when `body` is one. */
@@ -54,4 +66,10 @@ export function errorBodyOf(
     ...(typeof field === 'string' ? {field} : {}),
     ...(typeof requestId === 'string' ? {requestId} : {}),
   };
+}
+
+/** An error as one line: an ApiError's summary(), any other error's message. */
+export function describeError(error: unknown): string {
+  if (error instanceof ApiError) return error.summary();
+  return error instanceof Error ? error.message : String(error);
 }

@@ -265,3 +265,26 @@ describe('ApiClient', () => {
     assert.ok(seen.length >= 3 && seen.length <= 8, `${seen.length} polls`);
   });
 });
+
+describe('ApiError.summary', () => {
+  it('names the function, status, code and requestId; a failure to connect is its message', () => {
+    const answered = new ApiError({
+      status: 404,
+      code: 'NOT_FOUND',
+      message: 'dataset version 9 does not exist',
+      url: 'http://127.0.0.1:8080/loadMetadata?version=9',
+      requestId: 'req-1',
+    });
+    assert.equal(
+      answered.summary(),
+      'loadMetadata answered 404 NOT_FOUND: dataset version 9 does not exist (request req-1)',
+    );
+    const refused = new ApiError({
+      status: 0,
+      code: 'UNAVAILABLE',
+      message: 'cannot reach http://127.0.0.1:9/x: ECONNREFUSED',
+      url: 'http://127.0.0.1:9/x',
+    });
+    assert.equal(refused.summary(), refused.message);
+  });
+});
