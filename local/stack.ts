@@ -31,6 +31,7 @@ import {
   type FunctionName,
   type FunctionProcess,
 } from './functions.js';
+import {parseIntegerInRange} from '../shared/integer.js';
 import {makeRunDir, repoRoot, type RunDir} from './paths.js';
 import {startRouter} from './router.js';
 import {createSigningKey, type SigningKey} from './signing-key.js';
@@ -82,16 +83,15 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** A TCP port as text (env PORT, --port): 0 picks a free one. */
+export const PORT_BOUNDS = {min: 0, max: 65535} as const;
+
 function defaultPort(): number {
   const fromEnv = process.env.PORT;
   if (fromEnv === undefined || fromEnv === '') return DEFAULT_PORT;
-  const port = Number(fromEnv);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(
-      `PORT must be an integer in 0..65535, got ${JSON.stringify(fromEnv)}`,
-    );
-  }
-  return port;
+  return parseIntegerInRange(fromEnv, 'PORT', PORT_BOUNDS, {
+    error: message => new RangeError(message),
+  });
 }
 
 export async function startLocalStack(

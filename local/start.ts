@@ -10,7 +10,8 @@
  */
 import {parseArgs} from 'node:util';
 import {stopAllGroups, watchParent} from './process-group.js';
-import {startLocalStack, type LocalStack} from './stack.js';
+import {parseOptionalIntegerInRange} from '../shared/integer.js';
+import {PORT_BOUNDS, startLocalStack, type LocalStack} from './stack.js';
 
 const USAGE = `usage: node build/local/start.js [options]
   --port N        public port of the functions (default: env PORT, else 8080)
@@ -20,12 +21,9 @@ const USAGE = `usage: node build/local/start.js [options]
   --bucket NAME   DATASETS_BUCKET (default: env, else <project>-datasets)`;
 
 function parsePort(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new RangeError(`--port must be an integer in 0..65535, got ${value}`);
-  }
-  return port;
+  return parseOptionalIntegerInRange(value, '--port', PORT_BOUNDS, {
+    error: message => new RangeError(message),
+  });
 }
 
 function banner(stack: LocalStack): string {
@@ -107,7 +105,8 @@ async function main(): Promise<number> {
       return 0;
     }
     console.error(`[local-stack] could not start: ${(err as Error).message}`);
-    return 1;
+    // A bad --port or PORT (RangeError) is bad input: exit 2, as the CLI's.
+    return err instanceof RangeError ? 2 : 1;
   }
   if (signalled) {
     await stack.stop();
