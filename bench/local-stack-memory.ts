@@ -24,6 +24,7 @@ import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {startLocalStack, type LocalStack} from '../local/index.js';
 import {RssSampler, treeLabeller, type RssSummary} from './process-rss.js';
+import {ApiClient} from '../shared/api/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // build/bench
 const ROOT = resolve(HERE, '..', '..');
@@ -93,19 +94,6 @@ function postJson(
   });
 }
 
-async function waitReady(url: string, version: number): Promise<void> {
-  for (;;) {
-    const response = await fetch(`${url}/loadMetadata?version=${version}`);
-    await response.arrayBuffer();
-    if (response.status === 200) return;
-    if (response.status !== 409)
-      throw new Error(
-        `loadMetadata?version=${version} answered ${response.status}`,
-      );
-    await new Promise(r => setTimeout(r, 200));
-  }
-}
-
 /** One size on a fresh stack; the stack and its run directory are removed after. */
 export async function measureStackMemory(
   rows: number,
@@ -143,7 +131,10 @@ export async function measureStackMemory(
       throw new Error(
         `generateDataset answered ${generated.status}: ${JSON.stringify(generated.body)}`,
       );
-    await waitReady(stack.url, version);
+    await new ApiClient({baseUrl: stack.url}).waitReady(version, {
+      timeoutMs: 30 * 60_000,
+      intervalMs: 200,
+    });
     const postToReadySeconds = (performance.now() - t0) / 1000;
     const during = sampler.summary();
     log(

@@ -9,12 +9,11 @@ import {basename, join} from 'node:path';
 import {Readable} from 'node:stream';
 import {pipeline} from 'node:stream/promises';
 import type {ReadableStream} from 'node:stream/web';
+import {ApiClient, ApiError, reach} from '../shared/api/index.js';
 import {
   AlreadyExistsError,
   DatasetError,
   InvalidArgumentError,
-  NotFoundError,
-  UnavailableError,
 } from '../shared/errors.js';
 import {
   checkOutFolder,
@@ -61,25 +60,6 @@ export interface FetchFlags {
   json?: boolean;
 }
 
-/**
- * fetch(), with a failure to connect told as the URL and its cause
- * (`cannot reach http://127.0.0.1:9/loadMetadata: ECONNREFUSED`), not as
- * undici's bare "fetch failed".
- */
-export async function reach(
-  url: string,
-  init?: RequestInit,
-): Promise<Response> {
-  try {
-    return await fetch(url, init);
-  } catch (error) {
-    const cause = (error as {cause?: {code?: string; message?: string}}).cause;
-    const why =
-      cause?.code ?? cause?.message ?? (error as Error).message ?? 'unknown';
-    throw new UnavailableError(`cannot reach ${url}: ${why}`, 1, error);
-  }
-}
-
 /** Streams a URL into `path`, which appears only when complete and is never overwritten. */
 export async function downloadTo(url: string, path: string): Promise<number> {
   const response = await reach(url);
@@ -113,22 +93,13 @@ export async function downloadTo(url: string, path: string): Promise<number> {
   return bytes;
 }
 
-async function callLoader<T>(
-  baseUrl: string,
-  path: string,
-  token: string | undefined,
-): Promise<{status: number; body: T}> {
-  const response = await reach(`${baseUrl.replace(/\/+$/, '')}${path}`, {
-    headers: token ? {Authorization: `Bearer ${token}`} : {},
-  });
-  const text = await response.text();
+/** A loader's answer, or undefined when the version has no file of that format (404). */
+async function optional<T>(answer: Promise<T>): Promise<T | undefined> {
   try {
-    return {status: response.status, body: JSON.parse(text) as T};
-  } catch {
-    throw new DatasetError(
-      'INTERNAL',
-      `${path} answered ${response.status} with a body that is not JSON`,
-    );
+    return await answer;
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 404) return undefined;
+    throw error;
   }
 }
 
@@ -145,22 +116,9 @@ export async function runFetch(flags: FetchFlags): Promise<void> {
         }).trim()
       : undefined);
 
-  type Failure = {error?: {code: string; message: string}};
-  const metadata = await callLoader<{version: number; url: string} & Failure>(
-    flags.baseUrl,
-    `/loadMetadata?version=${selector}`,
-    token,
-  );
-  if (metadata.status === 404)
-    throw new NotFoundError(
-      metadata.body.error?.message ?? `version ${selector} not found`,
-    );
-  if (metadata.status !== 200)
-    throw new DatasetError(
-      'FAILED_PRECONDITION',
-      `loadMetadata answered ${metadata.status}: ${metadata.body.error?.message}`,
-    );
-  const version = metadata.body.version;
+  const client = new ApiClient({baseUrl: flags.baseUrl, token});
+  const metadata = await client.loadMetadata(selector);
+  const {version} = metadata;
 
   const files: Record<string, {path: string; bytes: number}> = {};
   const written: string[] = [];
@@ -169,24 +127,26 @@ export async function runFetch(flags: FetchFlags): Promise<void> {
   const created = await mkdir(directory, {recursive: true});
   try {
     for (const loader of ['loadParquet', 'loadTfrecord'] as const) {
-      const link = await callLoader<
-        {object: string; url: string; sizeBytes: number} & Failure
-      >(flags.baseUrl, `/${loader}?version=${version}`, token);
-      if (link.status === 404) continue; // the version has no file of that format
-      if (link.status !== 200)
+      const link = await optional(
+        loader === 'loadParquet'
+          ? client.loadParquet(version)
+          : client.loadTfrecord(version),
+      );
+      if (link === undefined) continue; // the version has no file of that format
+      if (!('url' in link))
         throw new DatasetError(
-          'INTERNAL',
-          `${loader} answered ${link.status}: ${link.body.error?.message}`,
+          'FAILED_PRECONDITION',
+          `version ${version} is sharded (${link.shards.length} shards); fetch takes one-file versions`,
         );
-      const path = join(directory, basename(link.body.object));
-      const bytes = await downloadTo(link.body.url, path);
+      const path = join(directory, basename(link.object));
+      const bytes = await downloadTo(link.url, path);
       written.push(path);
       files[loader === 'loadParquet' ? 'parquet' : 'tfrecord'] = {path, bytes};
     }
     const metadataPath = join(directory, `metadata_v${version}.json`);
     files.metadata = {
       path: metadataPath,
-      bytes: await downloadTo(metadata.body.url, metadataPath),
+      bytes: await downloadTo(metadata.url, metadataPath),
     };
   } catch (error) {
     await Promise.all(written.map(path => rm(path, {force: true})));

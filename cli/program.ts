@@ -4,6 +4,7 @@
  * (`main.ts` is the executable; this module has no side effects.)
  */
 import {Command, CommanderError, Option} from 'commander';
+import {ApiError, describeError} from '../shared/api/index.js';
 import {DatasetError, InvalidArgumentError} from '../shared/errors.js';
 import {ConfigurationError} from '../shared/settings.js';
 import {GENERATOR} from '../shared/version.js';
@@ -157,7 +158,10 @@ export function isBadInput(error: unknown): boolean {
     error instanceof InvalidArgumentError ||
     error instanceof ConfigurationError ||
     (error instanceof DatasetError &&
-      (error.code === 'ALREADY_EXISTS' || error.code === 'NOT_FOUND'))
+      (error.code === 'ALREADY_EXISTS' || error.code === 'NOT_FOUND')) ||
+    // the server said the request was wrong: no such version, bad argument
+    (error instanceof ApiError &&
+      (error.code === 'NOT_FOUND' || error.code === 'INVALID_ARGUMENT'))
   );
 }
 
@@ -172,8 +176,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`exploration-data: ${message}\n`);
       return EXIT_USAGE;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(`exploration-data: ${message}\n`);
+    process.stderr.write(`exploration-data: ${describeError(error)}\n`);
     if (process.env.DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
     return isBadInput(error) ? EXIT_USAGE : EXIT_FAILED;
   }

@@ -12,6 +12,7 @@ import {mkdir} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {basename, join, resolve} from 'node:path';
 import {parseArgs} from 'node:util';
+import {ApiClient, describeError} from '../shared/api/index.js';
 import {downloadTo} from '../cli/fetch-command.js';
 import {
   checkOutFolder,
@@ -26,14 +27,6 @@ import {startLocalStack, type LocalStack} from './stack.js';
 
 interface Timings {
   [stage: string]: number;
-}
-
-async function json<T>(
-  url: string,
-  init?: RequestInit,
-): Promise<{status: number; body: T}> {
-  const response = await fetch(url, init);
-  return {status: response.status, body: (await response.json()) as T};
 }
 
 async function timed<T>(
@@ -55,26 +48,13 @@ async function run(
   directory: string,
   timings: Timings,
 ): Promise<boolean> {
+  const client = new ApiClient({baseUrl: stack.url});
   const generated = await timed(
     timings,
     'generate (POST /generateDataset)',
-    () =>
-      json<{
-        version: number;
-        rows: number;
-        seed: number;
-        error?: {message: string};
-      }>(`${stack.url}/generateDataset`, {
-        method: 'POST',
-        headers: {'content-type': 'application/json'},
-        body: JSON.stringify(request),
-      }),
+    () => client.generate(request),
   );
-  if (generated.status !== 201)
-    throw new Error(
-      `generateDataset answered ${generated.status}: ${generated.body.error?.message}`,
-    );
-  const {version} = generated.body;
+  const {version} = generated;
   process.stderr.write(
     `[demo] version ${version} written; waiting for the storage trigger to record it\n`,
   );
@@ -82,41 +62,23 @@ async function run(
   const metadata = await timed(
     timings,
     'storage trigger -> ready in Firestore',
-    async () => {
-      for (;;) {
-        const response = await json<{
-          url: string;
-          metadata: {
-            empirical: {
-              perTargetStore: Record<
-                string,
-                {rows: number; rate: number | null; expectedRate: number | null}
-              >;
-            };
-          };
-        }>(`${stack.url}/loadMetadata?version=${version}`);
-        if (response.status === 200) return response.body;
-        if (response.status !== 409)
-          throw new Error(`loadMetadata answered ${response.status}`);
-        await new Promise(r => setTimeout(r, 200));
-      }
-    },
+    () => client.waitReady(version, {timeoutMs: 30 * 60_000, intervalMs: 200}),
   );
 
   await mkdir(directory, {recursive: true});
   const sizes: Record<string, number> = {};
   await timed(timings, 'download through signed URLs', async () => {
     for (const loader of ['loadParquet', 'loadTfrecord'] as const) {
-      const link = await json<{url: string; object: string; sizeBytes: number}>(
-        `${stack.url}/${loader}?version=${version}`,
-      );
-      if (link.status !== 200)
-        throw new Error(`${loader} answered ${link.status}`);
-      await downloadTo(
-        link.body.url,
-        join(directory, basename(link.body.object)),
-      );
-      sizes[basename(link.body.object)] = link.body.sizeBytes;
+      const link =
+        loader === 'loadParquet'
+          ? await client.loadParquet(version)
+          : await client.loadTfrecord(version);
+      if (!('url' in link))
+        throw new Error(
+          `${loader}: version ${version} is sharded; the demo asks for one file`,
+        );
+      await downloadTo(link.url, join(directory, basename(link.object)));
+      sizes[basename(link.object)] = link.sizeBytes;
     }
     await downloadTo(
       metadata.url,
@@ -130,7 +92,7 @@ async function run(
 
   const lines = [
     '',
-    `dataset v${version}: ${generated.body.rows.toLocaleString('en-US')} rows, seed ${generated.body.seed}`,
+    `dataset v${version}: ${generated.rows.toLocaleString('en-US')} rows, seed ${generated.seed}`,
     ...Object.entries(sizes).map(
       ([name, bytes]) =>
         `  ${name.padEnd(28)} ${(bytes / 1e6).toFixed(1).padStart(9)} MB`,
@@ -262,9 +224,7 @@ main().then(
     process.exitCode = code;
   },
   error => {
-    process.stderr.write(
-      `demo: ${error instanceof Error ? error.message : String(error)}\n`,
-    );
+    process.stderr.write(`demo: ${describeError(error)}\n`);
     process.exitCode = 1;
   },
 );

@@ -10,6 +10,7 @@
 import {execFileSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {parseArgs} from 'node:util';
+import {ApiClient, describeError, reach} from '../shared/api/index.js';
 import {parseIntegerInRange} from '../shared/integer.js';
 import {settingsFromEnv} from '../shared/settings.js';
 import {crc32c, crc32cBase64} from '../shared/formats/crc32c.js';
@@ -28,85 +29,30 @@ export async function smoke(
   log: (line: string) => void,
 ): Promise<SmokeResult> {
   const started = performance.now();
-  const base = baseUrl.replace(/\/+$/, '');
-  const auth: Record<string, string> = token
-    ? {Authorization: `Bearer ${token}`}
-    : {};
-  const call = async <T>(
-    path: string,
-    init: RequestInit = {},
-  ): Promise<{status: number; body: T}> => {
-    const response = await fetch(`${base}${path}`, {
-      ...init,
-      headers: {...auth, ...(init.headers as Record<string, string>)},
-    });
-    const text = await response.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(
-        `${path} answered ${response.status} with a body that is not JSON: ${text.slice(0, 200)}`,
-      );
-    }
-    return {status: response.status, body: body as T};
-  };
+  const client = new ApiClient({baseUrl, token});
+  const generated = await client.generate({nSamples: samples});
+  const {version} = generated;
+  log(`generateDataset: version ${version}, ${generated.rows} rows`);
 
-  const generated = await call<{
-    version: number;
-    rows: number;
-    error?: {message: string};
-  }>('/generateDataset', {
-    method: 'POST',
-    headers: {'content-type': 'application/json'},
-    body: JSON.stringify({nSamples: samples}),
-  });
-  if (generated.status !== 201)
-    throw new Error(
-      `generateDataset answered ${generated.status}: ${generated.body.error?.message}`,
-    );
-  const version = generated.body.version;
-  log(`generateDataset: version ${version}, ${generated.body.rows} rows`);
-
-  const deadline = Date.now() + 5 * 60_000;
-  for (;;) {
-    const metadata = await call<{status?: string; error?: {message: string}}>(
-      `/loadMetadata?version=${version}`,
-    );
-    if (metadata.status === 200) break;
-    if (metadata.status !== 409 || Date.now() > deadline) {
-      throw new Error(
-        `loadMetadata answered ${metadata.status}: ${metadata.body.error?.message}`,
-      );
-    }
-    await new Promise(resolve => setTimeout(resolve, 500));
-  }
+  await client.waitReady(version, {timeoutMs: 5 * 60_000, intervalMs: 500});
   log(`loadMetadata: version ${version} is ready`);
 
-  const listed = await call<{datasets: Array<{version: number}>}>(
-    '/listDatasets?limit=5',
-  );
-  if (
-    listed.status !== 200 ||
-    !listed.body.datasets.some(d => d.version === version)
-  ) {
+  const listed = await client.listDatasets(5);
+  if (!listed.datasets.some(d => d.version === version)) {
     throw new Error(`listDatasets does not list version ${version}`);
   }
 
   const downloads: SmokeResult['downloads'] = {};
-  for (const loader of ['loadParquet', 'loadTfrecord']) {
-    const link = await call<{
-      url: string;
-      sizeBytes: number;
-      md5: string;
-      crc32c: string;
-      error?: {message: string};
-    }>(`/${loader}?version=${version}&ttlSeconds=300`);
-    if (link.status !== 200)
+  for (const loader of ['loadParquet', 'loadTfrecord'] as const) {
+    const link =
+      loader === 'loadParquet'
+        ? await client.loadParquet(version, 300)
+        : await client.loadTfrecord(version, 300);
+    if (!('url' in link))
       throw new Error(
-        `${loader} answered ${link.status}: ${link.body.error?.message}`,
+        `${loader}: version ${version} is sharded; smoke asks for one file`,
       );
-    const response = await fetch(link.body.url); // a signed URL needs no token
+    const response = await reach(link.url); // a signed URL needs no token
     if (response.status !== 200)
       throw new Error(
         `download from ${loader}'s signed URL answered ${response.status}`,
@@ -115,12 +61,12 @@ export async function smoke(
     const md5 = createHash('md5').update(bytes).digest('base64');
     const crc = crc32cBase64(crc32c(bytes));
     if (
-      bytes.length !== link.body.sizeBytes ||
-      md5 !== link.body.md5 ||
-      crc !== link.body.crc32c
+      bytes.length !== link.sizeBytes ||
+      md5 !== link.md5 ||
+      crc !== link.crc32c
     ) {
       throw new Error(
-        `${loader}: downloaded ${bytes.length} bytes md5 ${md5} crc32c ${crc}; expected ${link.body.sizeBytes} ${link.body.md5} ${link.body.crc32c}`,
+        `${loader}: downloaded ${bytes.length} bytes md5 ${md5} crc32c ${crc}; expected ${link.sizeBytes} ${link.md5} ${link.crc32c}`,
       );
     }
     downloads[loader] = {bytes: bytes.length, md5, crc32c: crc};
@@ -128,7 +74,7 @@ export async function smoke(
   }
   return {
     version,
-    rows: generated.body.rows,
+    rows: generated.rows,
     downloads,
     seconds: (performance.now() - started) / 1000,
   };
@@ -179,9 +125,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       process.exitCode = code;
     },
     error => {
-      process.stderr.write(
-        `smoke: FAILED: ${error instanceof Error ? error.message : String(error)}\n`,
-      );
+      process.stderr.write(`smoke: FAILED: ${describeError(error)}\n`);
       process.exitCode = 1;
     },
   );

@@ -1,6 +1,7 @@
 /** The local stack for integration tests, plus clients pointed at its emulators. */
 import {Firestore} from '@google-cloud/firestore';
 import {Storage, type Bucket} from '@google-cloud/storage';
+import {ApiClient, ApiError} from '../../shared/api/index.js';
 import {
   startLocalStack,
   type LocalStack,
@@ -80,22 +81,32 @@ export function postJson(url: string, body: unknown): Promise<JsonResponse> {
   });
 }
 
-/** Polls loadMetadata until the version is ready (200) or fails the test. */
+/**
+ * Waits (ApiClient.waitReady, the one polling loop) until the version is
+ * ready; answers loadMetadata's 200 body as a JsonResponse (status 200, the
+ * body, its JSON text; headers empty, the client keeps none). Throws on a
+ * failed version, any other error, or the timeout.
+ */
 export async function waitReady(
   url: string,
   version: number,
   timeoutMs = 120_000,
 ): Promise<JsonResponse> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const response = await call(`${url}/loadMetadata?version=${version}`);
-    if (response.status === 200) return response;
-    if (response.status !== 409 || Date.now() > deadline) {
-      throw new Error(
-        `version ${version} not ready: ${response.status} ${response.text}`,
-      );
-    }
-    await new Promise(resolve => setTimeout(resolve, 250));
+  const client = new ApiClient({baseUrl: url});
+  try {
+    const body = await client.waitReady(version, {timeoutMs, intervalMs: 250});
+    return {
+      status: 200,
+      body,
+      headers: new Headers(),
+      text: JSON.stringify(body),
+    };
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    throw new Error(
+      `version ${version} not ready: ${error.status} ${error.code} ${error.message}`,
+      {cause: error},
+    );
   }
 }
 

@@ -1,0 +1,264 @@
+/**
+ * The one client of the HTTP API (DESIGN §5), over Node's global fetch: used
+ * by the CLI's `fetch`, `npm run smoke`, the demo and the tests.
+ *
+ * - every answer other than the expected 2xx is an ApiError carrying the
+ *   server's code, message, field and requestId, and the URL;
+ * - every request has a timeout (AbortSignal.timeout);
+ * - GETs (idempotent) are retried, bounded, with backoff, on 429/503
+ *   (honouring Retry-After) and on failures to connect; a POST generate is
+ *   never retried, as it is not idempotent;
+ * - waitReady is the one polling loop: 409 (generating) -> poll again, a
+ *   failed version -> throw at once, and never longer than its timeout.
+ */
+import {setTimeout as sleep} from 'node:timers/promises';
+import {ApiError, errorBodyOf} from './api-error.js';
+import type {
+  DatasetList,
+  FileLink,
+  GenerateAnswer,
+  MetadataLink,
+  VersionSelector,
+} from './api-types.js';
+
+export interface ApiClientOptions {
+  /** e.g. http://127.0.0.1:8080 or https://REGION-PROJECT.cloudfunctions.net */
+  baseUrl: string;
+  /** An identity token, sent as `Authorization: Bearer`; never in an error. */
+  token?: string;
+  /** Per GET request, ms. Default 60_000. */
+  timeoutMs?: number;
+  /** Per POST generate, ms (it writes the dataset before answering). Default 30 min. */
+  generateTimeoutMs?: number;
+  /** Retries of a GET after the first attempt. Default 3. */
+  retries?: number;
+  /** First backoff, ms, doubled per retry. Default 200. */
+  retryDelayMs?: number;
+  /** Cap on any one wait, including a server's Retry-After, ms. Default 10_000. */
+  maxRetryDelayMs?: number;
+}
+
+const DEFAULTS = {
+  timeoutMs: 60_000,
+  generateTimeoutMs: 30 * 60_000,
+  retries: 3,
+  retryDelayMs: 200,
+  maxRetryDelayMs: 10_000,
+} as const;
+
+export interface WaitReadyOptions {
+  /** Give up (ApiError 409 or the last error) after this long, ms. Default 120_000. */
+  timeoutMs?: number;
+  /** Between polls, ms. Default 250. */
+  intervalMs?: number;
+}
+
+/** The server's wording for a failed version (DESIGN §5 gives it the same 409 as generating). */
+const FAILED_VERSION = /will never be ready/;
+
+/**
+ * fetch(), with a failure to connect or a timeout told as an ApiError naming
+ * the URL and its cause (`cannot reach http://127.0.0.1:9/x: ECONNREFUSED`),
+ * not as undici's bare "fetch failed". For signed URLs too.
+ */
+export async function reach(
+  url: string,
+  init?: RequestInit,
+): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const cause = (error as {cause?: {code?: string; message?: string}}).cause;
+    const timedOut = (error as Error).name === 'TimeoutError';
+    const why = timedOut
+      ? 'timed out'
+      : (cause?.code ?? cause?.message ?? (error as Error).message);
+    throw new ApiError(
+      {
+        status: 0,
+        code: 'UNAVAILABLE',
+        message: `cannot reach ${url}: ${why}`,
+        url,
+      },
+      error,
+    );
+  }
+}
+
+function retryAfterSeconds(response: Response): number | undefined {
+  const raw = response.headers.get('retry-after');
+  if (raw === null) return undefined;
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim());
+  const at = Date.parse(raw);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - Date.now()) / 1000);
+}
+
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly options: Required<
+    Omit<ApiClientOptions, 'token' | 'baseUrl'>
+  >;
+  private readonly token: string | undefined;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token;
+    this.options = {
+      timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+      generateTimeoutMs:
+        options.generateTimeoutMs ?? DEFAULTS.generateTimeoutMs,
+      retries: options.retries ?? DEFAULTS.retries,
+      retryDelayMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs,
+      maxRetryDelayMs: options.maxRetryDelayMs ?? DEFAULTS.maxRetryDelayMs,
+    };
+  }
+
+  /** POST /generateDataset: 201 written, or 202 generating (then waitReady). Never retried. */
+  generate(body: Record<string, unknown> = {}): Promise<GenerateAnswer> {
+    return this.send<GenerateAnswer>('/generateDataset', {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify(body),
+      expect: [201, 202],
+      retries: 0,
+      timeoutMs: this.options.generateTimeoutMs,
+    });
+  }
+
+  loadParquet(
+    version: VersionSelector,
+    ttlSeconds?: number,
+  ): Promise<FileLink> {
+    return this.get<FileLink>('/loadParquet', {version, ttlSeconds});
+  }
+
+  loadTfrecord(
+    version: VersionSelector,
+    ttlSeconds?: number,
+  ): Promise<FileLink> {
+    return this.get<FileLink>('/loadTfrecord', {version, ttlSeconds});
+  }
+
+  loadMetadata(version: VersionSelector): Promise<MetadataLink> {
+    return this.get<MetadataLink>('/loadMetadata', {version});
+  }
+
+  listDatasets(limit?: number, pageToken?: string): Promise<DatasetList> {
+    return this.get<DatasetList>('/listDatasets', {limit, pageToken});
+  }
+
+  /**
+   * Polls loadMetadata until the version is ready. 409 "not ready yet" polls
+   * again; a failed version, any other error, or the timeout throws.
+   */
+  async waitReady(
+    version: number,
+    options: WaitReadyOptions = {},
+  ): Promise<MetadataLink> {
+    const deadline = Date.now() + (options.timeoutMs ?? 120_000);
+    const intervalMs = options.intervalMs ?? 250;
+    for (;;) {
+      try {
+        return await this.loadMetadata(version);
+      } catch (error) {
+        const generating =
+          error instanceof ApiError &&
+          error.status === 409 &&
+          !FAILED_VERSION.test(error.message);
+        if (!generating || Date.now() + intervalMs > deadline) throw error;
+      }
+      await sleep(intervalMs);
+    }
+  }
+
+  private get<T>(
+    path: string,
+    query: Record<string, string | number | undefined>,
+  ): Promise<T> {
+    const search = new URLSearchParams();
+    for (const [key, value] of Object.entries(query))
+      if (value !== undefined) search.set(key, String(value));
+    const suffix = search.size > 0 ? `?${search.toString()}` : '';
+    return this.send<T>(`${path}${suffix}`, {
+      method: 'GET',
+      expect: [200],
+      retries: this.options.retries,
+      timeoutMs: this.options.timeoutMs,
+    });
+  }
+
+  private async send<T>(
+    path: string,
+    request: {
+      method: 'GET' | 'POST';
+      headers?: Record<string, string>;
+      body?: string;
+      expect: number[];
+      retries: number;
+      timeoutMs: number;
+    },
+  ): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    const headers: Record<string, string> = {...request.headers};
+    if (this.token) headers.authorization = `Bearer ${this.token}`;
+    for (let attempt = 0; ; attempt++) {
+      let failure: ApiError;
+      try {
+        const response = await reach(url, {
+          method: request.method,
+          headers,
+          body: request.body,
+          signal: AbortSignal.timeout(request.timeoutMs),
+        });
+        const text = await response.text();
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        if (request.expect.includes(response.status) && body !== undefined)
+          return body as T;
+        const said = errorBodyOf(body);
+        failure = new ApiError({
+          status: response.status,
+          code:
+            said?.code ?? (response.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL'),
+          message:
+            said?.message ??
+            `${path} answered ${response.status} with ${body === undefined ? 'a body that is not JSON' : 'no error'}: ${text.slice(0, 200)}`,
+          url,
+          field: said?.field,
+          requestId: said?.requestId,
+          retryAfterSeconds: retryAfterSeconds(response),
+        });
+      } catch (error) {
+        // reach() names a refused connection; a timeout while the body
+        // streams in is the same kind of failure.
+        failure =
+          error instanceof ApiError
+            ? error
+            : new ApiError(
+                {
+                  status: 0,
+                  code: 'UNAVAILABLE',
+                  message: `cannot reach ${url}: ${(error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message}`,
+                  url,
+                },
+                error,
+              );
+      }
+      const retryable =
+        failure.status === 0 ||
+        failure.status === 429 ||
+        failure.status === 503;
+      if (!retryable || attempt >= request.retries) throw failure;
+      const backoff = this.options.retryDelayMs * 2 ** attempt;
+      const wait =
+        failure.retryAfterSeconds !== undefined
+          ? failure.retryAfterSeconds * 1000
+          : backoff;
+      await sleep(Math.min(wait, this.options.maxRetryDelayMs));
+    }
+  }
+}

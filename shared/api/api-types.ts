@@ -1,0 +1,69 @@
+/** The answers of the HTTP API (DESIGN §5), as the client hands them back. */
+import type {DatasetMetadata} from '../metadata.js';
+
+/** POST /generateDataset -> 201: one shard, written. */
+export interface GeneratedDataset {
+  version: number;
+  objects: {parquet?: string; tfrecord?: string; metadata: string};
+  rows: number;
+  seed: number;
+  checksums: Record<string, unknown>;
+  durationMs: number;
+}
+
+/** POST /generateDataset -> 202: sharded, follow loadMetadata (waitReady). */
+export interface GeneratingDataset {
+  version: number;
+  status: 'generating';
+  shards: number;
+  rows: number;
+  seed: number;
+}
+
+export type GenerateAnswer = GeneratedDataset | GeneratingDataset;
+
+export interface SignedFile {
+  url: string;
+  object: string;
+  sizeBytes: number;
+  crc32c: string;
+  md5: string;
+}
+
+/** GET /loadParquet, /loadTfrecord for a one-file version. */
+export interface SingleFileLink extends SignedFile {
+  version: number;
+  expiresAt: string;
+}
+
+/** GET /loadParquet, /loadTfrecord for a sharded version: every shard in order. */
+export interface ShardedLink {
+  version: number;
+  expiresAt: string;
+  shards: Array<SignedFile & {rows: number}>;
+}
+
+export type FileLink = SingleFileLink | ShardedLink;
+
+/** GET /loadMetadata. */
+export interface MetadataLink {
+  version: number;
+  status: string;
+  metadata: DatasetMetadata;
+  url: string;
+  expiresAt: string;
+}
+
+/** One entry of GET /listDatasets. */
+export interface DatasetSummary {
+  version: number;
+  status: string;
+  [field: string]: unknown;
+}
+
+export interface DatasetList {
+  datasets: DatasetSummary[];
+  nextPageToken: string | null;
+}
+
+export type VersionSelector = number | 'latest';
