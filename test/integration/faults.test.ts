@@ -324,12 +324,16 @@ describe('faults', {timeout: 20 * 60_000}, () => {
   it('Firestore emulator killed mid-generate', async ctx => {
     const seed = 9_102;
     await faultMidGenerate(ctx, seed, async allocated => {
+      // The allocation was read back before this runs, so it is committed
+      // now: an export asked for after this instant holds it. (Its createdAt
+      // is the function's clock before the write, which an export can
+      // straddle: a kill then lost the allocation.)
+      const seenAt = Date.now();
       await midUpload(() => pendingFor(seed).pending(), allocated);
       // The catalogue is exported every second: kill once the allocation is in an export.
-      const allocatedAt = Date.parse(allocated.createdAt);
       const deadline = Date.now() + 10_000;
       while (
-        (t.stack.emulators.snapshots.takenAt()?.getTime() ?? 0) <= allocatedAt
+        (t.stack.emulators.snapshots.takenAt()?.getTime() ?? 0) <= seenAt
       ) {
         assert.ok(Date.now() < deadline, 'no Firestore export within 10 s');
         await sleep(100);
