@@ -7,6 +7,7 @@ import type {Catalog} from '../catalog/catalog.js';
 import type {Logger} from '../logger.js';
 import type {Settings} from '../settings.js';
 import type {ObjectStore} from '../storage/object-store.js';
+import type {ShardPublisher} from './shard-messages.js';
 
 export interface ServiceContext {
   settings: Settings;
@@ -14,4 +15,6 @@ export interface ServiceContext {
   catalog: Catalog;
   log: Logger;
   now(): Date;
+  /** Where a sharded generate publishes its shard messages (DESIGN §7); absent: sharded requests are refused. */
+  shardPublisher?: ShardPublisher;
 }
