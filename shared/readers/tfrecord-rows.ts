@@ -5,11 +5,12 @@
 import {createReadStream} from 'node:fs';
 import {createGunzip} from 'node:zlib';
 import type {Readable} from 'node:stream';
-import {decodeExample, type ExampleRow} from '../formats/tfrecord/example.js';
+import {decodeExample} from '../formats/tfrecord/example.js';
 import {
   payloadCrcMatches,
   TfrecordDeframer,
 } from '../formats/tfrecord/framing.js';
+import type {Row} from '../row-schema.js';
 import {RowCollector, type RowsSummary} from './row-sink.js';
 
 /**
@@ -29,7 +30,7 @@ export async function readTfrecordRows(path: string): Promise<RowsSummary> {
   const deframer = new TfrecordDeframer();
   const collector = new RowCollector();
   // Distinct payloads by their stored CRC; a hit is confirmed byte for byte.
-  const parsed = new Map<number, Array<{payload: Buffer; row: ExampleRow}>>();
+  const parsed = new Map<number, Array<{payload: Buffer; row: Row}>>();
   let cached = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     deframer.forEachRecord(
@@ -37,7 +38,7 @@ export async function readTfrecordRows(path: string): Promise<RowsSummary> {
       (bytes, start, end, crc) => {
         const length = end - start;
         const candidates = parsed.get(crc);
-        let row: ExampleRow | undefined;
+        let row: Row | undefined;
         if (candidates) {
           for (const c of candidates) {
             if (
@@ -62,7 +63,7 @@ export async function readTfrecordRows(path: string): Promise<RowsSummary> {
             else parsed.set(crc, [{payload, row}]);
           }
         }
-        collector.add(row.target_store_id, row.creative_pack_id, row.label);
+        collector.add(row);
       },
       {checkPayloadCrc: false},
     );
