@@ -10,6 +10,7 @@ import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
+import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
 import {REPO_ROOT} from '../support/python.js';
 import {verifyV4SignedUrl} from '../support/signed-url.js';
 import {
@@ -91,7 +92,7 @@ describe(
       assert.equal(doc.probabilities.stored, 'inline');
       assert.equal(Object.keys(doc.probabilities.pair_probs).length, 100);
       assert.match(doc.recordedGeneration, /^[0-9]+$/);
-      assert.equal(doc.objects.tfrecord.bytes, 150_000 * 121);
+      assert.equal(doc.objects.tfrecord.bytes, 150_000 * tfrecordRecordBytes());
       const latest = await call<{version: number}>(
         `${t.url}/loadParquet?version=latest`,
       );

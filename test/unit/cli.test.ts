@@ -13,6 +13,7 @@ import {after, describe, it} from 'node:test';
 import {createServer} from 'node:net';
 import type {AddressInfo} from 'node:net';
 import {fileURLToPath} from 'node:url';
+import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
 import {GENERATOR} from '../../shared/version.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -122,7 +123,7 @@ describe('exploration-data generate', () => {
       'dataset_v3.tfrecord',
       'metadata_v3.json',
     ]);
-    assert.equal(summary.files.tfrecord.bytes, 20000 * 121);
+    assert.equal(summary.files.tfrecord.bytes, 20000 * tfrecordRecordBytes());
     const again = run(
       'generate',
       '--samples',
