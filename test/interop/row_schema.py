@@ -35,6 +35,13 @@ ARROW_DIGEST: dict[str, Callable[[Any], Any]] = {
 }
 
 
+# ... and one value as NumPy hands it over (bytes for a string, an integer).
+VALUE_DIGEST: dict[str, Callable[[Any], bytes]] = {
+    "utf8": lambda v: bytes(v),
+    "decimal": lambda v: b"%d" % v,
+}
+
+
 def _tf_digest() -> dict[str, Callable[[Any], Any]]:
     import tensorflow as tf
 
@@ -86,6 +93,12 @@ class RowSchema:
 
         encode = _tf_digest()
         return tf.strings.join([encode[c["digest"]](batch[c["name"]]) for c in self.columns], separator="\t")
+
+
+    def value_lines(self, batch: dict[str, Any]) -> list[bytes]:
+        """A batch of NumPy values' digest lines (with the newline), one per row."""
+        texts = [[VALUE_DIGEST[c["digest"]](v) for v in batch[c["name"]]] for c in self.columns]
+        return [b"\t".join(values) + b"\n" for values in zip(*texts, strict=True)]
 
 
 def load(path: str | Path) -> RowSchema:
