@@ -8,11 +8,23 @@ import {
   parquetRead,
 } from 'hyparquet';
 import {DataLossError} from '../errors.js';
-import {COLUMN_NAMES, COLUMNS, type Row} from '../row-schema.js';
+import {
+  COLUMN_NAMES,
+  COLUMNS,
+  CREATIVE_PACK_ID,
+  LABEL,
+  TARGET_STORE_ID,
+} from '../row-schema.js';
 import {RowCollector, type RowsSummary} from './row-sink.js';
 
 /** "name TYPE" of each column, as the row schema declares and the file says. */
 const EXPECTED = COLUMNS.map(c => `${c.name} ${c.type.parquet.type}`);
+
+/** Each column's digest text of a value as hyparquet hands it over. */
+const DIGEST = COLUMNS.map(c => {
+  const {fromParquet, digestText} = c.type;
+  return (value: unknown) => digestText(fromParquet(value));
+});
 
 export async function readParquetRows(path: string): Promise<RowsSummary> {
   const file = await asyncBufferFromFile(path);
@@ -60,12 +72,19 @@ export async function readParquetRows(path: string): Promise<RowsSummary> {
       }
     }
     const values = COLUMNS.map(c => columns.get(c.name) as unknown[]);
-    const fromParquet = COLUMNS.map(c => c.type.fromParquet);
+    const target = columns.get(TARGET_STORE_ID.name) as unknown[];
+    const creative = columns.get(CREATIVE_PACK_ID.name) as unknown[];
+    const label = columns.get(LABEL.name) as unknown[];
     for (let i = 0; i < size; i++) {
-      const row: Record<string, unknown> = {};
-      for (let k = 0; k < values.length; k++)
-        row[COLUMN_NAMES[k]] = fromParquet[k](values[k][i]);
-      collector.add(row as Row);
+      let line = DIGEST[0](values[0][i]);
+      for (let k = 1; k < values.length; k++)
+        line += '\t' + DIGEST[k](values[k][i]);
+      collector.addLine(
+        line + '\n',
+        TARGET_STORE_ID.type.fromParquet(target[i]),
+        CREATIVE_PACK_ID.type.fromParquet(creative[i]),
+        LABEL.type.fromParquet(label[i]),
+      );
     }
     rowStart = rowEnd;
   }

@@ -30,15 +30,27 @@ export class RowCollector {
   private readonly perCreative = new Map<string, [number, number]>();
   private readonly creativeTargets = new Map<string, Set<string>>();
 
+  /** Adds a row. */
   add(row: Row): void {
-    this.text += digestLine(row);
+    this.addLine(
+      digestLine(row),
+      row[TARGET_STORE_ID.name],
+      row[CREATIVE_PACK_ID.name],
+      row[LABEL.name],
+    );
+  }
+
+  /**
+   * Adds a row by its digest line (digestLine) and the values the statistics
+   * read, for readers that have the line at hand (a cached payload's, or one
+   * built column by column).
+   */
+  addLine(line: string, target: string, creative: string, label: number): void {
+    this.text += line;
     if (this.text.length > 1 << 20) {
       this.hash.update(this.text, 'utf8');
       this.text = '';
     }
-    const target = row[TARGET_STORE_ID.name];
-    const creative = row[CREATIVE_PACK_ID.name];
-    const label = row[LABEL.name];
     this.rows++;
     this.positives += label;
     let counts = this.perCreative.get(creative);
