@@ -171,7 +171,8 @@ def cli_generate(out: Path, **inputs: Any) -> Path:
 
 
 def frame_digest(frame: Any) -> str:
-    return str(arrow_digest(pa.Table.from_pandas(frame[SCHEMA.names], preserve_index=False), SCHEMA))
+    table = pa.Table.from_pandas(frame[SCHEMA.names], preserve_index=False)
+    return str(arrow_digest(table, SCHEMA))
 
 
 def file_digest(path: Path) -> str:
