@@ -28,8 +28,13 @@ export const PRODUCER_LABEL: Record<ProducerName, string> = {
 export interface Measurement {
   producer: ProducerName;
   rows: number;
-  /** 'rss': the separate peak-RSS run of our CLI alone */
+  /**
+   * 'rss': the scale runs of our CLI (one file, and 16 shards on 1 and 2
+   * workers) at 100M rows and more, for rows/s and peak RSS
+   */
   run: 'compare' | 'rss';
+  /** formats written, when not both (a scale run that the disk cannot hold in TFRecord) */
+  formats?: 'parquet';
   status: 'ok' | 'failed' | 'skipped';
   reason?: string;
   wallSeconds?: number;
@@ -180,6 +185,18 @@ export function targets(
       });
     }
   }
+  for (const m of measurements.filter(
+    m => m.run === 'rss' && m.status === 'ok' && m.producer !== 'ours',
+  )) {
+    const single = ours.find(o => o.run === 'rss' && o.rows === m.rows);
+    if (!single) continue;
+    checks.push({
+      rows: m.rows,
+      target: `${PRODUCER_LABEL[m.producer]} against one file`,
+      measured: `${(single.wallSeconds! / m.wallSeconds!).toFixed(2)}x as fast, peak RSS ${fmt(m.peakRssBytes! / MB, 0)} MB (one file: ${fmt(single.peakRssBytes! / MB, 0)} MB)`,
+      met: m.peakRssBytes! < 300 * MB * SHARDED_WORKERS[m.producer]!,
+    });
+  }
   for (const m of ours) {
     if (m.rows >= 10_000_000) {
       checks.push({
@@ -203,21 +220,33 @@ const HEADERS = [
   'wall s',
   'of which sync s',
   'rows/s',
+  'CPU s',
   'peak RSS MB',
   'output MB',
   'wall / ours',
   'load 1-min before -> after',
 ];
 
+/** The producer, and what kind of run: a scale run, Parquet only. */
+export function runLabel(m: Measurement): string {
+  const kinds = [
+    ...(m.run === 'rss' ? ['scale run'] : []),
+    ...(m.formats === 'parquet' ? ['Parquet only'] : []),
+  ];
+  return (
+    PRODUCER_LABEL[m.producer] + (kinds.length ? ` (${kinds.join(', ')})` : '')
+  );
+}
+
 function measurementRow(m: Measurement, ours?: Measurement): Row {
-  const label =
-    PRODUCER_LABEL[m.producer] + (m.run === 'rss' ? ' (RSS run)' : '');
+  const label = runLabel(m);
   if (m.status !== 'ok') {
     return {
       cells: [
         label,
         fmtInt(m.rows),
         m.status,
+        '',
         '',
         '',
         '',
@@ -238,6 +267,7 @@ function measurementRow(m: Measurement, ours?: Measurement): Row {
       fmt(m.wallSeconds, 2),
       fmt(m.syncSeconds ?? undefined, 2),
       fmtInt(m.rowsPerSecond!),
+      fmt(m.userSeconds! + m.systemSeconds!, 2),
       fmt(m.peakRssBytes! / MB, 0),
       fmt(m.outputBytes! / MB, 1),
       ratio,
@@ -249,9 +279,9 @@ function measurementRow(m: Measurement, ours?: Measurement): Row {
 function tableRows(measurements: Measurement[]): Row[] {
   return measurements.map(m => {
     const ours = measurements.find(
-      o => o.producer === 'ours' && o.rows === m.rows && o.run === 'compare',
+      o => o.producer === 'ours' && o.rows === m.rows && o.run === m.run,
     );
-    return measurementRow(m, m.run === 'compare' ? ours : undefined);
+    return measurementRow(m, ours);
   });
 }
 
@@ -262,7 +292,7 @@ export function textTable(measurements: Measurement[]): string {
     .map(r =>
       r
         .map((c, i) =>
-          i === 0 || i === 8 ? c.padEnd(widths[i]) : c.padStart(widths[i]),
+          i === 0 || i === 9 ? c.padEnd(widths[i]) : c.padStart(widths[i]),
         )
         .join('  ')
         .trimEnd(),
@@ -273,7 +303,7 @@ export function textTable(measurements: Measurement[]): string {
 export function markdownTable(measurements: Measurement[]): string {
   const lines = [
     `| ${HEADERS.join(' | ')} |`,
-    `|${HEADERS.map((_, i) => (i === 0 || i === 8 ? '---' : '---:')).join('|')}|`,
+    `|${HEADERS.map((_, i) => (i === 0 || i === 9 ? '---' : '---:')).join('|')}|`,
     ...tableRows(measurements).map(r => `| ${r.cells.join(' | ')} |`),
   ];
   return lines.join('\n');
