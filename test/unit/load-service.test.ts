@@ -12,7 +12,13 @@ import {
   listDatasets,
   loadMetadata,
   loadObject,
+  resolveReady,
 } from '../../shared/service/load-service.js';
+import {DATASET_STATUSES} from '../../shared/catalog/records.js';
+import {
+  STATUS_TABLE,
+  VersionNotReadyError,
+} from '../../shared/catalog/statuses.js';
 import {recordStorageEvent} from '../../shared/service/record-service.js';
 import {METADATA_ANSWER_MAX_BYTES} from '../../shared/metadata-view.js';
 import {leaseMsOf} from '../../shared/settings.js';
@@ -43,6 +49,53 @@ beforeEach(() => {
     context.store.put(name, object.bytes);
   for (const record of template.catalog.documents.values())
     context.catalog.put(record);
+});
+
+describe('resolveReady follows the status table', () => {
+  for (const status of DATASET_STATUSES) {
+    const rule = STATUS_TABLE[status];
+    it(`${status} -> ${rule.loaders}${rule.loaders === 409 ? ` with versionStatus ${status}` : ''}`, async () => {
+      const v2 = context.catalog.documents.get('v2')!;
+      context.catalog.put({
+        ...v2,
+        status,
+        error: status === 'failed' ? 'shard 2 kept failing' : undefined,
+        leaseExpiresAt:
+          status === 'generating'
+            ? new Date(context.now().getTime() + 60_000).toISOString()
+            : undefined,
+      });
+      const answer = resolveReady(2, context);
+      if (rule.loaders === 200) {
+        assert.equal((await answer).status, status);
+        return;
+      }
+      await assert.rejects(answer, (error: unknown) => {
+        assert.ok(error instanceof VersionNotReadyError);
+        assert.equal(error.code, 'FAILED_PRECONDITION');
+        assert.equal(error.versionStatus, status);
+        assert.equal(error.retryAfterSeconds, rule.retryAfterSeconds);
+        assert.equal(rule.keepWaiting, status === 'generating');
+        assert.match(
+          error.message,
+          status === 'failed'
+            ? /failed .*: shard 2 kept failing$/
+            : /still generating/,
+        );
+        return true;
+      });
+    });
+  }
+
+  it('a version past its lease answers versionStatus failed, not generating', async () => {
+    context.advance(leaseMsOf(context.settings) + 1);
+    await assert.rejects(resolveReady(3, context), (error: unknown) => {
+      assert.ok(error instanceof VersionNotReadyError);
+      assert.equal(error.versionStatus, 'failed');
+      assert.equal(error.retryAfterSeconds, undefined);
+      return true;
+    });
+  });
 });
 
 describe('loadObject', () => {
