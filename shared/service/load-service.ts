@@ -5,7 +5,8 @@
 import type {Format} from '../config.js';
 import type {DatasetRecord, DatasetStatus} from '../catalog/records.js';
 import {requireServable} from '../catalog/statuses.js';
-import {InvalidArgumentError, NotFoundError} from '../errors.js';
+import {DataLossError, InvalidArgumentError, NotFoundError} from '../errors.js';
+import {MalformedMetadataError, parseMetadata} from '../metadata-reader.js';
 import {
   METADATA_ANSWER_MAX_BYTES,
   summarizedMetadata,
@@ -134,7 +135,7 @@ export async function loadMetadata(
   } else {
     const bytes = await context.store.read(name, record.recordedGeneration);
     if (!bytes) throw gone();
-    metadata = JSON.parse(bytes.toString('utf8'));
+    metadata = parseRecordedMetadata(bytes, record.version);
   }
   const signed = await context.store.signReadUrl(
     name,
@@ -148,6 +149,19 @@ export async function loadMetadata(
     url: signed.url,
     expiresAt: signed.expiresAt,
   };
+}
+
+/** The recorded object through the one parser; bytes it rejects are data loss (500). */
+function parseRecordedMetadata(bytes: Uint8Array, version: number) {
+  try {
+    return parseMetadata(bytes);
+  } catch (error) {
+    if (!(error instanceof MalformedMetadataError)) throw error;
+    throw new DataLossError(
+      `the metadata object of dataset version ${version} is malformed: ${error.message}`,
+      error,
+    );
+  }
 }
 
 export interface DatasetSummary {

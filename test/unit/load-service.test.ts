@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import {before, beforeEach, describe, it} from 'node:test';
 import {resolveConfig} from '../../shared/config.js';
-import {FailedPreconditionError, NotFoundError} from '../../shared/errors.js';
+import {
+  DataLossError,
+  FailedPreconditionError,
+  NotFoundError,
+} from '../../shared/errors.js';
 import {generateToBucket} from '../../shared/service/generate-service.js';
 import {
   listDatasets,
@@ -205,6 +209,33 @@ describe('loadMetadata', () => {
     const response = await loadMetadata(1, 60, context);
     assert.equal((response.metadata as {version: number}).version, 1);
     assert.ok(!context.store.log.includes(`read ${name}`));
+  });
+
+  it('answers the metadata through the one parser: typed, whole, in the written order', async () => {
+    const name = 'datasets/v1/metadata_v1.json';
+    const bytes = context.store.objects.get(name)!.bytes;
+    const response = await loadMetadata(1, 60, context);
+    assert.deepEqual(response.metadata, JSON.parse(bytes.toString()));
+  });
+
+  it('recorded metadata the parser rejects -> DataLossError naming the member', async () => {
+    const name = 'datasets/v1/metadata_v1.json';
+    const forged = context.store.put(
+      name,
+      context.store.objects
+        .get(name)!
+        .bytes.toString()
+        .replace('"schemaVersion": 1', '"schemaVersion": 7'),
+    );
+    context.catalog.documents.get('v1')!.recordedGeneration = forged.generation;
+    await assert.rejects(loadMetadata(1, 60, context), (error: unknown) => {
+      assert.ok(error instanceof DataLossError);
+      assert.match(
+        error.message,
+        /metadata object of dataset version 1 is malformed: metadata's schemaVersion must be 1, got 7/,
+      );
+      return true;
+    });
   });
 
   it('metadata gone from the bucket -> 404', async () => {

@@ -260,12 +260,14 @@ describe('readMetadata', () => {
   ];
   malformed.push(...malformedHead);
   for (const [what, text, message] of malformed) {
-    it(`rejects ${what}`, async () => {
-      await assert.rejects(readMetadata([Buffer.from(text)]), error => {
+    it(`rejects ${what}, streamed and whole`, async () => {
+      const named = (error: unknown) => {
         assert.ok(error instanceof MalformedMetadataError, String(error));
         assert.match(error.message, message);
         return true;
-      });
+      };
+      await assert.rejects(readMetadata([Buffer.from(text)]), named);
+      assert.throws(() => parseMetadata(Buffer.from(text)), named);
     });
   }
 
@@ -295,11 +297,11 @@ describe('readMetadata', () => {
 
   it('parseMetadata gives the whole typed value, members in the written order', async () => {
     const {metadata, bytes} = metadataFor(3, 20);
-    const parsed = await parseMetadata(bytes);
+    const parsed = parseMetadata(bytes);
     assert.deepEqual(parsed, JSON.parse(bytes.toString()));
     assert.deepEqual(Object.keys(parsed), Object.keys(metadata));
-    await assert.rejects(
-      parseMetadata(Buffer.from(withMember('version', -1))),
+    assert.throws(
+      () => parseMetadata(Buffer.from(withMember('version', -1))),
       /metadata's version must be a positive whole number, got -1/,
     );
   });
