@@ -13,6 +13,8 @@ import {after, describe, it} from 'node:test';
 import {createServer} from 'node:net';
 import type {AddressInfo} from 'node:net';
 import {fileURLToPath} from 'node:url';
+import {isBadInput} from '../../cli/program.js';
+import {ApiError} from '../../shared/api/index.js';
 import {GENERATOR} from '../../shared/version.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -455,5 +457,21 @@ describe('npm run demo, before anything starts', () => {
     assert.equal(script.status, 0);
     assert.equal(script.stdout, usage);
     assert.equal(script.stderr, '');
+  });
+});
+
+describe('exit status of a version that is not ready (the status table)', () => {
+  const notReady = (versionStatus?: 'generating' | 'failed') =>
+    new ApiError({
+      status: 409,
+      code: 'FAILED_PRECONDITION',
+      message: 'dataset version 3 ...',
+      url: 'http://127.0.0.1:9/loadMetadata?version=3',
+      versionStatus,
+    });
+  it('failed (terminal) is bad input: exit 2; generating is worth a retry: exit 1', () => {
+    assert.equal(isBadInput(notReady('failed')), true);
+    assert.equal(isBadInput(notReady('generating')), false);
+    assert.equal(isBadInput(notReady()), false);
   });
 });
