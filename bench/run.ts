@@ -3,7 +3,8 @@
  * vectorised Python a careful user would write, and the floor (the same bytes
  * written to the same disk), at 1M and 10M rows; then scale runs of our CLI
  * alone (one file, 16 shards on 1 and 2 workers) at 100M and 1B rows for
- * rows/s and peak RSS (Parquet only where the disk cannot hold the TFRecord). Prints a table and saves JSON + markdown to
+ * rows/s and peak RSS (Parquet only where the disk cannot hold the TFRecord).
+ * At 10M rows and more, `verify` of one file and of 16 shards is timed too. Prints a table and saves JSON + markdown to
  * bench/results/. Measures; asserts nothing.
  *
  *   node build/bench/run.js --python PY [--sizes 1000000,10000000]
@@ -57,6 +58,9 @@ const PARQUET_BYTES_PER_ROW = 2;
 const FREE_FACTOR = 2.5;
 /** Our producers in the scale runs: one file, and 16 shards on 1 and 2 workers. */
 const SCALE_PRODUCERS: ProducerName[] = ['ours', 'shards16w1', 'shards16w2'];
+/** Whose output `verify` checks at the compare sizes of 10M rows and more. */
+const VERIFIED_PRODUCERS: ProducerName[] = ['ours', 'shards16w2'];
+const VERIFY_MIN_ROWS = 10_000_000;
 
 interface Options {
   python: string;
@@ -268,6 +272,7 @@ async function measureOne(
   logDir: string,
   floorBytes?: number[],
   formats?: 'parquet',
+  onOutput?: (out: string) => Promise<void>,
 ): Promise<Measurement> {
   const base: Measurement = {
     producer,
@@ -336,11 +341,58 @@ async function measureOne(
     };
     if (result.status === 'failed') {
       result.reason = `exit ${measure.exitCode}; see ${log}`;
+    } else {
+      await onOutput?.(out);
     }
     return result;
   } finally {
     await rm(dir, {recursive: true, force: true});
     currentChildDir = undefined;
+  }
+}
+
+/** `exploration-data verify` of a producer's output, measured like a producer. */
+async function measureVerify(
+  producer: ProducerName,
+  rows: number,
+  out: string,
+  opts: Options,
+  logDir: string,
+): Promise<Measurement> {
+  const dir = await mkdtemp(join(opts.tmp, 'exploration-bench-verify-'));
+  const log = join(logDir, `verify-${producer}-${rows}.log`);
+  const startedAt = new Date().toISOString();
+  try {
+    const {measure, loadBefore, loadAfter} = await runMeasured({
+      python: opts.python,
+      measureScript: MEASURE,
+      command: [process.execPath, CLI, 'verify', out, '--json'],
+      syncDir: dir,
+      stdoutFile: join(dir, 'stdout.txt'),
+      logFile: log,
+    });
+    const ok = measure.exitCode === 0;
+    return {
+      producer,
+      rows,
+      run: 'verify',
+      status: ok ? 'ok' : 'failed',
+      ...(ok ? {} : {reason: `exit ${measure.exitCode}; see ${log}`}),
+      wallSeconds: measure.wallSeconds,
+      commandSeconds: measure.commandSeconds,
+      syncSeconds: measure.syncSeconds,
+      userSeconds: measure.userSeconds,
+      systemSeconds: measure.systemSeconds,
+      rowsPerSecond: rows / measure.wallSeconds,
+      peakRssBytes: measure.peakRssBytes,
+      outputBytes: 0,
+      loadBefore,
+      loadAfter,
+      startedAt,
+      log,
+    };
+  } finally {
+    await rm(dir, {recursive: true, force: true});
   }
 }
 
@@ -407,6 +459,9 @@ async function main(): Promise<void> {
       say(
         `running ${PRODUCER_LABEL[producer]} at ${fmtInt(rows)} rows${expectation(producer, rows)}`,
       );
+      const verify =
+        rows >= VERIFY_MIN_ROWS && VERIFIED_PRODUCERS.includes(producer);
+      let verified: Measurement | undefined;
       const m = await measureOne(
         producer,
         rows,
@@ -414,8 +469,18 @@ async function main(): Promise<void> {
         opts,
         logDir,
         floorBytes,
+        undefined,
+        verify
+          ? async out => {
+              say(
+                `running verify of ${PRODUCER_LABEL[producer]} at ${fmtInt(rows)} rows`,
+              );
+              verified = await measureVerify(producer, rows, out, opts, logDir);
+            }
+          : undefined,
       );
       record(m);
+      if (verified) record(verified);
       if (producer === 'ours' && m.status === 'ok' && m.files) {
         floorBytes = Object.values(m.files);
       }
