@@ -4,6 +4,7 @@
  */
 import {parseIntegerInRange} from './integer.js';
 import {DEFAULT_LIMITS, type DatasetLimits} from './config.js';
+import {SHARD_TOPIC} from './service/shard-messages.js';
 
 export class ConfigurationError extends Error {
   constructor(message: string) {
@@ -26,6 +27,8 @@ export interface Settings {
   leaseMarginSeconds: number;
   /** storage events older than this are acknowledged unrecorded (Eventarc retries for 24 h) */
   eventMaxAgeSeconds: number;
+  /** The Pub/Sub topic a sharded generate publishes its shard messages to (DESIGN §7). */
+  shardTopic: string;
 }
 
 /** How long a version stays `generating` before readers count it failed. */
@@ -45,6 +48,7 @@ export const SETTING_DEFAULTS = Object.freeze({
   GENERATE_LEASE_MARGIN_SECONDS: 60,
   // Eventarc's 24 h retry window plus an hour of margin
   EVENT_MAX_AGE_SECONDS: 25 * 3600,
+  SHARD_TOPIC: SHARD_TOPIC,
 });
 
 /** V4 signed URLs cannot live longer than seven days. */
@@ -79,6 +83,16 @@ export function settingsFromEnv(env: Env = process.env): Settings {
   if (!/^[A-Za-z0-9_-]{1,100}$/.test(collection)) {
     throw new ConfigurationError(
       `FIRESTORE_COLLECTION must be a collection id of letters, digits, _ or -, got ${JSON.stringify(collection)}`,
+    );
+  }
+  const shardTopic = env.SHARD_TOPIC || SETTING_DEFAULTS.SHARD_TOPIC;
+  // Pub/Sub's rule for a topic id.
+  if (
+    !/^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/.test(shardTopic) ||
+    shardTopic.startsWith('goog')
+  ) {
+    throw new ConfigurationError(
+      `SHARD_TOPIC must be a Pub/Sub topic id (3-255 letters, digits or -._~+%, starting with a letter, not "goog"), got ${JSON.stringify(shardTopic)}`,
     );
   }
   const signedUrlMaxTtlSeconds = positiveInteger(
@@ -118,5 +132,6 @@ export function settingsFromEnv(env: Env = process.env): Settings {
       'EVENT_MAX_AGE_SECONDS',
       30 * 24 * 3600,
     ),
+    shardTopic,
   };
 }

@@ -22,6 +22,7 @@ describe('settingsFromEnv', () => {
         generateTimeoutSeconds: 540,
         leaseMarginSeconds: 60,
         eventMaxAgeSeconds: 90_000,
+        shardTopic: 'dataset-shards',
       },
     );
   });
@@ -38,6 +39,7 @@ describe('settingsFromEnv', () => {
       GENERATE_TIMEOUT_SECONDS: '30',
       GENERATE_LEASE_MARGIN_SECONDS: '5',
       EVENT_MAX_AGE_SECONDS: '600',
+      SHARD_TOPIC: 'shards-2',
     });
     assert.equal(settings.projectId, 'p');
     assert.equal(settings.bucket, 'b');
@@ -50,6 +52,7 @@ describe('settingsFromEnv', () => {
     assert.equal(settings.leaseMarginSeconds, 5);
     assert.equal(leaseMsOf(settings), 35_000);
     assert.equal(settings.eventMaxAgeSeconds, 600);
+    assert.equal(settings.shardTopic, 'shards-2');
     assert.equal(settingsFromEnv({DATASETS_PREFIX: ''}).prefix, '');
   });
 
@@ -71,6 +74,10 @@ describe('settingsFromEnv', () => {
     [{GENERATE_TIMEOUT_SECONDS: '3601'}, /GENERATE_TIMEOUT_SECONDS/],
     [{GENERATE_LEASE_MARGIN_SECONDS: '0'}, /GENERATE_LEASE_MARGIN_SECONDS/],
     [{EVENT_MAX_AGE_SECONDS: 'day'}, /EVENT_MAX_AGE_SECONDS/],
+    [{SHARD_TOPIC: 'ab'}, /SHARD_TOPIC must be a Pub\/Sub topic id/],
+    [{SHARD_TOPIC: '1shards'}, /SHARD_TOPIC/],
+    [{SHARD_TOPIC: 'googshards'}, /SHARD_TOPIC/],
+    [{SHARD_TOPIC: 'projects/p/topics/t'}, /SHARD_TOPIC/],
   ];
   for (const [env, message] of bad) {
     it(`refuses ${JSON.stringify(env)}`, () => {
