@@ -10,7 +10,7 @@
  * instance). `assembleMetadata` merges the shards' results; `generateDataset`
  * is both in one process (one shard: the single-file dataset).
  */
-import type {DatasetConfig, Format} from './config.js';
+import {shardCountOf, type DatasetConfig, type Format} from './config.js';
 import {DigestPool} from './digest/digest-pool.js';
 import type {Digester, ObjectDigests} from './digest/digests.js';
 import {ParquetDatasetWriter} from './formats/parquet/dataset-writer.js';
@@ -44,12 +44,11 @@ export interface GenerateRequest {
   config: DatasetConfig;
   version: number;
   /**
-   * name of each file or object, by kind; with several shards the data files
-   * are named after these (shardFileName: `dataset_v1-00000-of-00004.parquet`)
+   * name of each file or object, by kind; with several shards (config.shards)
+   * the data files are named after these (shardFileName:
+   * `dataset_v1-00000-of-00004.parquet`)
    */
   names: Record<DatasetFileKind, string>;
-  /** how many shards (default 1: one file per format) */
-  shards?: number;
   destination: DatasetDestination;
   now?: () => Date;
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
@@ -261,7 +260,8 @@ export async function generateDataset(
 ): Promise<GeneratedDataset> {
   const {config, version, names, destination} = request;
   const now = request.now ?? (() => new Date());
-  const shardCount = resolveShardCount(config.nSamples, request.shards ?? 1);
+  // Re-checked: a config built by hand has not been through resolveConfig.
+  const shardCount = resolveShardCount(config.nSamples, shardCountOf(config));
   const started = performance.now();
   const model = buildModel(config);
   const modelMs = performance.now() - started;

@@ -29,11 +29,41 @@ export interface Settings {
   eventMaxAgeSeconds: number;
   /** The Pub/Sub topic a sharded generate publishes its shard messages to (DESIGN §7). */
   shardTopic: string;
+  /** generateShard's timeout: one shard's rows, uploads and (for the last) the metadata */
+  generateShardTimeoutSeconds: number;
+  /** generateShard's max_instance_count: how many shards run at once */
+  shardMaxInstances: number;
+  /** deliveries of one shard that fail before the shard fails its version */
+  shardMaxAttempts: number;
 }
 
 /** How long a version stays `generating` before readers count it failed. */
 export function leaseMsOf(settings: Settings): number {
   return (settings.generateTimeoutSeconds + settings.leaseMarginSeconds) * 1000;
+}
+
+/**
+ * Runs of generateShard a sharded version's lease allows per shard: one
+ * failed (transient) attempt and its redelivery, at every wave.
+ */
+export const SHARD_LEASE_RETRY_ALLOWANCE = 2;
+
+/**
+ * The lease of a sharded version (DESIGN §6, §7): the fan-out runs in
+ * waves of at most shardMaxInstances shards, each wave within one shard
+ * timeout, SHARD_LEASE_RETRY_ALLOWANCE times over for redeliveries, plus
+ * the margin. 16 shards on 64 instances: (1 x 540 x 2 + 60) s = 19 min;
+ * 1,024 shards: (16 x 540 x 2 + 60) s = 4 h 49 min.
+ */
+export function shardedLeaseMsOf(settings: Settings, shards: number): number {
+  const waves = Math.ceil(shards / settings.shardMaxInstances);
+  return (
+    (waves *
+      settings.generateShardTimeoutSeconds *
+      SHARD_LEASE_RETRY_ALLOWANCE +
+      settings.leaseMarginSeconds) *
+    1000
+  );
 }
 
 export const SETTING_DEFAULTS = Object.freeze({
@@ -49,6 +79,12 @@ export const SETTING_DEFAULTS = Object.freeze({
   // Eventarc's 24 h retry window plus an hour of margin
   EVENT_MAX_AGE_SECONDS: 25 * 3600,
   SHARD_TOPIC: SHARD_TOPIC,
+  // terraform's generateShard timeout: the 9-minute limit of event functions
+  GENERATE_SHARD_TIMEOUT_SECONDS: 540,
+  // terraform's generateShard max_instance_count
+  SHARD_MAX_INSTANCES: 64,
+  // a shard whose message failed this many deliveries fails its version
+  SHARD_MAX_ATTEMPTS: 5,
 });
 
 /** V4 signed URLs cannot live longer than seven days. */
@@ -133,5 +169,12 @@ export function settingsFromEnv(env: Env = process.env): Settings {
       30 * 24 * 3600,
     ),
     shardTopic,
+    generateShardTimeoutSeconds: positiveInteger(
+      env,
+      'GENERATE_SHARD_TIMEOUT_SECONDS',
+      3600,
+    ),
+    shardMaxInstances: positiveInteger(env, 'SHARD_MAX_INSTANCES', 1000),
+    shardMaxAttempts: positiveInteger(env, 'SHARD_MAX_ATTEMPTS', 100),
   };
 }

@@ -57,6 +57,12 @@ locals {
     EVENT_MAX_AGE_SECONDS = tostring(25 * 3600)
     # generateDataset publishes a sharded request's shard messages here (pubsub.tf).
     SHARD_TOPIC = google_pubsub_topic.shards.name
+    # A sharded version's lease covers its fan-out: waves of max_instances shards,
+    # each within generateShard's timeout (shared/settings.ts shardedLeaseMsOf).
+    GENERATE_SHARD_TIMEOUT_SECONDS = tostring(local.settings["generateShard"].timeout_seconds)
+    SHARD_MAX_INSTANCES            = tostring(local.settings["generateShard"].max_instances)
+    # A shard whose message failed this many deliveries fails its version.
+    SHARD_MAX_ATTEMPTS = "5"
     # Express (under functions-framework) hides error details in production.
     NODE_ENV = "production"
   }
