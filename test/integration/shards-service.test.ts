@@ -94,10 +94,21 @@ async function stateOf(version: number): Promise<string> {
     .map(f => `${f.name}#${String(f.metadata.generation)}`)
     .sort();
   const doc = await t.firestore.collection(COLLECTION).doc(`v${version}`).get();
+  const shards = (await doc.ref.listCollections()).length
+    ? await Promise.all(
+        (await doc.ref.listCollections()).map(async c =>
+          (await c.get()).docs.map(
+            d =>
+              `${c.id}/${d.id}@${d.updateTime.toDate().toISOString()}:${JSON.stringify(d.data())}`,
+          ),
+        ),
+      )
+    : [];
   return JSON.stringify({
     objects,
     doc: doc.exists ? doc.updateTime?.toDate().toISOString() : null,
     data: doc.data() ?? null,
+    shards: shards.flat().sort(),
   });
 }
 
