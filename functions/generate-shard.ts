@@ -44,12 +44,8 @@ export async function generateShardHandler(
   const {message, pushed} = decoded;
   return generateShardOfVersion(message, {
     ...context,
-    log: log.with({
-      version: message.version,
-      shard: message.shard,
-      shards: message.shards,
-      messageId: pushed.messageId,
-    }),
+    // The service adds version, shard and shards.
+    log: log.with({messageId: pushed.messageId}),
   });
 }
 
