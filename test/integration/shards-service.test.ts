@@ -254,6 +254,8 @@ describe('sharded generate through Pub/Sub', {timeout: 10 * 60_000}, () => {
     }
     const single = await api.generate({...CONFIG, shards: 1});
     assert.ok(!('status' in single), JSON.stringify(single));
+    // 201 once written; readable once the storage trigger has committed it
+    await api.waitReady(single.version, {timeoutMs: 120_000});
     const link = await api.loadTfrecord(single.version);
     assert.ok(!isSharded(link), JSON.stringify(link).slice(0, 300));
     const bytes = await download(link);
@@ -300,6 +302,7 @@ describe('a shard that fails', {timeout: 10 * 60_000}, () => {
       preconditionOpts: {ifGenerationMatch: 0},
     });
     const [strangerMetadata] = await stranger.getMetadata();
+    const finished = bridgeFinished();
     const answer = await call(`${t.url}/generateDataset`, {
       method: 'POST',
       headers: {'content-type': 'application/json'},
@@ -316,8 +319,12 @@ describe('a shard that fails', {timeout: 10 * 60_000}, () => {
       assert.equal(error.status, 409, error.message);
       return true;
     });
-    // Nothing is left generating, and no metadata commits the version.
-    await waitFor('the other shards to settle', async () => {
+    // Every shard message is done with (the others may still write their
+    // shard's objects: a version fails, its finished uploads stay), nothing
+    // is left generating, and no metadata commits the version.
+    await bridgeDone(finished, SHARDS);
+    assert.equal(t.stack.shardBridge.stats.dropped, 0);
+    await waitFor('nothing generating', async () => {
       const generating = await t.firestore
         .collection(COLLECTION)
         .where('status', '==', 'generating')
