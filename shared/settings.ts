@@ -4,6 +4,7 @@
  */
 import {parseIntegerInRange} from './integer.js';
 import {DEFAULT_LIMITS, type DatasetLimits} from './config.js';
+import {SHARD_TOPIC} from './service/shard-messages.js';
 
 export class ConfigurationError extends Error {
   constructor(message: string) {
@@ -26,6 +27,8 @@ export interface Settings {
   leaseMarginSeconds: number;
   /** storage events older than this are acknowledged unrecorded (Eventarc retries for 24 h) */
   eventMaxAgeSeconds: number;
+  /** The Pub/Sub topic a sharded generate publishes its shard messages to (DESIGN §7). */
+  shardTopic: string;
   /** generateShard's timeout: one shard's rows, uploads and (for the last) the metadata */
   generateShardTimeoutSeconds: number;
   /** generateShard's max_instance_count: how many shards run at once */
@@ -75,6 +78,7 @@ export const SETTING_DEFAULTS = Object.freeze({
   GENERATE_LEASE_MARGIN_SECONDS: 60,
   // Eventarc's 24 h retry window plus an hour of margin
   EVENT_MAX_AGE_SECONDS: 25 * 3600,
+  SHARD_TOPIC: SHARD_TOPIC,
   // terraform's generateShard timeout: the 9-minute limit of event functions
   GENERATE_SHARD_TIMEOUT_SECONDS: 540,
   // terraform's generateShard max_instance_count
@@ -117,6 +121,16 @@ export function settingsFromEnv(env: Env = process.env): Settings {
       `FIRESTORE_COLLECTION must be a collection id of letters, digits, _ or -, got ${JSON.stringify(collection)}`,
     );
   }
+  const shardTopic = env.SHARD_TOPIC || SETTING_DEFAULTS.SHARD_TOPIC;
+  // Pub/Sub's rule for a topic id.
+  if (
+    !/^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/.test(shardTopic) ||
+    shardTopic.startsWith('goog')
+  ) {
+    throw new ConfigurationError(
+      `SHARD_TOPIC must be a Pub/Sub topic id (3-255 letters, digits or -._~+%, starting with a letter, not "goog"), got ${JSON.stringify(shardTopic)}`,
+    );
+  }
   const signedUrlMaxTtlSeconds = positiveInteger(
     env,
     'SIGNED_URL_MAX_TTL_SECONDS',
@@ -154,6 +168,7 @@ export function settingsFromEnv(env: Env = process.env): Settings {
       'EVENT_MAX_AGE_SECONDS',
       30 * 24 * 3600,
     ),
+    shardTopic,
     generateShardTimeoutSeconds: positiveInteger(
       env,
       'GENERATE_SHARD_TIMEOUT_SECONDS',

@@ -23,6 +23,7 @@ describe('settingsFromEnv', () => {
         generateTimeoutSeconds: 540,
         leaseMarginSeconds: 60,
         eventMaxAgeSeconds: 90_000,
+        shardTopic: 'dataset-shards',
         generateShardTimeoutSeconds: 540,
         shardMaxInstances: 64,
         shardMaxAttempts: 5,
@@ -42,6 +43,7 @@ describe('settingsFromEnv', () => {
       GENERATE_TIMEOUT_SECONDS: '30',
       GENERATE_LEASE_MARGIN_SECONDS: '5',
       EVENT_MAX_AGE_SECONDS: '600',
+      SHARD_TOPIC: 'shards-2',
       GENERATE_SHARD_TIMEOUT_SECONDS: '100',
       SHARD_MAX_INSTANCES: '4',
       SHARD_MAX_ATTEMPTS: '3',
@@ -57,6 +59,7 @@ describe('settingsFromEnv', () => {
     assert.equal(settings.leaseMarginSeconds, 5);
     assert.equal(leaseMsOf(settings), 35_000);
     assert.equal(settings.eventMaxAgeSeconds, 600);
+    assert.equal(settings.shardTopic, 'shards-2');
     assert.equal(settings.generateShardTimeoutSeconds, 100);
     assert.equal(settings.shardMaxInstances, 4);
     assert.equal(settings.shardMaxAttempts, 3);
@@ -81,6 +84,10 @@ describe('settingsFromEnv', () => {
     [{GENERATE_TIMEOUT_SECONDS: '3601'}, /GENERATE_TIMEOUT_SECONDS/],
     [{GENERATE_LEASE_MARGIN_SECONDS: '0'}, /GENERATE_LEASE_MARGIN_SECONDS/],
     [{EVENT_MAX_AGE_SECONDS: 'day'}, /EVENT_MAX_AGE_SECONDS/],
+    [{SHARD_TOPIC: 'ab'}, /SHARD_TOPIC must be a Pub\/Sub topic id/],
+    [{SHARD_TOPIC: '1shards'}, /SHARD_TOPIC/],
+    [{SHARD_TOPIC: 'googshards'}, /SHARD_TOPIC/],
+    [{SHARD_TOPIC: 'projects/p/topics/t'}, /SHARD_TOPIC/],
     [
       {GENERATE_SHARD_TIMEOUT_SECONDS: '0'},
       /GENERATE_SHARD_TIMEOUT_SECONDS must be an integer in 1\.\.3600/,
