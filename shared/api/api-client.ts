@@ -13,6 +13,7 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises';
 import {ApiError, errorBodyOf} from './api-error.js';
+import {fileLinkOf, generateAnswerOf, MalformedAnswerError} from './answers.js';
 import type {
   DatasetList,
   FileLink,
@@ -114,8 +115,14 @@ export class ApiClient {
   }
 
   /** POST /generateDataset: 201 written, or 202 generating (then waitReady). Never retried. */
-  generate(body: Record<string, unknown> = {}): Promise<GenerateAnswer> {
-    return this.send<GenerateAnswer>('/generateDataset', {
+  /**
+   * The answer is checked: a 201 `GeneratedDataset` or a 202
+   * `GeneratingDataset` (tell them apart with isGenerating); any other shape
+   * is an ApiError. generateAndWait (generate-and-wait.ts) does both steps.
+   */
+  async generate(body: Record<string, unknown> = {}): Promise<GenerateAnswer> {
+    const path = '/generateDataset';
+    const answer = await this.send<unknown>(path, {
       method: 'POST',
       headers: {'content-type': 'application/json'},
       body: JSON.stringify(body),
@@ -123,20 +130,50 @@ export class ApiClient {
       retries: 0,
       timeoutMs: this.options.generateTimeoutMs,
     });
+    return this.checked(path, () => generateAnswerOf(answer));
   }
 
+  /** One file (`url`, `object`, ...) or a sharded version's `shards` (isShardedLink, filesOfLink). */
   loadParquet(
     version: VersionSelector,
     ttlSeconds?: number,
   ): Promise<FileLink> {
-    return this.get<FileLink>('/loadParquet', {version, ttlSeconds});
+    return this.loadFile('/loadParquet', version, ttlSeconds);
   }
 
+  /** As loadParquet, for the TFRecord file or shards. */
   loadTfrecord(
     version: VersionSelector,
     ttlSeconds?: number,
   ): Promise<FileLink> {
-    return this.get<FileLink>('/loadTfrecord', {version, ttlSeconds});
+    return this.loadFile('/loadTfrecord', version, ttlSeconds);
+  }
+
+  private async loadFile(
+    path: '/loadParquet' | '/loadTfrecord',
+    version: VersionSelector,
+    ttlSeconds: number | undefined,
+  ): Promise<FileLink> {
+    const answer = await this.get<unknown>(path, {version, ttlSeconds});
+    return this.checked(path, () => fileLinkOf(answer, path.slice(1)));
+  }
+
+  /** A malformed 2xx answer as an ApiError (status 200 for any 2xx, code INTERNAL) naming the URL. */
+  private checked<T>(path: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof MalformedAnswerError)) throw error;
+      throw new ApiError(
+        {
+          status: 200,
+          code: 'INTERNAL',
+          message: error.reason,
+          url: `${this.baseUrl}${path}`,
+        },
+        error,
+      );
+    }
   }
 
   loadMetadata(version: VersionSelector): Promise<MetadataLink> {
