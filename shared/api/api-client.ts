@@ -13,6 +13,7 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises';
 import {ApiError, errorBodyOf} from './api-error.js';
+import {longRequest} from './long-request.js';
 import {fileLinkOf, generateAnswerOf, MalformedAnswerError} from './answers.js';
 import type {
   DatasetList,
@@ -65,15 +66,23 @@ const FAILED_VERSION = /will never be ready/;
 export async function reach(
   url: string,
   init?: RequestInit,
+  transport: (url: string, init: RequestInit) => Promise<Response> = fetch,
 ): Promise<Response> {
   try {
-    return await fetch(url, init);
+    return await transport(url, init ?? {});
   } catch (error) {
+    // fetch puts the system error in `cause`; node:http throws it itself.
     const cause = (error as {cause?: {code?: string; message?: string}}).cause;
-    const timedOut = (error as Error).name === 'TimeoutError';
+    const own = (error as {code?: string}).code;
+    const timedOut =
+      (error as Error).name === 'TimeoutError' ||
+      (cause as {name?: string} | undefined)?.name === 'TimeoutError';
     const why = timedOut
       ? 'timed out'
-      : (cause?.code ?? cause?.message ?? (error as Error).message);
+      : (cause?.code ??
+        (own && own !== 'ABORT_ERR' ? own : undefined) ??
+        cause?.message ??
+        (error as Error).message);
     throw new ApiError(
       {
         status: 0,
@@ -84,6 +93,15 @@ export async function reach(
       error,
     );
   }
+}
+
+function longTransport(url: string, init: RequestInit): Promise<Response> {
+  return longRequest(url, {
+    method: init.method ?? 'POST',
+    headers: init.headers as Record<string, string> | undefined,
+    body: init.body as string | undefined,
+    signal: init.signal ?? undefined,
+  });
 }
 
 function retryAfterSeconds(response: Response): number | undefined {
@@ -241,12 +259,17 @@ export class ApiClient {
     for (let attempt = 0; ; attempt++) {
       let failure: ApiError;
       try {
-        const response = await reach(url, {
-          method: request.method,
-          headers,
-          body: request.body,
-          signal: AbortSignal.timeout(request.timeoutMs),
-        });
+        // A POST generate may take longer to answer than fetch allows (long-request.ts).
+        const response = await reach(
+          url,
+          {
+            method: request.method,
+            headers,
+            body: request.body,
+            signal: AbortSignal.timeout(request.timeoutMs),
+          },
+          request.method === 'POST' ? longTransport : fetch,
+        );
         const text = await response.text();
         let body: unknown;
         try {

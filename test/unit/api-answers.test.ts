@@ -177,6 +177,7 @@ const GENERATING_409 = {
     code: 'FAILED_PRECONDITION',
     message:
       'dataset version 5 is not ready yet (still generating); retry shortly',
+    versionStatus: 'generating',
   },
 };
 
@@ -296,6 +297,35 @@ describe('ApiClient, both shapes', () => {
     assert.ok(
       requests.length >= 3 && requests.length <= 9,
       `${requests.length}`,
+    );
+  });
+
+  it('a POST generate goes through node:http (no 300 s headers timeout): refused, timed out and slow answers', async () => {
+    const base = await serve((_, response) => {
+      // headers only after 400 ms, as a generate that writes first
+      setTimeout(() => json(response, 201, CREATED), 400);
+    });
+    const slow = await new ApiClient({baseUrl: base}).generate({nSamples: 7});
+    assert.deepEqual(slow, CREATED);
+    assert.deepEqual(requests, ['POST /generateDataset']);
+
+    await assert.rejects(
+      new ApiClient({baseUrl: base, generateTimeoutMs: 100}).generate({}),
+      (error: unknown) =>
+        error instanceof ApiError &&
+        error.status === 0 &&
+        error.message === `cannot reach ${base}/generateDataset: timed out`,
+    );
+    const open = server!;
+    server = undefined;
+    open.closeAllConnections();
+    await new Promise(resolve => open.close(resolve));
+    await assert.rejects(
+      new ApiClient({baseUrl: base}).generate({}),
+      (error: unknown) =>
+        error instanceof ApiError &&
+        error.code === 'UNAVAILABLE' &&
+        error.message === `cannot reach ${base}/generateDataset: ECONNREFUSED`,
     );
   });
 });
