@@ -4,7 +4,7 @@
  * /generateDataset, then loadMetadata polled until the version is ready.
  * VmRSS of every process in the stack's tree is sampled every 250 ms:
  * fake-gcs-server, the two Java emulators (with their gcloud wrappers), the
- * six function processes, and this process (storage front, router and event
+ * seven function processes, and this process (storage front, router and event
  * bridge run in it). Prints per-process and total peaks, the steady state a
  * few seconds after ready, and the time from POST to ready; saves JSON to
  * bench/results/. Measures; asserts nothing (the bound is asserted by

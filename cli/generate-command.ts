@@ -21,7 +21,7 @@ import {
 import {filesOf, isSharded} from '../shared/metadata.js';
 import {dataFileName, type DatasetFileKind} from '../shared/names.js';
 import {settingsFromEnv} from '../shared/settings.js';
-import {MAX_SHARDS, resolveShardCount, shardPlan} from '../shared/shards.js';
+import {MAX_SHARDS, shardPlan} from '../shared/shards.js';
 import {progressBar} from './progress.js';
 import {
   defaultWorkers,
@@ -59,23 +59,12 @@ const FLAG_OF: Record<string, string> = {
 /** Upper bound of --workers: threads, each with its own block pipeline. */
 export const MAX_WORKERS = 64;
 
-/** --shards (default per DESIGN §2) and --workers (default one per core). */
+/** --workers (default one per core, never more than the config's shards). */
 export function layoutFromFlags(
-  flags: Pick<GenerateFlags, 'shards' | 'workers'>,
+  flags: Pick<GenerateFlags, 'workers'>,
   config: DatasetConfig,
 ): {shards: number; workers: number} {
-  const requested = parseIntegerFlag(flags.shards, 'shards', {
-    min: 1,
-    max: MAX_SHARDS,
-  });
-  let shards: number;
-  try {
-    shards = resolveShardCount(config.nSamples, requested, '--shards');
-  } catch (error) {
-    if (error instanceof InvalidArgumentError)
-      throw new InvalidArgumentError(error.message, 'shards');
-    throw error;
-  }
+  const shards = config.shards;
   const workers =
     parseIntegerFlag(flags.workers, 'workers', {min: 1, max: MAX_WORKERS}) ??
     defaultWorkers(shards);
@@ -133,6 +122,13 @@ export function configFromFlags(
     const value = parseIntegerFlag(raw, field, bounds[field]);
     if (value !== undefined) request[field] = value;
   }
+  // --shards goes through the config (resolveConfig checks it against the
+  // rows), so the metadata's config records it.
+  const shards = parseIntegerFlag(flags.shards, 'shards', {
+    min: 1,
+    max: MAX_SHARDS,
+  });
+  if (shards !== undefined) request.shards = shards;
   if (flags.formats !== undefined)
     request.formats = flags.formats.split(',').map(f => f.trim()) as Format[];
   if (flags.tfrecordCompression !== undefined) {
@@ -153,10 +149,13 @@ export function configFromFlags(
       error.field &&
       FLAG_OF[error.field]
     ) {
-      throw new InvalidArgumentError(
-        `${FLAG_OF[error.field]}: ${error.message}`,
-        error.field,
-      );
+      // "shards must be ..." -> "--shards must be ...", as --shards always said.
+      const flag = FLAG_OF[error.field];
+      const message =
+        error.field === 'shards' && error.message.startsWith(error.field)
+          ? flag + error.message.slice(error.field.length)
+          : `${flag}: ${error.message}`;
+      throw new InvalidArgumentError(message, error.field);
     }
     throw error;
   }

@@ -6,6 +6,7 @@ import {Firestore} from '@google-cloud/firestore';
 import {Storage} from '@google-cloud/storage';
 import {FirestoreCatalog} from '../shared/catalog/firestore-catalog.js';
 import {jsonLogger} from '../shared/logger.js';
+import {PubsubShardPublisher} from '../shared/pubsub/pubsub-shard-publisher.js';
 import type {ServiceContext} from '../shared/service/context.js';
 import {ConfigurationError, settingsFromEnv} from '../shared/settings.js';
 import {GcsObjectStore} from '../shared/storage/gcs-object-store.js';
@@ -18,8 +19,9 @@ export function createServiceContext(
     throw new ConfigurationError(
       'DATASETS_BUCKET must name the datasets bucket',
     );
-  // Both clients find the emulators through FIRESTORE_EMULATOR_HOST and
-  // STORAGE_EMULATOR_HOST, and the project through GOOGLE_CLOUD_PROJECT.
+  // The clients find the emulators through FIRESTORE_EMULATOR_HOST,
+  // STORAGE_EMULATOR_HOST and PUBSUB_EMULATOR_HOST, and the project through
+  // GOOGLE_CLOUD_PROJECT. The publisher loads its library on first use.
   const storage = new Storage(
     settings.projectId ? {projectId: settings.projectId} : {},
   );
@@ -33,6 +35,10 @@ export function createServiceContext(
     catalog: new FirestoreCatalog(firestore, settings.collection),
     log: jsonLogger(),
     now: () => new Date(),
+    shardPublisher: new PubsubShardPublisher({
+      topic: settings.shardTopic,
+      projectId: settings.projectId,
+    }),
   };
 }
 

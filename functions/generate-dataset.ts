@@ -1,12 +1,17 @@
 /**
  * POST /generateDataset: body JSON per DESIGN §2 (empty = defaults) ->
- * 201 {version, objects, rows, seed, checksums, durationMs}. The front door
- * has read the body (JSON, at most 64 KiB, never inflated).
+ * 201 {version, objects, rows, seed, checksums, durationMs} for one shard,
+ * 202 {version, status: "generating", shards, rows, seed} for a sharded
+ * request (DESIGN §5). The front door has read the body (JSON, at most
+ * 64 KiB, never inflated).
  */
 import * as functions from '@google-cloud/functions-framework';
 import {resolveConfig} from '../shared/config.js';
 import {InvalidArgumentError} from '../shared/errors.js';
-import {generateToBucket} from '../shared/service/generate-service.js';
+import {
+  generateOrFanOut,
+  isAccepted,
+} from '../shared/service/generate-service.js';
 import {MAX_BODY_BYTES} from './body-reader.js';
 import {serviceContext} from './context.js';
 import type {RequestBody} from './exchange.js';
@@ -41,8 +46,8 @@ export const generateDatasetHandler = httpFunction(
       requestObjectOf(exchange.body),
       context.settings.limits,
     );
-    const body = await generateToBucket(config, {...context, log});
-    return {status: 201, body};
+    const body = await generateOrFanOut(config, {...context, log});
+    return {status: isAccepted(body) ? 202 : 201, body};
   },
 );
 

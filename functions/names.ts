@@ -1,10 +1,11 @@
 /**
- * The six functions and their signature types: the names Terraform deploys
+ * The seven functions and their signature types: the names Terraform deploys
  * and the local stack serves. No side effects, so anything may import it.
  */
 export const FUNCTION_NAMES = [
   'generateDataset',
   'recordDatasetMetadata',
+  'generateShard',
   'loadParquet',
   'loadTfrecord',
   'loadMetadata',
@@ -21,6 +22,7 @@ export const SIGNATURE_TYPES: Readonly<
 > = {
   generateDataset: 'http',
   recordDatasetMetadata: 'cloudevent',
+  generateShard: 'cloudevent',
   loadParquet: 'http',
   loadTfrecord: 'http',
   loadMetadata: 'http',

@@ -11,6 +11,7 @@ import {
 } from '../shared/service/record-service.js';
 import {jsonLogger} from '../shared/logger.js';
 import {serviceContext} from './context.js';
+import {EventNotAcknowledged} from './event-not-acknowledged.js';
 import {currentExchange} from './exchange.js';
 
 export const FINALIZED = 'google.cloud.storage.object.v1.finalized';
@@ -51,20 +52,6 @@ export async function recordDatasetMetadataHandler(
     {bucket, name, generation, time: event.time},
     {...context, log},
   );
-}
-
-/**
- * Thrown to functions-framework so that it answers non-2xx and Eventarc
- * retries. The framework logs `err.stack`: this one is a single line (the
- * details were logged structured just before), and the front door renders
- * the answer as the JSON error of the original failure.
- */
-class EventNotAcknowledged extends Error {
-  constructor(requestId: string | undefined) {
-    super(`event not acknowledged; see request id ${requestId ?? '-'}`);
-    this.name = 'EventNotAcknowledged';
-    this.stack = `${this.name}: ${this.message}`;
-  }
 }
 
 functions.cloudEvent(

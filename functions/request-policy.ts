@@ -17,6 +17,7 @@ export interface RequestPolicy {
 export const REQUEST_POLICIES: Readonly<Record<FunctionName, RequestPolicy>> = {
   generateDataset: {method: 'POST', body: 'json'},
   recordDatasetMetadata: {method: 'POST', body: 'cloudevent'},
+  generateShard: {method: 'POST', body: 'cloudevent'},
   loadParquet: {method: 'GET', body: 'none'},
   loadTfrecord: {method: 'GET', body: 'none'},
   loadMetadata: {method: 'GET', body: 'none'},

@@ -60,10 +60,11 @@ export interface StorageObjectData {
   etag: string;
 }
 
-export interface CloudEventRequest {
+/** An HTTP request that carries a CloudEvent in binary content mode. */
+export interface CloudEventRequest<Data = StorageObjectData> {
   headers: Record<string, string>;
   body: string;
-  data: StorageObjectData;
+  data: Data;
 }
 
 /** Decodes a notification; throws a plain Error naming what is missing. */
@@ -161,12 +162,79 @@ export function finalizedCloudEvent(
     datacontenttype: 'application/json; charset=utf-8',
     data,
   });
+  return {...binary(event), data};
+}
+
+export const PUBSUB_MESSAGE_PUBLISHED =
+  'google.cloud.pubsub.topic.v1.messagePublished';
+
+/** Where a Pub/Sub message was published and received. */
+export interface PubsubDelivery {
+  projectId: string;
+  topic: string;
+  subscription: string;
+}
+
+/** The data of a messagePublished event, as Eventarc writes it. */
+export interface MessagePublishedData {
+  message: {
+    /** base64 of the published bytes; absent when there were none. */
+    data?: string;
+    attributes?: Record<string, string>;
+    messageId: string;
+    publishTime: string;
+  };
+  /** projects/P/subscriptions/S */
+  subscription: string;
+}
+
+/**
+ * The request Eventarc makes of a Pub/Sub message
+ * (`google.cloud.pubsub.topic.v1.messagePublished`), binary content mode:
+ * ce-id the message id, ce-source the topic, ce-time the publish time, and
+ * the body `{message: {data, attributes, messageId, publishTime},
+ * subscription}` with data in base64.
+ */
+export function messagePublishedCloudEvent(
+  message: PubsubMessage,
+  delivery: PubsubDelivery,
+): CloudEventRequest<MessagePublishedData> {
+  const data: MessagePublishedData = {
+    message: {
+      ...(message.data && message.data.length > 0
+        ? {data: message.data.toString('base64')}
+        : {}),
+      ...(message.attributes && Object.keys(message.attributes).length > 0
+        ? {attributes: {...message.attributes}}
+        : {}),
+      messageId: message.messageId,
+      publishTime: message.publishTime,
+    },
+    subscription: `projects/${delivery.projectId}/subscriptions/${delivery.subscription}`,
+  };
+  const event = new CloudEvent<MessagePublishedData>({
+    id: message.messageId,
+    specversion: '1.0',
+    type: PUBSUB_MESSAGE_PUBLISHED,
+    source: `//pubsub.googleapis.com/projects/${delivery.projectId}/topics/${delivery.topic}`,
+    time: message.publishTime,
+    datacontenttype: 'application/json',
+    data,
+  });
+  return {...binary(event), data};
+}
+
+/** The CloudEvents SDK's binary-mode HTTP message: ce-* headers, the data as the body. */
+function binary<T>(event: CloudEvent<T>): {
+  headers: Record<string, string>;
+  body: string;
+} {
   const message = HTTP.binary(event);
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(message.headers)) {
     if (value !== undefined) headers[name.toLowerCase()] = String(value);
   }
-  return {headers, body: String(message.body), data};
+  return {headers, body: String(message.body)};
 }
 
 /**

@@ -33,6 +33,7 @@ import {
   loadPubsub,
   pubsubClient,
 } from './pubsub.js';
+import {SHARD_TOPIC} from '../shared/service/shard-messages.js';
 import {startStorageFront, type StorageFront} from './storage-front.js';
 import {Supervisor} from './supervisor.js';
 import {httpOk, waitUntil} from './wait.js';
@@ -40,6 +41,14 @@ import {httpOk, waitUntil} from './wait.js';
 export const DEFAULT_PROJECT_ID = 'exploration-data-local';
 export const DEFAULT_TOPIC = 'datasets-object-finalize';
 export const DEFAULT_SUBSCRIPTION = 'local-event-bridge';
+/** The shard fan-out's topic (DESIGN §7) and the shard bridge's subscription of it. */
+export const DEFAULT_SHARD_TOPIC = SHARD_TOPIC;
+export const DEFAULT_SHARD_SUBSCRIPTION = 'local-shard-bridge';
+/**
+ * Pub/Sub's longest ack deadline: a shard takes long, and the bridge's
+ * client extends the lease meanwhile anyway.
+ */
+const SHARD_ACK_DEADLINE_SECONDS = 600;
 /** Object written (then deleted) at start-up to prove that notifications flow. */
 export const NOTIFICATION_CHECK_OBJECT = '.local-stack/notification-check';
 
@@ -61,6 +70,10 @@ export interface EmulatorsOptions {
   topic?: string;
   /** The bridge's pull subscription; default "local-event-bridge". */
   subscription?: string;
+  /** The shard fan-out's topic (SHARD_TOPIC); default "dataset-shards". */
+  shardTopic?: string;
+  /** The shard bridge's pull subscription of it; default "local-shard-bridge". */
+  shardSubscription?: string;
   /** Fixed ports; any not given (or 0) is picked free. */
   ports?: Partial<EmulatorPorts>;
   /** Run directory (logs/, data/); default a new temp dir. */
@@ -109,6 +122,8 @@ export interface Emulators {
   bucket: string;
   topic: string;
   subscription: string;
+  shardTopic: string;
+  shardSubscription: string;
   /** The ports now (updated when one moves). */
   ports: EmulatorPorts;
   /** http://127.0.0.1:PORT, the value of STORAGE_EMULATOR_HOST; never moves. */
@@ -150,6 +165,9 @@ export async function startEmulators(
     options.bucket ?? (process.env.DATASETS_BUCKET || `${projectId}-datasets`);
   const topic = options.topic ?? DEFAULT_TOPIC;
   const subscription = options.subscription ?? DEFAULT_SUBSCRIPTION;
+  const shardTopic = options.shardTopic ?? DEFAULT_SHARD_TOPIC;
+  const shardSubscription =
+    options.shardSubscription ?? DEFAULT_SHARD_SUBSCRIPTION;
   const timeoutMs = options.startupTimeoutMs ?? 90_000;
   const runDir =
     typeof options.runDir === 'object'
@@ -199,6 +217,16 @@ export async function startEmulators(
   let pubsub: PubSub | undefined;
   const pubsubNow = () =>
     (pubsub ??= pubsubClient(env.PUBSUB_EMULATOR_HOST, projectId));
+  /** The shard fan-out's topic and the shard bridge's subscription. */
+  const ensureShardTopic = async () => {
+    await ensureTopic(pubsubNow(), shardTopic);
+    await ensureSubscription(
+      pubsubNow(),
+      shardTopic,
+      shardSubscription,
+      SHARD_ACK_DEADLINE_SECONDS,
+    );
+  };
 
   const names = Object.values(EMULATOR_CHILDREN);
   let front: StorageFront | undefined;
@@ -281,6 +309,7 @@ export async function startEmulators(
             // A new emulator knows no topic: set it up as at start.
             await ensureTopic(pubsubNow(), topic);
             await ensureSubscription(pubsubNow(), topic, subscription, 300);
+            await ensureShardTopic();
             await announce('pubsub', env.PUBSUB_EMULATOR_HOST);
           },
         }),
@@ -295,6 +324,7 @@ export async function startEmulators(
 
     await pubsubLibrary;
     await ensureTopic(pubsubNow(), topic);
+    await ensureShardTopic();
     const checkSubscription = `${subscription}-startup-check`;
     if (options.verifyNotifications !== false) {
       await ensureSubscription(pubsubNow(), topic, checkSubscription, 30);
@@ -360,6 +390,8 @@ export async function startEmulators(
       bucket,
       topic,
       subscription,
+      shardTopic,
+      shardSubscription,
       ports,
       storageUrl,
       runDir,

@@ -1,10 +1,15 @@
 /**
- * The local stand-in for Eventarc: receives the Cloud Storage notifications
- * that fake-gcs-server publishes to the Pub/Sub emulator, turns each
- * OBJECT_FINALIZE into the `google.cloud.storage.object.v1.finalized`
- * CloudEvent (cloud-event.ts) and POSTs it to the target URL. A 2xx
+ * The local stand-in for Eventarc: receives messages from a Pub/Sub
+ * emulator subscription, turns each into the CloudEvent Eventarc would
+ * deliver (a `CloudEventTransform`) and POSTs it to the target URL. A 2xx
  * acknowledges the message; anything else (or no answer) is retried with
  * exponential backoff, a bounded number of times, then dropped and logged.
+ *
+ * Two transforms (cloud-event.ts): the Cloud Storage notifications that
+ * fake-gcs-server publishes become `google.cloud.storage.object.v1.finalized`
+ * events (the default, for recordDatasetMetadata); the shard messages of
+ * the topic `dataset-shards` become `google.cloud.pubsub.topic.v1.messagePublished`
+ * events (for generateShard).
  *
  * Receiving is @google-cloud/pubsub's streaming pull: its flow control
  * holds at most `maxPending` messages, its lease management keeps their
@@ -17,24 +22,98 @@ import type {Message, PubSub, Subscription} from '@google-cloud/pubsub';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {
   finalizedCloudEvent,
+  messagePublishedCloudEvent,
   OBJECT_FINALIZE,
   parseNotification,
   storageObjectData,
   type CloudEventRequest,
+  type PubsubDelivery,
+  type PubsubMessage,
   type StorageNotification,
 } from './cloud-event.js';
 import {pubsubClient} from './pubsub.js';
+
+/** How a bridge makes a CloudEvent of a received message. */
+export interface CloudEventTransform<Decoded = unknown> {
+  /**
+   * What the message holds; a throw or undefined acknowledges it without a
+   * delivery (undecodable, or nothing Eventarc would deliver).
+   */
+  decode(message: PubsubMessage): Decoded | undefined;
+  /** Names the message in log lines. */
+  describe(decoded: Decoded): string;
+  /** The request to POST; a throw counts as a failed attempt, retried. */
+  toCloudEvent(
+    decoded: Decoded,
+    signal: AbortSignal,
+  ): Promise<CloudEventRequest<unknown>> | CloudEventRequest<unknown>;
+}
+
+/**
+ * fake-gcs-server's notifications as `google.cloud.storage.object.v1.finalized`
+ * CloudEvents: OBJECT_FINALIZE only, with the object's metadata read from
+ * the storage emulator at `storageUrl`; objects `ignore` names are skipped.
+ */
+export function storageFinalizedTransform(
+  storageUrl: string,
+  ignore?: (name: string) => boolean,
+): CloudEventTransform<StorageNotification> {
+  /** The emulator's metadata of that generation; undefined if it is gone. */
+  async function objectMetadata(n: StorageNotification, signal: AbortSignal) {
+    const url =
+      `${storageUrl}/storage/v1/b/${encodeURIComponent(n.bucket)}` +
+      `/o/${encodeURIComponent(n.name)}?generation=${n.generation}`;
+    const res = await fetch(url, {signal});
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return undefined; // the notification's payload will do
+    }
+    if (!res.ok) throw new Error(`object metadata: HTTP ${res.status}`);
+    return (await res.json()) as Record<string, unknown>;
+  }
+  return {
+    decode(message) {
+      const n = parseNotification(message);
+      return n.eventType !== OBJECT_FINALIZE || ignore?.(n.name)
+        ? undefined
+        : n;
+    },
+    describe: n => `gs://${n.bucket}/${n.name}#${n.generation}`,
+    async toCloudEvent(n, signal) {
+      const metadata = await objectMetadata(n, signal);
+      return finalizedCloudEvent(n, storageObjectData(n, metadata, storageUrl));
+    },
+  };
+}
+
+/** Any message as the `google.cloud.pubsub.topic.v1.messagePublished` CloudEvent Eventarc makes of it. */
+export function messagePublishedTransform(
+  delivery: PubsubDelivery,
+): CloudEventTransform<PubsubMessage> {
+  return {
+    decode: message => message,
+    describe: m => `${delivery.topic} message ${m.messageId}`,
+    toCloudEvent: m => messagePublishedCloudEvent(m, delivery),
+  };
+}
 
 export interface EventBridgeOptions {
   /** host:port of the Pub/Sub emulator (PUBSUB_EMULATOR_HOST). */
   pubsubHost: string;
   projectId: string;
-  /** A pull subscription of the notification topic. */
+  /** A pull subscription. */
   subscription: string;
   /** Where events are POSTed, e.g. http://127.0.0.1:8080/recordDatasetMetadata. */
   targetUrl: string;
-  /** STORAGE_EMULATOR_HOST: object metadata is read from here. */
-  storageUrl: string;
+  /**
+   * What each message becomes; default storageFinalizedTransform(storageUrl,
+   * ignore).
+   */
+  transform?: CloudEventTransform<unknown>;
+  /** STORAGE_EMULATOR_HOST, for the default transform. */
+  storageUrl?: string;
+  /** Objects whose events the default transform acknowledges without delivery. */
+  ignore?: (name: string) => boolean;
   /** Delivery attempts per event before it is dropped; default 8. */
   maxAttempts?: number;
   /** First retry delay, doubled each time; default 250 ms. */
@@ -47,8 +126,6 @@ export interface EventBridgeOptions {
   maxPending?: number;
   /** Deadline of one POST; default 60 s. */
   requestTimeoutMs?: number;
-  /** Objects whose events are acknowledged without delivery. */
-  ignore?: (name: string) => boolean;
   /** Progress and failure lines; default none. */
   log?: (line: string) => void;
 }
@@ -60,7 +137,7 @@ export interface EventBridgeStats {
   retries: number;
   /** Given up after maxAttempts. */
   dropped: number;
-  /** Not OBJECT_FINALIZE, ignored, or undecodable: acknowledged, not delivered. */
+  /** Not for delivery (e.g. not OBJECT_FINALIZE), or undecodable: acknowledged, not delivered. */
   skipped: number;
   /** Times the subscription stream was opened again after failing. */
   reopened: number;
@@ -85,6 +162,7 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
   const maxPending = Math.max(maxInFlight, options.maxPending ?? 100);
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000;
   const log = options.log ?? (() => {});
+  const transform = transformOf(options);
   const stats: EventBridgeStats = {
     received: 0,
     delivered: 0,
@@ -105,7 +183,9 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
   const backoff = (attempt: number) =>
     Math.min(maxBackoffMs, initialBackoffMs * 2 ** (attempt - 1));
 
-  async function post(event: CloudEventRequest): Promise<string | undefined> {
+  async function post(
+    event: CloudEventRequest<unknown>,
+  ): Promise<string | undefined> {
     try {
       const res = await fetch(options.targetUrl, {
         method: 'POST',
@@ -123,31 +203,11 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
     }
   }
 
-  /** The emulator's metadata of that generation; undefined if it is gone. */
-  async function objectMetadata(n: StorageNotification) {
-    const url =
-      `${options.storageUrl}/storage/v1/b/${encodeURIComponent(n.bucket)}` +
-      `/o/${encodeURIComponent(n.name)}?generation=${n.generation}`;
-    const res = await fetch(url, {signal: abort.signal});
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return undefined; // the notification's payload will do
-    }
-    if (!res.ok) throw new Error(`object metadata: HTTP ${res.status}`);
-    return (await res.json()) as Record<string, unknown>;
-  }
-
-  async function attempt(n: StorageNotification): Promise<string | undefined> {
+  async function attempt(decoded: unknown): Promise<string | undefined> {
     await slots.acquire();
     try {
       if (abort.signal.aborted) return 'stopped';
-      const metadata = await objectMetadata(n);
-      return await post(
-        finalizedCloudEvent(
-          n,
-          storageObjectData(n, metadata, options.storageUrl),
-        ),
-      );
+      return await post(await transform.toCloudEvent(decoded, abort.signal));
     } catch (err) {
       return (err as Error).message;
     } finally {
@@ -157,9 +217,9 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
 
   async function handle(message: Message): Promise<void> {
     stats.received++;
-    let n: StorageNotification;
+    let decoded: unknown;
     try {
-      n = parseNotification({
+      decoded = transform.decode({
         messageId: message.id,
         publishTime: message.publishTime.toISOString(),
         data: message.data,
@@ -172,13 +232,13 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
       stats.skipped++;
       return message.ack();
     }
-    if (n.eventType !== OBJECT_FINALIZE || options.ignore?.(n.name)) {
+    if (decoded === undefined) {
       stats.skipped++;
       return message.ack();
     }
-    const what = `gs://${n.bucket}/${n.name}#${n.generation}`;
+    const what = transform.describe(decoded);
     for (let i = 1; ; i++) {
-      const failure = await attempt(n);
+      const failure = await attempt(decoded);
       if (abort.signal.aborted) return message.nack();
       if (failure === undefined) {
         stats.delivered++;
@@ -259,6 +319,19 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
       return stopping;
     },
   };
+}
+
+/** The transform given, else the storage one (which needs storageUrl). */
+function transformOf(
+  options: EventBridgeOptions,
+): CloudEventTransform<unknown> {
+  if (options.transform) return options.transform;
+  if (!options.storageUrl) {
+    throw new TypeError(
+      'an event bridge needs a transform, or storageUrl for storage events',
+    );
+  }
+  return storageFinalizedTransform(options.storageUrl, options.ignore);
 }
 
 /** At most `size` holders at once. */

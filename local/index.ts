@@ -2,6 +2,8 @@
 export {LocalStackError} from './errors.js';
 export {
   DEFAULT_PROJECT_ID,
+  DEFAULT_SHARD_SUBSCRIPTION,
+  DEFAULT_SHARD_TOPIC,
   DEFAULT_SUBSCRIPTION,
   DEFAULT_TOPIC,
   EMULATOR_CHILDREN,
@@ -15,17 +17,24 @@ export {
   type EmulatorsOptions,
 } from './emulators.js';
 export {
+  messagePublishedTransform,
   startEventBridge,
+  storageFinalizedTransform,
+  type CloudEventTransform,
   type EventBridge,
   type EventBridgeOptions,
   type EventBridgeStats,
 } from './event-bridge.js';
 export {
   finalizedCloudEvent,
+  messagePublishedCloudEvent,
   parseNotification,
+  PUBSUB_MESSAGE_PUBLISHED,
   storageObjectData,
   STORAGE_OBJECT_FINALIZED,
   type CloudEventRequest,
+  type MessagePublishedData,
+  type PubsubDelivery,
   type PubsubMessage,
   type StorageNotification,
   type StorageObjectData,
@@ -56,6 +65,7 @@ export {
 } from './process-group.js';
 export {
   DEFAULT_PORT,
+  SHARD_BRIDGE_DEFAULTS,
   startLocalStack,
   type LocalStack,
   type LocalStackOptions,

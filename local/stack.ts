@@ -1,7 +1,8 @@
 /**
- * The whole local stack: emulators, the local signing key, the six
- * functions behind one public port, and the event bridge that delivers
- * the bucket's finalize events to recordDatasetMetadata.
+ * The whole local stack: emulators, the local signing key, the seven
+ * functions behind one public port, and two event bridges: one delivers
+ * the bucket's finalize events to recordDatasetMetadata, the other the
+ * shard messages of the topic `dataset-shards` to generateShard (DESIGN §7).
  *
  * Every child is supervised (supervisor.ts): a function process that dies
  * is started again on its port (the router follows it if it has to move);
@@ -19,6 +20,7 @@ import {
   type EmulatorsOptions,
 } from './emulators.js';
 import {
+  messagePublishedTransform,
   startEventBridge,
   type EventBridge,
   type EventBridgeOptions,
@@ -46,17 +48,29 @@ export interface LocalStackOptions extends Omit<EmulatorsOptions, 'runDir'> {
   port?: number;
   /** Directory functions-framework loads (--source); default the repository (build/functions/index.js). */
   sourceDir?: string;
-  /** Functions to serve; default all six. */
+  /** Functions to serve; default all seven. */
   functions?: readonly FunctionName[];
   /** Extra environment for the functions (DATASETS_PREFIX, MAX_SAMPLES, ...). */
   functionEnv?: Record<string, string>;
   /** Run directory (logs/, data/, keys); default a new temp dir. */
   runDir?: string;
-  /** Tuning of the event bridge. */
+  /** Tuning of the storage event bridge. */
   bridge?: Partial<
     Omit<
       EventBridgeOptions,
-      'pubsub' | 'subscription' | 'targetUrl' | 'storageUrl'
+      'pubsub' | 'subscription' | 'targetUrl' | 'storageUrl' | 'transform'
+    >
+  >;
+  /** Tuning of the shard bridge (see SHARD_BRIDGE_DEFAULTS). */
+  shardBridge?: Partial<
+    Omit<
+      EventBridgeOptions,
+      | 'pubsub'
+      | 'subscription'
+      | 'targetUrl'
+      | 'storageUrl'
+      | 'transform'
+      | 'ignore'
     >
   >;
   /** Deadline for each function process to listen; default 60 s. */
@@ -73,7 +87,10 @@ export interface LocalStack {
   /** What the functions get: the emulator variables and GOOGLE_APPLICATION_CREDENTIALS. */
   env: EmulatorEnv & {GOOGLE_APPLICATION_CREDENTIALS: string};
   emulators: Emulators;
+  /** Storage finalize events -> recordDatasetMetadata. */
   bridge: EventBridge;
+  /** Shard messages of `dataset-shards` -> generateShard. */
+  shardBridge: EventBridge;
   signingKey: SigningKey;
   /** The function processes now (port and process change when one is restarted). */
   functions: FunctionProcess[];
@@ -84,6 +101,18 @@ export interface LocalStack {
   /** Stops everything (bridge, router, functions, emulators) and deletes the key; idempotent. */
   stop(): Promise<void>;
 }
+
+/**
+ * The shard bridge: shards in flight at once (docs/local-stack.md has the
+ * measurement behind 2), and a POST deadline of generateShard's timeout in
+ * the cloud (540 s) plus a margin, as a shard of 16,777,216 rows takes long.
+ */
+export const SHARD_BRIDGE_DEFAULTS = Object.freeze({
+  maxInFlight: 2,
+  maxPending: 16,
+  requestTimeoutMs: 600_000,
+  maxAttempts: 8,
+});
 
 /** A TCP port as text (env PORT, --port): 0 picks a free one. */
 export const PORT_BOUNDS = {min: 0, max: 65535} as const;
@@ -152,6 +181,7 @@ export async function startLocalStack(
       ...emulators.env,
       GOOGLE_APPLICATION_CREDENTIALS: signingKey.credentialsFile,
       GCLOUD_PROJECT: emulators.projectId,
+      SHARD_TOPIC: emulators.shardTopic,
       METADATA_SERVER_DETECTION: NO_METADATA_SERVER,
     });
 
@@ -216,10 +246,29 @@ export async function startLocalStack(
     });
     stops.push(() => bridge.stop());
 
+    const shardBridgeLog = join(runDir.logs, 'shard-bridge.log');
+    const shardBridge = startEventBridge({
+      ...SHARD_BRIDGE_DEFAULTS,
+      log: line =>
+        appendFileSync(shardBridgeLog, `${new Date().toISOString()} ${line}\n`),
+      ...options.shardBridge,
+      pubsubHost: emulators.env.PUBSUB_EMULATOR_HOST,
+      projectId: emulators.projectId,
+      subscription: emulators.shardSubscription,
+      targetUrl: `${router.url}/generateShard`,
+      transform: messagePublishedTransform({
+        projectId: emulators.projectId,
+        topic: emulators.shardTopic,
+        subscription: emulators.shardSubscription,
+      }),
+    });
+    stops.push(() => shardBridge.stop());
+
     emulators.onRestart(async ({kind, moved}) => {
       Object.assign(env, emulators.env);
       if (kind === 'pubsub') {
         await bridge.reconnect(emulators.env.PUBSUB_EMULATOR_HOST);
+        await shardBridge.reconnect(emulators.env.PUBSUB_EMULATOR_HOST);
       }
       if (moved && kind !== 'storage') {
         // The functions' clients were made with the old host.
@@ -236,6 +285,7 @@ export async function startLocalStack(
       env,
       emulators,
       bridge,
+      shardBridge,
       signingKey,
       functions,
       supervisor,

@@ -116,8 +116,10 @@ async function main(): Promise<number> {
   await signalled$;
   await stack.stop();
   const {stats} = stack.bridge;
+  const shards = stack.shardBridge.stats;
   console.error(
-    `stopped (events delivered ${stats.delivered}, dropped ${stats.dropped}); logs kept in ${stack.runDir.logs}`,
+    `stopped (storage events delivered ${stats.delivered}, dropped ${stats.dropped}; ` +
+      `shard messages delivered ${shards.delivered}, dropped ${shards.dropped}); logs kept in ${stack.runDir.logs}`,
   );
   return 0;
 }

@@ -4,6 +4,7 @@
  */
 import {randomInt} from 'node:crypto';
 import {InvalidArgumentError} from './errors.js';
+import {resolveShardCount} from './shards.js';
 
 export const FORMATS = ['parquet', 'tfrecord'] as const;
 export type Format = (typeof FORMATS)[number];
@@ -24,6 +25,8 @@ export function isTfrecordCompression(
 /** A fully resolved request: every field present, seed included. */
 export interface DatasetConfig {
   nSamples: number;
+  /** how many shards the data files are split into (1: one file per format; DESIGN §2, §3) */
+  shards: number;
   nTargetStoreIds: number;
   nCreativePackIds: number;
   seed: number;
@@ -34,6 +37,16 @@ export interface DatasetConfig {
 /** What a caller may send: any subset of the fields. */
 export type DatasetRequest = Partial<DatasetConfig>;
 
+/**
+ * The shard count of a config as stored: records and metadata written
+ * before `shards` existed lack it, and were one file per format.
+ */
+export function shardCountOf(
+  config: Omit<DatasetConfig, 'shards'> & {shards?: number},
+): number {
+  return config.shards ?? 1;
+}
+
 /** Upper bounds that deployments may lower or raise (env `MAX_SAMPLES`). */
 export interface DatasetLimits {
   maxSamples: number;
@@ -42,7 +55,7 @@ export interface DatasetLimits {
 }
 
 export const DEFAULT_LIMITS: DatasetLimits = Object.freeze({
-  maxSamples: 100_000_000,
+  maxSamples: 1_000_000_000,
   maxTargetStoreIds: 10_000,
   maxCreativePackIds: 1_000_000,
 });
@@ -60,6 +73,7 @@ export const MAX_SEED = Number.MAX_SAFE_INTEGER; // 2^53 - 1
 
 const FIELDS = [
   'nSamples',
+  'shards',
   'nTargetStoreIds',
   'nCreativePackIds',
   'seed',
@@ -171,14 +185,17 @@ export function resolveConfig(
       );
     }
   }
+  const nSamples = integerIn(
+    record,
+    'nSamples',
+    1,
+    limits.maxSamples,
+    () => DEFAULTS.nSamples,
+  );
   return {
-    nSamples: integerIn(
-      record,
-      'nSamples',
-      1,
-      limits.maxSamples,
-      () => DEFAULTS.nSamples,
-    ),
+    nSamples,
+    // 1 up to 33,554,432 rows, else ceil(nSamples / 16,777,216); bounds in shards.ts
+    shards: resolveShardCount(nSamples, record.shards, 'shards'),
     nTargetStoreIds: integerIn(
       record,
       'nTargetStoreIds',

@@ -10,18 +10,21 @@
  * instance). `assembleMetadata` merges the shards' results; `generateDataset`
  * is both in one process (one shard: the single-file dataset).
  */
-import type {DatasetConfig, Format} from './config.js';
+import {shardCountOf, type DatasetConfig, type Format} from './config.js';
 import {DigestPool} from './digest/digest-pool.js';
 import type {Digester, ObjectDigests} from './digest/digests.js';
 import {ParquetDatasetWriter} from './formats/parquet/dataset-writer.js';
 import {TfrecordBlockEncoder} from './formats/tfrecord/block-encoder.js';
 import {
   empiricalOf,
+  mergeTargetTallies,
   metadataHead,
   RowTally,
+  targetTallyOf,
   type FormatObjects,
   type MetadataHead,
   type ObjectRecord,
+  type TargetTally,
 } from './metadata.js';
 import {writeMetadata} from './metadata-stream.js';
 import {buildModel, type DatasetModel} from './model.js';
@@ -44,12 +47,11 @@ export interface GenerateRequest {
   config: DatasetConfig;
   version: number;
   /**
-   * name of each file or object, by kind; with several shards the data files
-   * are named after these (shardFileName: `dataset_v1-00000-of-00004.parquet`)
+   * name of each file or object, by kind; with several shards (config.shards)
+   * the data files are named after these (shardFileName:
+   * `dataset_v1-00000-of-00004.parquet`)
    */
   names: Record<DatasetFileKind, string>;
-  /** how many shards (default 1: one file per format) */
-  shards?: number;
   destination: DatasetDestination;
   now?: () => Date;
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
@@ -181,20 +183,44 @@ export async function writeShard(request: ShardRequest): Promise<WrittenShard> {
 }
 
 /**
- * `objects` of the metadata from the shards' results, in shard order: the
+ * What the metadata needs of one shard: its files and its rows and
+ * positives per target store (what the catalogue records per shard).
+ */
+export interface ShardSummary {
+  index: number;
+  /** how many shards the dataset has */
+  count: number;
+  objects: Partial<Record<Format, ObjectRecord>>;
+  targets: TargetTally;
+}
+
+function summaryOf(
+  model: DatasetModel,
+  shard: ShardResult | ShardSummary,
+): ShardSummary {
+  if (!('shard' in shard)) return shard;
+  return {
+    index: shard.shard.index,
+    count: shard.shard.count,
+    objects: shard.objects,
+    targets: targetTallyOf(model, shard.tally),
+  };
+}
+
+/**
+ * `objects` of the metadata from the shards' summaries, in shard order: the
  * file itself for one shard; totals and `shards: [...]` for several.
  */
 export function objectsOf(
   config: DatasetConfig,
-  results: ShardResult[],
+  shards: ShardSummary[],
 ): Partial<Record<Format, FormatObjects>> {
-  const ordered = [...results].sort((a, b) => a.shard.index - b.shard.index);
+  const ordered = [...shards].sort((a, b) => a.index - b.index);
   const objects: Partial<Record<Format, FormatObjects>> = {};
   for (const format of config.formats) {
-    const files = ordered.map(r => {
-      const file = r.objects[format];
-      if (!file)
-        throw new Error(`shard ${r.shard.index} has no ${format} file`);
+    const files = ordered.map(s => {
+      const file = s.objects[format];
+      if (!file) throw new Error(`shard ${s.index} has no ${format} file`);
       return file;
     });
     objects[format] =
@@ -210,33 +236,37 @@ export function objectsOf(
 }
 
 /**
- * The version's metadata from every shard's result, but for the four per-id
- * maps (written from the model by writeMetadataFile): the objects, and the
- * shards' tallies merged (integer counts, so exactly the single run's).
+ * The version's metadata from every shard's result (in this process) or
+ * summary (from the catalogue), but for the four per-id maps (written from
+ * the model by writeMetadataFile): the objects, and the shards' tallies
+ * merged per target store (integer counts, so exactly the single run's).
  */
 export function assembleMetadata(args: {
   config: DatasetConfig;
   version: number;
   createdAt: Date;
   model: DatasetModel;
-  shards: ShardResult[];
+  shards: Array<ShardResult | ShardSummary>;
 }): MetadataHead {
-  const {config, model, shards} = args;
-  const count = shards[0]?.shard.count ?? 0;
-  const seen = new Set(shards.map(s => s.shard.index));
+  const {config, model} = args;
+  const shards = args.shards.map(s => summaryOf(model, s));
+  const count = shards[0]?.count ?? 0;
+  const seen = new Set(shards.map(s => s.index));
   if (shards.length !== count || seen.size !== count) {
     throw new Error(
       `metadata needs every shard once: have ${[...seen].sort((a, b) => a - b).join(', ')} of ${count}`,
     );
   }
-  const tally = new RowTally(model.creativeIds.length);
-  for (const result of shards) tally.merge(result.tally);
+  const targets = mergeTargetTallies(
+    model.targetIds.length,
+    shards.map(s => s.targets),
+  );
   return metadataHead({
     version: args.version,
     createdAt: args.createdAt,
     config,
     objects: objectsOf(config, shards),
-    empirical: empiricalOf(model, tally),
+    empirical: empiricalOf(model, targets),
   });
 }
 
@@ -261,7 +291,8 @@ export async function generateDataset(
 ): Promise<GeneratedDataset> {
   const {config, version, names, destination} = request;
   const now = request.now ?? (() => new Date());
-  const shardCount = resolveShardCount(config.nSamples, request.shards ?? 1);
+  // Re-checked: a config built by hand has not been through resolveConfig.
+  const shardCount = resolveShardCount(config.nSamples, shardCountOf(config));
   const started = performance.now();
   const model = buildModel(config);
   const modelMs = performance.now() - started;

@@ -124,29 +124,82 @@ export class RowTally {
   }
 }
 
-export function empiricalOf(model: DatasetModel, tally: RowTally): Empirical {
+/**
+ * Rows and positives per target store, in the model's target order: what a
+ * shard keeps of its tally (per creative it would be 16 MB at 1,000,000
+ * creatives), and all that `empirical` needs.
+ */
+export interface TargetTally {
+  rows: number[];
+  positives: number[];
+}
+
+/** A per-creative tally summed per target store (integer counts: exact). */
+export function targetTallyOf(
+  model: DatasetModel,
+  tally: {rows: ArrayLike<number>; positives: ArrayLike<number>},
+): TargetTally {
   const nTargets = model.targetIds.length;
-  const rows = new Float64Array(nTargets);
-  const positives = new Float64Array(nTargets);
-  const qSum = new Float64Array(nTargets);
-  const creatives = new Float64Array(nTargets);
-  let totalRows = 0;
-  let totalPositives = 0;
-  model.creativeIds.forEach((_, c) => {
+  const rows = new Array<number>(nTargets).fill(0);
+  const positives = new Array<number>(nTargets).fill(0);
+  for (let c = 0; c < model.creativeIds.length; c++) {
     const t = model.creativeTarget[c];
     rows[t] += tally.rows[c];
     positives[t] += tally.positives[c];
+  }
+  return {rows, positives};
+}
+
+/** Several shards' target tallies added up (integer counts, so exact in any order). */
+export function mergeTargetTallies(
+  nTargets: number,
+  tallies: readonly TargetTally[],
+): TargetTally {
+  const rows = new Array<number>(nTargets).fill(0);
+  const positives = new Array<number>(nTargets).fill(0);
+  for (const tally of tallies) {
+    if (tally.rows.length !== nTargets || tally.positives.length !== nTargets) {
+      throw new RangeError(
+        `cannot merge a tally of ${tally.rows.length} target stores into one of ${nTargets}`,
+      );
+    }
+    for (let t = 0; t < nTargets; t++) {
+      rows[t] += tally.rows[t];
+      positives[t] += tally.positives[t];
+    }
+  }
+  return {rows, positives};
+}
+
+/** What was observed, from the rows and positives per target store. */
+export function empiricalOf(
+  model: DatasetModel,
+  targets: TargetTally,
+): Empirical {
+  const nTargets = model.targetIds.length;
+  if (targets.rows.length !== nTargets)
+    throw new RangeError(
+      `a tally of ${targets.rows.length} target stores for a model of ${nTargets}`,
+    );
+  const qSum = new Float64Array(nTargets);
+  const creatives = new Float64Array(nTargets);
+  model.creativeIds.forEach((_, c) => {
+    const t = model.creativeTarget[c];
     qSum[t] += model.pairProbs[c];
     creatives[t]++;
-    totalRows += tally.rows[c];
-    totalPositives += tally.positives[c];
   });
+  let totalRows = 0;
+  let totalPositives = 0;
   const perTargetStore: Record<string, TargetStoreObservation> = {};
   model.targetIds.forEach((id, t) => {
+    const rows = targets.rows[t];
+    const positives = targets.positives[t];
+    totalRows += rows;
+    totalPositives += positives;
     perTargetStore[id] = {
-      rows: rows[t],
-      positives: positives[t],
-      rate: rows[t] > 0 ? positives[t] / rows[t] : null,
+      rows,
+      positives,
+      rate: rows > 0 ? positives / rows : null,
       expectedRate: creatives[t] > 0 ? qSum[t] / creatives[t] : null,
     };
   });

@@ -13,13 +13,12 @@ export const INLINE_PROBABILITIES_MAX_BYTES = 600 * 1024;
 export function probabilitiesRecordOf(
   read: MetadataRead,
   metadataUri: string,
+  /** the most the maps may take inline (less when the record holds many shards) */
+  maxInlineBytes = INLINE_PROBABILITIES_MAX_BYTES,
 ): ProbabilitiesRecord {
   if (read.maps) {
     const inline: ProbabilitiesRecord = {stored: 'inline', ...read.maps};
-    if (
-      Buffer.byteLength(JSON.stringify(inline)) <=
-      INLINE_PROBABILITIES_MAX_BYTES
-    )
+    if (Buffer.byteLength(JSON.stringify(inline)) <= maxInlineBytes)
       return inline;
   }
   return {

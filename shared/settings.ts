@@ -4,6 +4,7 @@
  */
 import {parseIntegerInRange} from './integer.js';
 import {DEFAULT_LIMITS, type DatasetLimits} from './config.js';
+import {SHARD_TOPIC} from './service/shard-messages.js';
 
 export class ConfigurationError extends Error {
   constructor(message: string) {
@@ -26,11 +27,43 @@ export interface Settings {
   leaseMarginSeconds: number;
   /** storage events older than this are acknowledged unrecorded (Eventarc retries for 24 h) */
   eventMaxAgeSeconds: number;
+  /** The Pub/Sub topic a sharded generate publishes its shard messages to (DESIGN §7). */
+  shardTopic: string;
+  /** generateShard's timeout: one shard's rows, uploads and (for the last) the metadata */
+  generateShardTimeoutSeconds: number;
+  /** generateShard's max_instance_count: how many shards run at once */
+  shardMaxInstances: number;
+  /** deliveries of one shard that fail before the shard fails its version */
+  shardMaxAttempts: number;
 }
 
 /** How long a version stays `generating` before readers count it failed. */
 export function leaseMsOf(settings: Settings): number {
   return (settings.generateTimeoutSeconds + settings.leaseMarginSeconds) * 1000;
+}
+
+/**
+ * Runs of generateShard a sharded version's lease allows per shard: one
+ * failed (transient) attempt and its redelivery, at every wave.
+ */
+export const SHARD_LEASE_RETRY_ALLOWANCE = 2;
+
+/**
+ * The lease of a sharded version (DESIGN §6, §7): the fan-out runs in
+ * waves of at most shardMaxInstances shards, each wave within one shard
+ * timeout, SHARD_LEASE_RETRY_ALLOWANCE times over for redeliveries, plus
+ * the margin. 16 shards on 64 instances: (1 x 540 x 2 + 60) s = 19 min;
+ * 1,024 shards: (16 x 540 x 2 + 60) s = 4 h 49 min.
+ */
+export function shardedLeaseMsOf(settings: Settings, shards: number): number {
+  const waves = Math.ceil(shards / settings.shardMaxInstances);
+  return (
+    (waves *
+      settings.generateShardTimeoutSeconds *
+      SHARD_LEASE_RETRY_ALLOWANCE +
+      settings.leaseMarginSeconds) *
+    1000
+  );
 }
 
 export const SETTING_DEFAULTS = Object.freeze({
@@ -45,6 +78,13 @@ export const SETTING_DEFAULTS = Object.freeze({
   GENERATE_LEASE_MARGIN_SECONDS: 60,
   // Eventarc's 24 h retry window plus an hour of margin
   EVENT_MAX_AGE_SECONDS: 25 * 3600,
+  SHARD_TOPIC: SHARD_TOPIC,
+  // terraform's generateShard timeout: the 9-minute limit of event functions
+  GENERATE_SHARD_TIMEOUT_SECONDS: 540,
+  // terraform's generateShard max_instance_count
+  SHARD_MAX_INSTANCES: 64,
+  // a shard whose message failed this many deliveries fails its version
+  SHARD_MAX_ATTEMPTS: 5,
 });
 
 /** V4 signed URLs cannot live longer than seven days. */
@@ -79,6 +119,16 @@ export function settingsFromEnv(env: Env = process.env): Settings {
   if (!/^[A-Za-z0-9_-]{1,100}$/.test(collection)) {
     throw new ConfigurationError(
       `FIRESTORE_COLLECTION must be a collection id of letters, digits, _ or -, got ${JSON.stringify(collection)}`,
+    );
+  }
+  const shardTopic = env.SHARD_TOPIC || SETTING_DEFAULTS.SHARD_TOPIC;
+  // Pub/Sub's rule for a topic id.
+  if (
+    !/^[A-Za-z][A-Za-z0-9._~+%-]{2,254}$/.test(shardTopic) ||
+    shardTopic.startsWith('goog')
+  ) {
+    throw new ConfigurationError(
+      `SHARD_TOPIC must be a Pub/Sub topic id (3-255 letters, digits or -._~+%, starting with a letter, not "goog"), got ${JSON.stringify(shardTopic)}`,
     );
   }
   const signedUrlMaxTtlSeconds = positiveInteger(
@@ -118,5 +168,13 @@ export function settingsFromEnv(env: Env = process.env): Settings {
       'EVENT_MAX_AGE_SECONDS',
       30 * 24 * 3600,
     ),
+    shardTopic,
+    generateShardTimeoutSeconds: positiveInteger(
+      env,
+      'GENERATE_SHARD_TIMEOUT_SECONDS',
+      3600,
+    ),
+    shardMaxInstances: positiveInteger(env, 'SHARD_MAX_INSTANCES', 1000),
+    shardMaxAttempts: positiveInteger(env, 'SHARD_MAX_ATTEMPTS', 100),
   };
 }

@@ -4,14 +4,14 @@ locals {
   apis = toset([
     "artifactregistry.googleapis.com",     # function container images
     "cloudbuild.googleapis.com",           # builds the function source
-    "cloudfunctions.googleapis.com",       # the six functions (gen2)
+    "cloudfunctions.googleapis.com",       # the seven functions (gen2)
     "cloudresourcemanager.googleapis.com", # project IAM bindings
-    "eventarc.googleapis.com",             # object-finalized trigger
+    "eventarc.googleapis.com",             # object-finalized and shard triggers
     "firestore.googleapis.com",            # dataset catalogue
     "iam.googleapis.com",                  # service accounts
     "iamcredentials.googleapis.com",       # signBlob for V4 signed URLs
     "logging.googleapis.com",              # build and function logs
-    "pubsub.googleapis.com",               # Eventarc transport
+    "pubsub.googleapis.com",               # Eventarc transport, the shard topic
     "run.googleapis.com",                  # gen2 functions run on Cloud Run
     "storage.googleapis.com",              # datasets and source buckets
   ])

@@ -1,8 +1,9 @@
 # ---------------------------------------------------------------------------
 # Eventarc: Cloud Storage "object finalized" events of the datasets bucket go
-# to recordDatasetMetadata. The trigger itself is the event_trigger block of
-# that function (functions.tf), which makes Cloud Functions own its
-# lifecycle; this file holds the identities and grants it needs.
+# to recordDatasetMetadata, and the messages of the shard topic (pubsub.tf) to
+# generateShard. Each trigger is the event_trigger block of its function
+# (functions.tf), which makes Cloud Functions own its lifecycle; this file
+# holds the identities and grants they need.
 # ---------------------------------------------------------------------------
 
 # Identity Eventarc uses to deliver events (push with an OIDC token).
@@ -10,7 +11,7 @@ resource "google_service_account" "events" {
   project      = var.project_id
   account_id   = "${var.name_prefix}-events"
   display_name = "exploration-data Eventarc delivery"
-  description  = "Delivers datasets-bucket events to recordDatasetMetadata."
+  description  = "Delivers datasets-bucket events to recordDatasetMetadata and shard messages to generateShard."
 
   depends_on = [google_project_service.apis]
 }
@@ -22,11 +23,14 @@ resource "google_project_iam_member" "events_receiver" {
   member  = google_service_account.events.member
 }
 
-# ... and invoke recordDatasetMetadata, and nothing else.
+# ... and invoke the event functions (recordDatasetMetadata, generateShard),
+# and nothing else.
 resource "google_cloud_run_v2_service_iam_member" "events_invoker" {
+  for_each = local.event_functions
+
   project  = var.project_id
   location = var.region
-  name     = google_cloudfunctions2_function.fn["recordDatasetMetadata"].service_config[0].service
+  name     = google_cloudfunctions2_function.fn[each.key].service_config[0].service
   role     = "roles/run.invoker"
   member   = google_service_account.events.member
 }

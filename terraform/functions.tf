@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------
-# The six functions (Cloud Functions gen2, Node.js 20), all built from the one
+# The seven functions (Cloud Functions gen2, Node.js 20), all built from the one
 # source archive of storage.tf. Function name = entry point = the name the
 # code registers with functions-framework, so the cloud URL is
 # https://REGION-PROJECT.cloudfunctions.net/<name> (DESIGN §5).
@@ -54,20 +54,27 @@ resource "google_cloudfunctions2_function" "fn" {
   }
 
   # recordDatasetMetadata: google.cloud.storage.object.v1.finalized on the
-  # datasets bucket (DESIGN §7). Eventarc delivers with the events identity of
-  # eventarc.tf and retries failed deliveries (the function throws on a
-  # transient failure and acknowledges malformed objects, DESIGN §6).
+  # datasets bucket (DESIGN §7); generateShard: google.cloud.pubsub.topic.v1.messagePublished
+  # on the shard topic (pubsub.tf). Eventarc delivers with the events identity
+  # of eventarc.tf and retries failed deliveries (each function throws on a
+  # transient failure and acknowledges what can never succeed, DESIGN §6-§7).
   dynamic "event_trigger" {
-    for_each = each.value.kind == "event" ? [1] : []
+    for_each = each.value.kind == "event" ? [each.value.trigger] : []
     content {
-      trigger_region        = local.trigger_region
-      event_type            = "google.cloud.storage.object.v1.finalized"
+      # A Cloud Storage trigger lives in the bucket's location; a Pub/Sub one
+      # with the function.
+      trigger_region        = event_trigger.value == "storage" ? local.trigger_region : var.region
+      event_type            = local.event_types[event_trigger.value]
+      pubsub_topic          = event_trigger.value == "shards" ? google_pubsub_topic.shards.id : null
       retry_policy          = "RETRY_POLICY_RETRY"
       service_account_email = google_service_account.events.email
 
-      event_filters {
-        attribute = "bucket"
-        value     = google_storage_bucket.datasets.name
+      dynamic "event_filters" {
+        for_each = event_trigger.value == "storage" ? [1] : []
+        content {
+          attribute = "bucket"
+          value     = google_storage_bucket.datasets.name
+        }
       }
     }
   }
@@ -77,6 +84,7 @@ resource "google_cloudfunctions2_function" "fn" {
     # Runtime permissions in place before the first revision serves.
     google_storage_bucket_iam_member.datasets,
     google_project_iam_member.firestore,
+    google_pubsub_topic_iam_member.shards_publisher,
     google_service_account_iam_member.self_sign,
     # Build permissions in place before Cloud Build starts.
     google_artifact_registry_repository_iam_member.build_writer,

@@ -14,6 +14,25 @@
 #       cannot be reused for weeks after a destroy.
 #     - roles/datastore.user on the "(default)" database only (IAM condition):
 #       allocates versions (a counter document) and writes catalogue entries.
+#     - roles/pubsub.publisher on the topic dataset-shards only (pubsub.tf):
+#       a sharded request publishes its shard messages.
+#   shard-writer (generateShard, DESIGN §7)
+#     - roles/storage.objectCreator on the datasets bucket: writes its shard's
+#       files and, for the last shard recorded, metadata_v{N}.json. No delete:
+#       a redelivered message can never replace an object (DESIGN §3).
+#     - roles/storage.objectViewer on the datasets bucket: the redelivery check.
+#       Pub/Sub delivers at least once, so a shard's objects may exist already;
+#       the function reads their metadata (storage.objects.get: size, crc32c,
+#       md5) to tell "done, with the expected checksums" from a stranger's
+#       object, which fails the version. It also reads the other shards'
+#       metadata when it is the last one and writes the version's metadata.
+#       The role adds storage.objects.list, which reveals only object names of
+#       the same bucket; a custom role with get alone costs what the generator's
+#       note says.
+#     - roles/datastore.user on the "(default)" database: reads the version's
+#       allocation (the config comes from there, not from the message) and
+#       records its shard.
+#     It publishes nothing and signs nothing.
 #   recorder (recordDatasetMetadata)
 #     - roles/storage.objectViewer on the datasets bucket: reads metadata_v{N}.json.
 #     - roles/datastore.user on the "(default)" database: records the version.
@@ -55,7 +74,7 @@ locals {
       for name, f in local.functions : "${name}/objectCreator" => {
         fn   = name
         role = "roles/storage.objectCreator"
-      } if f.role == "generator"
+      } if contains(["generator", "shard-writer"], f.role)
     },
   )
 

@@ -12,16 +12,26 @@ locals {
   source_bucket   = coalesce(var.source_bucket_name, "${var.project_id}-exploration-fn-source")
 
   # Function name = entry point registered with functions-framework (DESIGN §5).
-  # kind: http or event; sa: service account id suffix; role: what its identity may do (iam.tf).
+  # kind: http or event; sa: service account id suffix; role: what its identity may do (iam.tf);
+  # trigger (event functions): "storage" (object finalized in the datasets bucket) or
+  # "shards" (a message on the shard topic, DESIGN §7).
   functions = {
-    generateDataset       = { kind = "http", sa = "generate-dataset", role = "generator" }
-    recordDatasetMetadata = { kind = "event", sa = "record-dataset-metadata", role = "recorder" }
-    loadParquet           = { kind = "http", sa = "load-parquet", role = "loader" }
-    loadTfrecord          = { kind = "http", sa = "load-tfrecord", role = "loader" }
-    loadMetadata          = { kind = "http", sa = "load-metadata", role = "loader" }
-    listDatasets          = { kind = "http", sa = "list-datasets", role = "lister" }
+    generateDataset       = { kind = "http", sa = "generate-dataset", role = "generator", trigger = null }
+    recordDatasetMetadata = { kind = "event", sa = "record-dataset-metadata", role = "recorder", trigger = "storage" }
+    generateShard         = { kind = "event", sa = "generate-shard", role = "shard-writer", trigger = "shards" }
+    loadParquet           = { kind = "http", sa = "load-parquet", role = "loader", trigger = null }
+    loadTfrecord          = { kind = "http", sa = "load-tfrecord", role = "loader", trigger = null }
+    loadMetadata          = { kind = "http", sa = "load-metadata", role = "loader", trigger = null }
+    listDatasets          = { kind = "http", sa = "list-datasets", role = "lister", trigger = null }
   }
-  http_functions = { for name, f in local.functions : name => f if f.kind == "http" }
+  http_functions  = { for name, f in local.functions : name => f if f.kind == "http" }
+  event_functions = { for name, f in local.functions : name => f if f.kind == "event" }
+
+  # What each trigger listens to (functions.tf's event_trigger block).
+  event_types = {
+    storage = "google.cloud.storage.object.v1.finalized"
+    shards  = "google.cloud.pubsub.topic.v1.messagePublished"
+  }
 
   # function_settings with the non-null fields of function_overrides on top.
   overrides = {
@@ -45,6 +55,14 @@ locals {
     GENERATE_LEASE_MARGIN_SECONDS = "60"
     # Eventarc retries for 24 h; older storage events are acknowledged unrecorded.
     EVENT_MAX_AGE_SECONDS = tostring(25 * 3600)
+    # generateDataset publishes a sharded request's shard messages here (pubsub.tf).
+    SHARD_TOPIC = google_pubsub_topic.shards.name
+    # A sharded version's lease covers its fan-out: waves of max_instances shards,
+    # each within generateShard's timeout (shared/settings.ts shardedLeaseMsOf).
+    GENERATE_SHARD_TIMEOUT_SECONDS = tostring(local.settings["generateShard"].timeout_seconds)
+    SHARD_MAX_INSTANCES            = tostring(local.settings["generateShard"].max_instances)
+    # A shard whose message failed this many deliveries fails its version.
+    SHARD_MAX_ATTEMPTS = "5"
     # Express (under functions-framework) hides error details in production.
     NODE_ENV = "production"
   }

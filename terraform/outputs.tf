@@ -42,11 +42,21 @@ locals {
 }
 
 output "curl_commands" {
-  description = "Ready-to-paste calls of the HTTP functions, authenticated as the gcloud user (who must be in invoker_members). recordDatasetMetadata is event-driven and has none."
+  description = "Ready-to-paste calls of the HTTP functions, authenticated as the gcloud user (who must be in invoker_members). recordDatasetMetadata and generateShard are event-driven and have none."
   value       = local.curl
 }
 
 output "recorder_trigger" {
   description = "The Eventarc trigger that feeds recordDatasetMetadata."
   value       = google_cloudfunctions2_function.fn["recordDatasetMetadata"].event_trigger[0].trigger
+}
+
+output "shard_topic" {
+  description = "The Pub/Sub topic of the shard fan-out (SHARD_TOPIC); generateShard's trigger subscribes to it."
+  value       = google_pubsub_topic.shards.id
+}
+
+output "shard_trigger" {
+  description = "The Eventarc trigger that feeds generateShard."
+  value       = google_cloudfunctions2_function.fn["generateShard"].event_trigger[0].trigger
 }

@@ -136,9 +136,9 @@ variable "invoker_members" {
 # ---------------------------------------------------------------------------
 
 variable "max_samples" {
-  description = "MAX_SAMPLES: upper bound of nSamples a generateDataset request may ask for."
+  description = "MAX_SAMPLES: upper bound of nSamples a generateDataset request may ask for (a billion: 60 shards of 16,777,216 rows by default)."
   type        = number
-  default     = 100000000
+  default     = 1000000000
 
   validation {
     condition     = var.max_samples >= 1 && floor(var.max_samples) == var.max_samples
@@ -183,6 +183,15 @@ variable "function_settings" {
     recordDatasetMetadata: stream-parses one metadata_v{N}.json per event; with 1,000,000 creative
       packs that JSON is ~147 MB (peak RSS ~200 MB), 1 GiB and concurrency 1; events are few (three objects
       per version), so 10 instances are plenty, and 120 s covers Firestore writes with retries.
+    generateShard: writes one shard; the largest default shard is 16,777,216 rows (DESIGN §2), about
+      2.03 GB of TFRecord and 25 MB of Parquet. Measured with the CLI on one shard of that size
+      (`node build/cli/main.js generate --samples 16777216`, docs/deploy.md): 5.7 s wall, 10.4 s of CPU
+      (rows, Parquet, crc32c/md5/sha256 of both files), peak RSS 238 MB. 2 vCPU lets generating,
+      hashing and the upload stream overlap, as for generateDataset; 1 GiB is 4x the peak. The upload
+      of 2 GB is the long part (tens of seconds at the ~100 MB/s one stream gets), far inside the
+      540 s that event-driven gen2 functions may run. Concurrency 1: one shard per instance, so
+      shards spread over instances; max_instances 64 bounds the fan-out (a billion rows is 60 shards,
+      so all of them run at once) and the cost of a runaway backlog.
     loadParquet / loadTfrecord / listDatasets: a Firestore read and an IAM signBlob call per request,
       I/O bound, so 512 MiB / 1 vCPU serving 20 concurrent requests, 60 s timeout.
     loadMetadata: returns the metadata document inline up to 16 MiB, a summary past that
@@ -198,6 +207,7 @@ variable "function_settings" {
   default = {
     generateDataset       = { memory = "1Gi", cpu = "2", timeout_seconds = 540, max_instances = 5, concurrency = 1 }
     recordDatasetMetadata = { memory = "1Gi", cpu = "1", timeout_seconds = 120, max_instances = 10, concurrency = 1 }
+    generateShard         = { memory = "1Gi", cpu = "2", timeout_seconds = 540, max_instances = 64, concurrency = 1 }
     loadParquet           = { memory = "512Mi", cpu = "1", timeout_seconds = 60, max_instances = 10, concurrency = 20 }
     loadTfrecord          = { memory = "512Mi", cpu = "1", timeout_seconds = 60, max_instances = 10, concurrency = 20 }
     loadMetadata          = { memory = "1Gi", cpu = "1", timeout_seconds = 60, max_instances = 10, concurrency = 4 }
@@ -206,10 +216,10 @@ variable "function_settings" {
 
   validation {
     condition = alltrue([
-      for name in ["generateDataset", "recordDatasetMetadata", "loadParquet", "loadTfrecord", "loadMetadata", "listDatasets"] :
+      for name in ["generateDataset", "recordDatasetMetadata", "generateShard", "loadParquet", "loadTfrecord", "loadMetadata", "listDatasets"] :
       contains(keys(var.function_settings), name)
     ])
-    error_message = "function_settings must have an entry for each of the six functions (use function_overrides to change a few values)."
+    error_message = "function_settings must have an entry for each of the seven functions (use function_overrides to change a few values)."
   }
 
   validation {
@@ -235,9 +245,9 @@ variable "function_overrides" {
   validation {
     condition = alltrue([
       for name in keys(var.function_overrides) :
-      contains(["generateDataset", "recordDatasetMetadata", "loadParquet", "loadTfrecord", "loadMetadata", "listDatasets"], name)
+      contains(["generateDataset", "recordDatasetMetadata", "generateShard", "loadParquet", "loadTfrecord", "loadMetadata", "listDatasets"], name)
     ])
-    error_message = "function_overrides keys must be function names (generateDataset, recordDatasetMetadata, loadParquet, loadTfrecord, loadMetadata, listDatasets)."
+    error_message = "function_overrides keys must be function names (generateDataset, recordDatasetMetadata, generateShard, loadParquet, loadTfrecord, loadMetadata, listDatasets)."
   }
 }
 

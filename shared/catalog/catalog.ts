@@ -3,8 +3,8 @@
  * where it lives: Firestore in the cloud and on the emulator
  * (firestore-catalog.ts), memory in unit tests (test/support/memory-catalog.ts).
  */
-import type {DatasetConfig} from '../config.js';
-import type {DatasetRecord} from './records.js';
+import {shardCountOf, type DatasetConfig} from '../config.js';
+import type {DatasetRecord, ShardRecord} from './records.js';
 
 /** Versions this service hands out: the loaders' selector takes at most 15 digits. */
 export const MAX_VERSION = 999_999_999_999_999;
@@ -50,6 +50,41 @@ export const RECORD_OUTCOMES = [
 ] as const;
 export type RecordOutcome = (typeof RECORD_OUTCOMES)[number];
 
+/**
+ * How beginning a delivery of a shard went (one transaction):
+ * - `attempt`: the version is ours, generating, under its lease, the shard
+ *   not yet recorded; this is delivery number `attempt` (1-based, counted
+ *   before the work, so a crashed instance counts too);
+ * - `recorded`: the shard is recorded already (a redelivery);
+ * - `not-allocated`, `not-generating`: acknowledge, nothing to do;
+ * - `lease-expired`: it was generating past its lease; now recorded failed.
+ */
+export type ShardAttempt =
+  | {state: 'attempt'; attempt: number}
+  | {state: 'recorded'; record: ShardRecord}
+  | {state: 'not-allocated' | 'not-generating' | 'lease-expired'};
+
+export const SHARD_RECORD_OUTCOMES = [
+  'recorded',
+  'duplicate',
+  'not-allocated',
+  'not-generating',
+  'lease-expired',
+] as const;
+export type ShardRecordOutcome = (typeof SHARD_RECORD_OUTCOMES)[number];
+
+/**
+ * What recording a shard did: `recorded` of `of` shards are recorded after
+ * it, and `completedNow` is true for exactly one call per version, the one
+ * that recorded the last shard (that caller writes the metadata).
+ */
+export interface ShardRecordResult {
+  outcome: ShardRecordOutcome;
+  recorded: number;
+  of: number;
+  completedNow: boolean;
+}
+
 export interface CatalogPage {
   records: DatasetRecord[];
   /** the last version of this page, when there are more */
@@ -75,6 +110,24 @@ export interface Catalog {
    * allocated, `generating` and under its lease at `now`.
    */
   recordReady(ready: ReadyRecord, now: Date): Promise<RecordOutcome>;
+  /**
+   * Begins a delivery of shard `shard` of `version`: re-checks that the
+   * version is ours, generating and under its lease (else fails it), and
+   * counts the attempt unless the shard is recorded already.
+   */
+  beginShard(version: number, shard: number, now: Date): Promise<ShardAttempt>;
+  /**
+   * Records a written shard, in one transaction that re-checks that the
+   * version is ours, generating and under its lease, and that the shard is
+   * not recorded yet; counts it on the version (`shardsRecorded`).
+   */
+  recordShard(
+    version: number,
+    record: ShardRecord,
+    now: Date,
+  ): Promise<ShardRecordResult>;
+  /** The recorded shards of a version, in shard order. */
+  shardRecords(version: number): Promise<ShardRecord[]>;
   /** The newest ready version, or undefined when none is. */
   latestReady(): Promise<DatasetRecord | undefined>;
   /** Newest first; `after` is the last version of the previous page. */
@@ -130,4 +183,28 @@ export function readyOutcome(
   if (current.status === 'failed') return 'not-generating';
   if (isPastLease(current, now)) return 'lease-expired';
   return 'recorded';
+}
+
+/** A shard's document id: its index, zero-padded as in its file names. */
+export function shardDocumentId(shard: number): string {
+  return String(shard).padStart(5, '0');
+}
+
+/**
+ * Whether a shard may be begun or recorded over `current` (the rule both
+ * catalogues apply): ours, generating, under its lease.
+ */
+export function shardOutcome(
+  current: DatasetRecord | undefined,
+  now: Date,
+): 'ok' | 'not-allocated' | 'not-generating' | 'lease-expired' {
+  if (!current) return 'not-allocated';
+  if (current.status !== 'generating') return 'not-generating';
+  if (isPastLease(current, now)) return 'lease-expired';
+  return 'ok';
+}
+
+/** How many shards a version has (1 for a record written before shards existed). */
+export function shardsOfRecord(record: DatasetRecord): number {
+  return shardCountOf(record.config);
 }

@@ -12,6 +12,10 @@
  * began), never reused (a create never replaces), and may leave gaps under
  * contention.
  *
+ * A sharded version also has a subcollection `shards` of one document per
+ * shard (`v{N}/shards/{k}`, k zero-padded): its delivery attempts and, once
+ * written, its record; collection queries never see subcollections.
+ *
  * Documents that this service could not have allocated (a number past
  * MAX_VERSION, an id that does not match its version field) are never
  * counted, listed or resolved, so a forged `v9007199254740991` cannot stop
@@ -32,14 +36,24 @@ import {
   leaseExpiredMessage,
   MAX_VERSION,
   readyOutcome,
+  shardDocumentId,
+  shardOutcome,
+  shardsOfRecord,
   type AllocationRequest,
   type Catalog,
   type CatalogPage,
   type ReadyRecord,
   type RecordOutcome,
+  type ShardAttempt,
+  type ShardRecordResult,
 } from './catalog.js';
 import {describeFailure, isTransient} from './failures.js';
-import type {DatasetRecord, DatasetStatus} from './records.js';
+import type {
+  DatasetRecord,
+  DatasetStatus,
+  ShardDocument,
+  ShardRecord,
+} from './records.js';
 
 /** gRPC ALREADY_EXISTS: the create precondition of another request won. */
 const ALREADY_EXISTS = 6;
@@ -253,6 +267,102 @@ export class FirestoreCatalog implements Catalog {
       });
       return true;
     });
+  }
+
+  private shardDoc(version: number, shard: number) {
+    return this.doc(version).collection('shards').doc(shardDocumentId(shard));
+  }
+
+  async beginShard(
+    version: number,
+    shard: number,
+    now: Date,
+  ): Promise<ShardAttempt> {
+    if (!isAllocatableVersion(version)) return {state: 'not-allocated'};
+    return this.firestore.runTransaction(async tx => {
+      const ref = this.doc(version);
+      const shardRef = this.shardDoc(version, shard);
+      const [versionSnapshot, shardSnapshot] = await tx.getAll(ref, shardRef);
+      const current = recordOf(versionSnapshot);
+      const outcome = shardOutcome(current, now);
+      if (outcome === 'lease-expired' && current) {
+        tx.update(ref, this.failedFields(leaseExpiredMessage(current), now));
+      }
+      if (outcome !== 'ok') return {state: outcome};
+      const previous = shardSnapshot.exists
+        ? (shardSnapshot.data() as ShardDocument)
+        : undefined;
+      if (previous?.record) return {state: 'recorded', record: previous.record};
+      const attempt = (previous?.attempts ?? 0) + 1;
+      tx.set(shardRef, {
+        shard,
+        attempts: attempt,
+        lastAttemptAt: now.toISOString(),
+      } satisfies ShardDocument);
+      return {state: 'attempt', attempt};
+    });
+  }
+
+  async recordShard(
+    version: number,
+    record: ShardRecord,
+    now: Date,
+  ): Promise<ShardRecordResult> {
+    if (!isAllocatableVersion(version))
+      return {
+        outcome: 'not-allocated',
+        recorded: 0,
+        of: 0,
+        completedNow: false,
+      };
+    return this.firestore.runTransaction(async tx => {
+      const ref = this.doc(version);
+      const shardRef = this.shardDoc(version, record.shard);
+      const [versionSnapshot, shardSnapshot] = await tx.getAll(ref, shardRef);
+      const current = recordOf(versionSnapshot);
+      const of = current ? shardsOfRecord(current) : 0;
+      const recorded = current?.shardsRecorded ?? 0;
+      const outcome = shardOutcome(current, now);
+      if (outcome === 'lease-expired' && current) {
+        tx.update(ref, this.failedFields(leaseExpiredMessage(current), now));
+      }
+      if (outcome !== 'ok') return {outcome, recorded, of, completedNow: false};
+      const previous = shardSnapshot.exists
+        ? (shardSnapshot.data() as ShardDocument)
+        : undefined;
+      if (previous?.record)
+        return {outcome: 'duplicate', recorded, of, completedNow: false};
+      tx.set(shardRef, {
+        shard: record.shard,
+        attempts: previous?.attempts ?? 1,
+        lastAttemptAt: previous?.lastAttemptAt ?? now.toISOString(),
+        record,
+      } satisfies ShardDocument);
+      tx.update(ref, {shardsRecorded: recorded + 1});
+      return {
+        outcome: 'recorded',
+        recorded: recorded + 1,
+        of,
+        completedNow: recorded + 1 === of,
+      };
+    });
+  }
+
+  async shardRecords(version: number): Promise<ShardRecord[]> {
+    if (!isAllocatableVersion(version)) return [];
+    const snapshot = await this.doc(version).collection('shards').get();
+    return snapshot.docs
+      .map(doc => (doc.data() as ShardDocument).record)
+      .filter((r): r is ShardRecord => r !== undefined)
+      .sort((a, b) => a.shard - b.shard);
+  }
+
+  private failedFields(error: string, now: Date) {
+    return {
+      status: 'failed' satisfies DatasetStatus,
+      error,
+      failedAt: now.toISOString(),
+    };
   }
 
   async recordReady(ready: ReadyRecord, now: Date): Promise<RecordOutcome> {

@@ -3,7 +3,9 @@
  * datasets collection.
  */
 import type {DatasetConfig, Format} from '../config.js';
-import type {ObjectRecord} from '../metadata.js';
+import type {FormatObjects, ObjectRecord, TargetTally} from '../metadata.js';
+
+export type {TargetTally};
 
 export const DATASET_STATUSES = ['generating', 'ready', 'failed'] as const;
 export type DatasetStatus = (typeof DATASET_STATUSES)[number];
@@ -46,7 +48,35 @@ export interface DatasetRecord {
   /** the metadata object generation that was recorded (decimal string, as GCS reports it) */
   recordedGeneration?: string;
   metadataObject?: string;
-  objects?: Partial<Record<Format, ObjectRecord>>;
+  /** one file per format, or (sharded) totals and every shard in order */
+  objects?: Partial<Record<Format, FormatObjects>>;
+  /** sharded versions: how many shards are recorded (ShardDocument.record set) */
+  shardsRecorded?: number;
   probabilities?: ProbabilitiesRecord;
   empirical?: {rows: number; positives: number; rate: number};
+}
+
+/**
+ * A written shard of a sharded version (docs/catalogue.md): its files with
+ * their checksums, and what it observed per target store (per creative
+ * would be 16 MB at 1,000,000 creatives; empirical needs only the targets).
+ */
+export interface ShardRecord {
+  /** 0-based index of the shard */
+  shard: number;
+  rows: number;
+  objects: Partial<Record<Format, ObjectRecord>>;
+  targets: TargetTally;
+  recordedAt: string;
+}
+
+/**
+ * Document `{collection}/v{N}/shards/{k}` (k zero-padded to 5 digits): the
+ * deliveries of shard k begun so far, and its record once written.
+ */
+export interface ShardDocument {
+  shard: number;
+  attempts: number;
+  lastAttemptAt: string;
+  record?: ShardRecord;
 }

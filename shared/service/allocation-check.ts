@@ -1,12 +1,13 @@
 /**
  * Whether a parsed metadata object is the one this service's generator wrote
  * for an allocation (DESIGN §6): same version, same resolved config, same
- * generator, exactly the data objects that config names, with well-formed
- * sizes and checksums. Returns the first disagreement, or undefined.
+ * generator, exactly the data objects that config names (one per format,
+ * or every shard of a sharded config), with well-formed sizes and checksums. Returns the first disagreement, or undefined.
  */
 import type {DatasetRecord} from '../catalog/records.js';
-import {FORMATS} from '../config.js';
-import {objectName} from '../names.js';
+import {FORMATS, shardCountOf} from '../config.js';
+import {objectName, shardFileName} from '../names.js';
+import {shardRange} from '../shards.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -33,6 +34,61 @@ const BASE64_CRC32C = /^[A-Za-z0-9+/]{6}==$/;
 const BASE64_MD5 = /^[A-Za-z0-9+/]{22}==$/;
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
+function fileMismatch(
+  what: string,
+  object: unknown,
+  name: string,
+  rows: number,
+): string | undefined {
+  if (!isRecord(object) || object.name !== name)
+    return `metadata's ${what} object is not ${name}`;
+  if (object.rows !== rows)
+    return `metadata's ${what} object has ${canonicalJson(object.rows)} rows, the config ${rows}`;
+  if (
+    !isCount(object.bytes) ||
+    typeof object.crc32c !== 'string' ||
+    !BASE64_CRC32C.test(object.crc32c) ||
+    typeof object.md5 !== 'string' ||
+    !BASE64_MD5.test(object.md5) ||
+    typeof object.sha256 !== 'string' ||
+    !HEX_SHA256.test(object.sha256)
+  )
+    return `metadata's ${what} object has malformed bytes or checksums`;
+  return undefined;
+}
+
+/** A sharded format: totals, and every shard named and sized as DESIGN §3 places rows. */
+function shardedMismatch(
+  format: string,
+  object: unknown,
+  name: string,
+  nSamples: number,
+  shards: number,
+): string | undefined {
+  if (!isRecord(object) || !Array.isArray(object.shards))
+    return `metadata's ${format} object is not a list of shards`;
+  const files: unknown[] = object.shards;
+  if (files.length !== shards)
+    return `metadata's ${format} object lists ${files.length} shards, the config ${shards}`;
+  if (object.rows !== nSamples)
+    return `metadata's ${format} object has ${canonicalJson(object.rows)} rows, the config ${nSamples}`;
+  let bytes = 0;
+  for (const [k, file] of files.entries()) {
+    const range = shardRange(nSamples, shards, k);
+    const problem = fileMismatch(
+      `${format} shard ${k}`,
+      file,
+      shardFileName(name, k, shards),
+      range.end - range.start,
+    );
+    if (problem) return problem;
+    bytes += (file as {bytes: number}).bytes;
+  }
+  if (object.bytes !== bytes)
+    return `metadata's ${format} object has ${canonicalJson(object.bytes)} bytes, its shards ${bytes}`;
+  return undefined;
+}
+
 export function allocationMismatch(
   metadata: Record<string, unknown>,
   allocation: DatasetRecord,
@@ -51,6 +107,7 @@ export function allocationMismatch(
   const expected = [...config.formats].sort();
   if (canonicalJson(listed) !== canonicalJson(expected))
     return `metadata lists objects ${listed.join(', ') || 'none'}, the config asks for ${expected.join(', ')}`;
+  const shards = shardCountOf(config);
   for (const format of FORMATS) {
     if (!config.formats.includes(format)) continue;
     const object = objects[format];
@@ -60,20 +117,11 @@ export function allocationMismatch(
       version,
       config.tfrecordCompression,
     );
-    if (!isRecord(object) || object.name !== name)
-      return `metadata's ${format} object is not ${name}`;
-    if (object.rows !== config.nSamples)
-      return `metadata's ${format} object has ${canonicalJson(object.rows)} rows, the config ${config.nSamples}`;
-    if (
-      !isCount(object.bytes) ||
-      typeof object.crc32c !== 'string' ||
-      !BASE64_CRC32C.test(object.crc32c) ||
-      typeof object.md5 !== 'string' ||
-      !BASE64_MD5.test(object.md5) ||
-      typeof object.sha256 !== 'string' ||
-      !HEX_SHA256.test(object.sha256)
-    )
-      return `metadata's ${format} object has malformed bytes or checksums`;
+    const problem =
+      shards === 1
+        ? fileMismatch(format, object, name, config.nSamples)
+        : shardedMismatch(format, object, name, config.nSamples, shards);
+    if (problem) return problem;
   }
   const empirical = metadata.empirical;
   if (

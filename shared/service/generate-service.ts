@@ -3,17 +3,28 @@
  * files into the bucket (metadata last), and on any failure leave the
  * version `failed` at once (bounded: a catalogue that is down cannot hold
  * the request; the lease ends the version then).
+ *
+ * A sharded request (config.shards > 1, DESIGN §5, §7) is allocated with a
+ * lease over the whole fan-out, its shard messages are published to the
+ * shard topic, and it is answered at once, `generating`; generateShard
+ * (shard-service.ts) writes the shards and the last one the metadata.
  */
 import {describeFailure, isTransient} from '../catalog/failures.js';
-import type {DatasetConfig, Format} from '../config.js';
+import {shardCountOf, type DatasetConfig, type Format} from '../config.js';
 import type {ObjectDigests} from '../digest/digests.js';
-import {AlreadyExistsError, DatasetError, UnavailableError} from '../errors.js';
+import {
+  AlreadyExistsError,
+  DatasetError,
+  InvalidArgumentError,
+  UnavailableError,
+} from '../errors.js';
 import {generateDataset} from '../generate.js';
 import {objectName, type DatasetFileKind} from '../names.js';
-import {leaseMsOf} from '../settings.js';
+import {leaseMsOf, shardedLeaseMsOf} from '../settings.js';
 import {gsUri} from '../storage/object-store.js';
 import type {ServiceContext} from './context.js';
 import {markFailedBounded} from './lifecycle.js';
+import {shardMessagesOf} from './shard-messages.js';
 
 export interface GenerateResponse {
   version: number;
@@ -27,6 +38,98 @@ export interface GenerateResponse {
     >
   >;
   durationMs: number;
+}
+
+/** A sharded request's answer (202): the version is generating; follow loadMetadata. */
+export interface AcceptedResponse {
+  version: number;
+  status: 'generating';
+  shards: number;
+  rows: number;
+  seed: number;
+}
+
+export type GenerateOutcome = GenerateResponse | AcceptedResponse;
+
+/** True for a sharded request's 202 answer. */
+export function isAccepted(
+  outcome: GenerateOutcome,
+): outcome is AcceptedResponse {
+  return (outcome as Partial<AcceptedResponse>).status === 'generating';
+}
+
+/** How long a publish may take before the version is failed and the client told 503. */
+export const PUBLISH_TIMEOUT_MS = 60_000;
+
+/**
+ * A sharded version: allocated once under a lease over every wave of the
+ * fan-out, its S shard messages published, answered `generating`. Without a
+ * publisher nothing is allocated; a failed publish fails the version (the
+ * messages already out are acknowledged unwritten by generateShard) -> 503.
+ */
+export async function fanOutVersion(
+  config: DatasetConfig,
+  context: ServiceContext,
+): Promise<AcceptedResponse> {
+  const shards = shardCountOf(config);
+  const publisher = context.shardPublisher;
+  if (!publisher) {
+    throw new InvalidArgumentError(
+      `this deployment writes one file per dataset (it has no shard topic): ask for shards 1, got ${shards}`,
+      'shards',
+    );
+  }
+  const record = await context.catalog.allocate({
+    config,
+    now: context.now(),
+    leaseMs: shardedLeaseMsOf(context.settings, shards),
+  });
+  const version = record.version;
+  const log = context.log.with({version});
+  log.log('INFO', 'fanning out a sharded dataset', {
+    rows: config.nSamples,
+    shards,
+    seed: config.seed,
+    leaseExpiresAt: record.leaseExpiresAt,
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      publisher.publish(shardMessagesOf(version, shards)),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `publishing took longer than ${PUBLISH_TIMEOUT_MS / 1000} s`,
+              ),
+            ),
+          PUBLISH_TIMEOUT_MS,
+        );
+      }),
+    ]);
+  } catch (error) {
+    const reason = `publishing the shard messages failed: ${describeFailure(error)}`;
+    log.log('ERROR', 'shard messages not published; version failed', {
+      error: reason,
+    });
+    await markFailedBounded({...context, log}, version, reason);
+    throw new UnavailableError(
+      `the shard topic did not take version ${version}'s ${shards} shard messages (${describeFailure(error)}); version ${version} is failed, retry`,
+      5,
+      error,
+    );
+  } finally {
+    clearTimeout(timer);
+  }
+  log.log('INFO', 'shard messages published', {shards});
+  return {
+    version,
+    status: 'generating',
+    shards,
+    rows: config.nSamples,
+    seed: config.seed,
+  };
 }
 
 /** What the client is told when writing failed: transient trouble is a 503. */
@@ -50,6 +153,20 @@ function clientErrorOf(error: unknown, version: number): unknown {
  */
 export const VERSION_ATTEMPTS = 3;
 
+/** One file per format written here (201), or a sharded version fanned out (202). */
+export async function generateOrFanOut(
+  config: DatasetConfig,
+  context: ServiceContext,
+): Promise<GenerateOutcome> {
+  if (shardCountOf(config) > 1) return fanOutVersion(config, context);
+  return generateToBucket(config, context);
+}
+
+/**
+ * Writes the whole dataset in this request: every shard of the config in
+ * turn (one file per format for shards 1, which is what generateDataset
+ * answers 201 for), then the metadata.
+ */
 export async function generateToBucket(
   config: DatasetConfig,
   context: ServiceContext,

@@ -13,6 +13,8 @@ import {
   METADATA_ANSWER_MAX_BYTES,
   summarizedMetadata,
 } from '../metadata-view.js';
+import {filesOf, isSharded, type FormatObjects} from '../metadata.js';
+import {mapBounded} from '../parallel/map-bounded.js';
 import {gsUri} from '../storage/object-store.js';
 import type {ServiceContext} from './context.js';
 import {withLeaseApplied} from './lifecycle.js';
@@ -81,23 +83,69 @@ export interface ObjectLink {
   md5: string;
 }
 
+/** One shard of a sharded version's format, signed (DESIGN §5). */
+export interface ShardLink {
+  url: string;
+  object: string;
+  rows: number;
+  sizeBytes: number;
+  crc32c: string;
+  md5: string;
+}
+
+/** A sharded version's format: every shard in order, one expiresAt for all. */
+export interface ShardedObjectLink {
+  version: number;
+  expiresAt: string;
+  /** all shards together */
+  sizeBytes: number;
+  shards: ShardLink[];
+}
+
+export type ObjectLinks = ObjectLink | ShardedObjectLink;
+
+/** Signing calls in flight at once for one answer (in the cloud, one IAM signBlob each). */
+export const SIGN_CONCURRENCY = 16;
+
 export async function loadObject(
   format: Format,
   selector: VersionSelector,
   ttlSeconds: number,
   context: ServiceContext,
-): Promise<ObjectLink> {
+): Promise<ObjectLinks> {
   const record = await resolveReady(selector, context);
   const object = record.objects?.[format];
   if (!object)
     throw new NotFoundError(
       `dataset version ${record.version} has no ${format} file`,
     );
-  const signed = await context.store.signReadUrl(
-    object.name,
-    ttlSeconds,
-    context.now(),
-  );
+  // One clock reading for every URL: they all expire at the same second.
+  const now = context.now();
+  const bucket = context.store.bucketName;
+  if (isSharded(object)) {
+    const signed = await mapBounded(object.shards, SIGN_CONCURRENCY, shard =>
+      context.store.signReadUrl(shard.name, ttlSeconds, now),
+    );
+    context.log.log('INFO', `signed ${format} URLs`, {
+      version: record.version,
+      ttlSeconds,
+      shards: object.shards.length,
+    });
+    return {
+      version: record.version,
+      expiresAt: signed[0].expiresAt,
+      sizeBytes: object.bytes,
+      shards: object.shards.map((shard, k) => ({
+        url: signed[k].url,
+        object: gsUri(bucket, shard.name),
+        rows: shard.rows,
+        sizeBytes: shard.bytes,
+        crc32c: shard.crc32c,
+        md5: shard.md5,
+      })),
+    };
+  }
+  const signed = await context.store.signReadUrl(object.name, ttlSeconds, now);
   context.log.log('INFO', `signed ${format} URL`, {
     version: record.version,
     ttlSeconds,
@@ -106,7 +154,7 @@ export async function loadObject(
     version: record.version,
     url: signed.url,
     expiresAt: signed.expiresAt,
-    object: gsUri(context.store.bucketName, object.name),
+    object: gsUri(bucket, object.name),
     sizeBytes: object.bytes,
     crc32c: object.crc32c,
     md5: object.md5,
@@ -168,7 +216,13 @@ export interface DatasetSummary {
   recordedAt: string | null;
   config: DatasetRecord['config'];
   rows: number;
-  objects: Partial<Record<Format, {object: string; sizeBytes: number}>>;
+  /**
+   * per format: the object, or for a sharded version the first shard's
+   * object, the total size and the shard count
+   */
+  objects: Partial<
+    Record<Format, {object: string; sizeBytes: number; shards?: number}>
+  >;
   error?: string;
 }
 
@@ -218,10 +272,12 @@ export async function listDatasets(
     const objects: DatasetSummary['objects'] = {};
     for (const [format, object] of Object.entries(
       record.objects ?? {},
-    ) as Array<[Format, {name: string; bytes: number}]>) {
+    ) as Array<[Format, FormatObjects]>) {
+      const files = filesOf(object);
       objects[format] = {
-        object: gsUri(context.store.bucketName, object.name),
+        object: gsUri(context.store.bucketName, files[0].name),
         sizeBytes: object.bytes,
+        ...(isSharded(object) ? {shards: files.length} : {}),
       };
     }
     const summary: DatasetSummary = {

@@ -20,7 +20,8 @@ import {
 } from '../catalog/catalog.js';
 import {describeFailure, isTransient} from '../catalog/failures.js';
 import type {Format} from '../config.js';
-import type {MetadataHead, ObjectRecord} from '../metadata.js';
+import {filesOf, type FormatObjects, type MetadataHead} from '../metadata.js';
+import {mapBounded} from '../parallel/map-bounded.js';
 import {
   MalformedMetadataError,
   readMetadata,
@@ -30,6 +31,17 @@ import {
   INLINE_PROBABILITIES_MAX_BYTES,
   probabilitiesRecordOf,
 } from '../probabilities-record.js';
+
+/** What a version document may hold besides its probabilities and objects. */
+const RECORD_ROOM_BYTES = 900 * 1024;
+
+/** Bytes left for inline probabilities beside `objects` in one Firestore document. */
+function inlineBudgetBeside(objects: MetadataHead['objects']): number {
+  return Math.min(
+    INLINE_PROBABILITIES_MAX_BYTES,
+    RECORD_ROOM_BYTES - Buffer.byteLength(JSON.stringify(objects)),
+  );
+}
 import {metadataVersionOf} from '../names.js';
 import {gsUri, ObjectGoneError} from '../storage/object-store.js';
 import {allocationMismatch} from './allocation-check.js';
@@ -65,28 +77,32 @@ class RejectedMetadata extends Error {
   }
 }
 
-/** Every data object the metadata lists is in the bucket with its size and CRC-32C. */
+/** Stat calls in flight at once while checking a sharded version's objects. */
+const STAT_CONCURRENCY = 16;
+
+/** Every data object the metadata lists (every shard) is in the bucket with its size and CRC-32C. */
 async function checkObjects(
   metadata: MetadataHead,
   context: ServiceContext,
 ): Promise<void> {
-  for (const [format, object] of Object.entries(metadata.objects) as Array<
-    [Format, ObjectRecord]
-  >) {
-    const actual = await context.store.stat(object.name);
-    if (!actual) {
-      throw new RejectedMetadata(
-        'rejected-inconsistent',
-        `data object ${object.name} is missing`,
-      );
-    }
-    if (actual.size !== object.bytes || actual.crc32c !== object.crc32c) {
-      throw new RejectedMetadata(
-        'rejected-inconsistent',
-        `${format} object ${object.name} is ${actual.size} bytes crc32c ${actual.crc32c}; metadata says ${object.bytes} bytes crc32c ${object.crc32c}`,
-      );
-    }
-  }
+  const files = (
+    Object.entries(metadata.objects) as Array<[Format, FormatObjects]>
+  ).flatMap(([format, object]) =>
+    filesOf(object).map(file => ({format, file})),
+  );
+  const problems = await mapBounded(
+    files,
+    STAT_CONCURRENCY,
+    async ({format, file}) => {
+      const actual = await context.store.stat(file.name);
+      if (!actual) return `data object ${file.name} is missing`;
+      if (actual.size !== file.bytes || actual.crc32c !== file.crc32c)
+        return `${format} object ${file.name} is ${actual.size} bytes crc32c ${actual.crc32c}; metadata says ${file.bytes} bytes crc32c ${file.crc32c}`;
+      return undefined;
+    },
+  );
+  const problem = problems.find(p => p !== undefined);
+  if (problem) throw new RejectedMetadata('rejected-inconsistent', problem);
 }
 
 /** True when the event is older than the retry window (a missing or bad time is not). */
@@ -206,11 +222,12 @@ async function recordVersion(
     recordedAt: context.now().toISOString(),
     recordedGeneration: event.generation,
     metadataObject: event.name,
-    // checkObjects admits one file per format only (sharded versions come with the fan-out)
-    objects: metadata.objects as Partial<Record<Format, ObjectRecord>>,
+    objects: metadata.objects,
+    // A sharded version's objects take room in the document too (~200 bytes a shard).
     probabilities: probabilitiesRecordOf(
       read,
       gsUri(store.bucketName, event.name),
+      inlineBudgetBeside(metadata.objects),
     ),
     empirical: {
       rows: metadata.empirical.rows,

@@ -16,6 +16,7 @@ import {
 } from '../../local/gcloud-emulator.js';
 import {freePort} from '../../local/ports.js';
 import type {ReadyRecord} from '../../shared/catalog/catalog.js';
+import type {ShardRecord} from '../../shared/catalog/records.js';
 import {FirestoreCatalog} from '../../shared/catalog/firestore-catalog.js';
 import {resolveConfig} from '../../shared/config.js';
 import {UnavailableError} from '../../shared/errors.js';
@@ -173,4 +174,117 @@ describe('FirestoreCatalog on the emulator', {timeout: 5 * 60_000}, () => {
     assert.equal(failed?.status, 'failed');
     assert.match(failed?.error ?? '', /lease/);
   });
+
+  it('records the shards of a sharded version: attempts counted, exactly one completedNow under concurrent and duplicate calls', async () => {
+    const {catalog, name} = fresh();
+    const sharded = resolveConfig({nSamples: 4 * 65_536, shards: 4, seed: 1});
+    const {version} = await catalog.allocate({
+      config: sharded,
+      now,
+      leaseMs: 60_000,
+    });
+    assert.deepEqual(await catalog.beginShard(version, 2, now), {
+      state: 'attempt',
+      attempt: 1,
+    });
+    assert.deepEqual(await catalog.beginShard(version, 2, now), {
+      state: 'attempt',
+      attempt: 2,
+    });
+    // every shard three times over, all at once
+    const calls = [0, 1, 2, 3].flatMap(k => [
+      shardRecord(k),
+      shardRecord(k),
+      shardRecord(k),
+    ]);
+    const results = await Promise.all(
+      calls.map(r => catalog.recordShard(version, r, now)),
+    );
+    assert.deepEqual(
+      results.map(r => r.outcome).sort(),
+      [...Array(4).fill('recorded'), ...Array(8).fill('duplicate')].sort(),
+    );
+    assert.equal(results.filter(r => r.completedNow).length, 1);
+    const last = results.find(r => r.completedNow);
+    assert.deepEqual(last && {recorded: last.recorded, of: last.of}, {
+      recorded: 4,
+      of: 4,
+    });
+    assert.equal((await catalog.get(version))?.shardsRecorded, 4);
+    assert.equal((await catalog.get(version))?.status, 'generating');
+    const records = await catalog.shardRecords(version);
+    assert.deepEqual(
+      records.map(r => r.shard),
+      [0, 1, 2, 3],
+    );
+    assert.deepEqual(records[3], shardRecord(3));
+    // a redelivery finds its record; the attempts of shard 2 were kept
+    assert.deepEqual(await catalog.beginShard(version, 1, now), {
+      state: 'recorded',
+      record: shardRecord(1),
+    });
+    const shardDoc = await firestore
+      .collection(name)
+      .doc(`v${version}`)
+      .collection('shards')
+      .doc('00002')
+      .get();
+    assert.equal(shardDoc.get('attempts'), 2);
+    // the shards subcollection is no version: listing and allocation ignore it
+    assert.deepEqual(
+      (await catalog.list(10)).records.map(r => r.version),
+      [version],
+    );
+  });
+
+  it('refuses shards of versions not ours, not generating, or past their lease (and fails the latter)', async () => {
+    const {catalog} = fresh();
+    const sharded = resolveConfig({nSamples: 2 * 65_536, shards: 2, seed: 1});
+    assert.deepEqual(await catalog.beginShard(7, 0, now), {
+      state: 'not-allocated',
+    });
+    assert.equal(
+      (await catalog.recordShard(7, shardRecord(0), now)).outcome,
+      'not-allocated',
+    );
+    await catalog.allocate({config: sharded, now, leaseMs: 60_000});
+    await catalog.allocate({config: sharded, now, leaseMs: 60_000});
+    assert.equal(await catalog.markFailed(1, 'broken', now), true);
+    assert.deepEqual(await catalog.beginShard(1, 0, now), {
+      state: 'not-generating',
+    });
+    assert.deepEqual(await catalog.recordShard(1, shardRecord(0), now), {
+      outcome: 'not-generating',
+      recorded: 0,
+      of: 2,
+      completedNow: false,
+    });
+    const late = new Date(now.getTime() + 60_000);
+    assert.deepEqual(await catalog.beginShard(2, 0, late), {
+      state: 'lease-expired',
+    });
+    const failed = await catalog.get(2);
+    assert.equal(failed?.status, 'failed');
+    assert.match(failed?.error ?? '', /lease/);
+    assert.deepEqual(await catalog.shardRecords(2), []);
+  });
 });
+
+function shardRecord(shard: number): ShardRecord {
+  return {
+    shard,
+    rows: 65_536,
+    objects: {
+      parquet: {
+        name: `datasets/v1/dataset_v1-0000${shard}-of-00004.parquet`,
+        rows: 65_536,
+        bytes: 1000 + shard,
+        crc32c: 'AAAAAA==',
+        md5: 'AAAAAAAAAAAAAAAAAAAAAA==',
+        sha256: '0'.repeat(64),
+      },
+    },
+    targets: {rows: [30_000, 35_536], positives: [100 + shard, 200]},
+    recordedAt: now.toISOString(),
+  };
+}

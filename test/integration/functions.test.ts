@@ -20,6 +20,7 @@ import {
   waitReady,
   type TestStack,
 } from '../support/stack.js';
+import {FUNCTION_NAMES} from '../../functions/names.js';
 
 const sha256 = (bytes: Uint8Array) =>
   createHash('sha256').update(bytes).digest('hex');
@@ -444,7 +445,7 @@ describe('logs', () => {
     const files = readdirSync(t.stack.runDir.logs).filter((f: string) =>
       f.startsWith('function-'),
     );
-    assert.equal(files.length, 6);
+    assert.equal(files.length, FUNCTION_NAMES.length);
     let structured = 0;
     let withRequestId = 0;
     for (const file of files) {

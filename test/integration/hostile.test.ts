@@ -1,5 +1,5 @@
 /**
- * Hostile requests against all six functions, through the local router, on
+ * Hostile requests against all seven functions, through the local router, on
  * one local stack (real emulators and functions-framework processes). Each
  * case asserts the status, the JSON error of DESIGN §5 (code, field where
  * there is one, a request id equal to X-Request-Id, no internals) and that
@@ -93,6 +93,13 @@ const CE = {
   'ce-source': '//storage.googleapis.com/projects/_/buckets/b',
   'ce-specversion': '1.0',
   'ce-type': 'google.cloud.storage.object.v1.finalized',
+};
+/** The shard fan-out's event (DESIGN §7), as Eventarc delivers it. */
+const SHARD_CE = {
+  'ce-id': 'hostile-2',
+  'ce-source': '//pubsub.googleapis.com/projects/p/topics/dataset-shards',
+  'ce-specversion': '1.0',
+  'ce-type': 'google.cloud.pubsub.topic.v1.messagePublished',
 };
 
 interface Case {
@@ -877,6 +884,58 @@ const cases: Case[] = [
     status: 404,
     code: 'NOT_FOUND',
   },
+  // --- the shard function
+  {
+    name: 'GET the shard function',
+    path: '/generateShard',
+    send: {method: 'GET'},
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+  },
+  {
+    name: 'plain POST to the shard function',
+    path: '/generateShard',
+    send: json({message: {data: 'e30='}}),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    message: /binary content mode/,
+  },
+  {
+    name: 'shard event data an array',
+    path: '/generateShard',
+    send: json('[]', {...SHARD_CE, ...JSON_TYPE}),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    message: /event data/,
+  },
+  {
+    name: 'gzip shard event',
+    path: '/generateShard',
+    send: {
+      method: 'POST',
+      headers: {...SHARD_CE, ...JSON_TYPE, 'content-encoding': 'gzip'},
+      body: gzipSync('{}'),
+    },
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'shard event over 64 KiB',
+    path: '/generateShard',
+    send: json(JSON.stringify({message: {data: 'A'.repeat(70_000)}}), {
+      ...SHARD_CE,
+      ...JSON_TYPE,
+    }),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'path under the shard function',
+    path: '/generateShard/x',
+    send: json('{}', {...SHARD_CE, ...JSON_TYPE}),
+    status: 404,
+    code: 'NOT_FOUND',
+  },
   // --- the router
   {
     name: 'bad percent-encoding',
@@ -922,11 +981,12 @@ describe(
       console.log(`hostile cases held: ${held}/${cases.length}`);
     });
 
-    it('has at least 60 cases across all six functions', () => {
+    it('has at least 60 cases across all seven functions', () => {
       assert.ok(cases.length >= 60, `${cases.length} cases`);
       for (const name of [
         'generateDataset',
         'recordDatasetMetadata',
+        'generateShard',
         'loadParquet',
         'loadTfrecord',
         'loadMetadata',

@@ -10,21 +10,39 @@ import {
   isPastLease,
   leaseExpiredMessage,
   readyOutcome,
+  shardOutcome,
+  shardsOfRecord,
   type AllocationRequest,
   type Catalog,
   type CatalogPage,
   type ReadyRecord,
   type RecordOutcome,
+  type ShardAttempt,
+  type ShardRecordResult,
 } from '../../shared/catalog/catalog.js';
-import type {DatasetRecord} from '../../shared/catalog/records.js';
+import type {
+  DatasetRecord,
+  ShardDocument,
+  ShardRecord,
+} from '../../shared/catalog/records.js';
 import {GENERATOR} from '../../shared/version.js';
 
 type Method =
-  'allocate' | 'get' | 'markFailed' | 'recordReady' | 'latestReady' | 'list';
+  | 'allocate'
+  | 'get'
+  | 'markFailed'
+  | 'recordReady'
+  | 'latestReady'
+  | 'list'
+  | 'beginShard'
+  | 'recordShard'
+  | 'shardRecords';
 
 export class MemoryCatalog implements Catalog {
   /** documents by id, as stored */
   readonly documents = new Map<string, DatasetRecord>();
+  /** shard documents by "v{N}/k" */
+  readonly shardDocuments = new Map<string, ShardDocument>();
   readonly calls: string[] = [];
   private readonly failures = new Map<Method, unknown[]>();
   private readonly hangs = new Set<Method>();
@@ -130,6 +148,88 @@ export class MemoryCatalog implements Catalog {
       record.failedAt = now.toISOString();
     }
     return outcome;
+  }
+
+  private failLeaseExpired(record: DatasetRecord, now: Date): void {
+    record.status = 'failed';
+    record.error = leaseExpiredMessage(record);
+    record.failedAt = now.toISOString();
+  }
+
+  async beginShard(
+    version: number,
+    shard: number,
+    now: Date,
+  ): Promise<ShardAttempt> {
+    await this.enter('beginShard', `${version}/${shard}`);
+    const record = this.record(version);
+    const outcome = shardOutcome(record, now);
+    if (outcome === 'lease-expired' && record)
+      this.failLeaseExpired(record, now);
+    if (outcome !== 'ok') return {state: outcome};
+    const key = `${documentId(version)}/${shard}`;
+    const previous = this.shardDocuments.get(key);
+    if (previous?.record)
+      return {state: 'recorded', record: structuredClone(previous.record)};
+    const attempt = (previous?.attempts ?? 0) + 1;
+    this.shardDocuments.set(key, {
+      shard,
+      attempts: attempt,
+      lastAttemptAt: now.toISOString(),
+    });
+    return {state: 'attempt', attempt};
+  }
+
+  async recordShard(
+    version: number,
+    shardRecord: ShardRecord,
+    now: Date,
+  ): Promise<ShardRecordResult> {
+    await this.enter('recordShard', `${version}/${shardRecord.shard}`);
+    const record = this.record(version);
+    const of = record ? shardsOfRecord(record) : 0;
+    const recorded = record?.shardsRecorded ?? 0;
+    const outcome = shardOutcome(record, now);
+    if (outcome === 'lease-expired' && record)
+      this.failLeaseExpired(record, now);
+    if (outcome !== 'ok' || !record)
+      return {
+        outcome: outcome === 'ok' ? 'not-allocated' : outcome,
+        recorded,
+        of,
+        completedNow: false,
+      };
+    const key = `${documentId(version)}/${shardRecord.shard}`;
+    const previous = this.shardDocuments.get(key);
+    if (previous?.record)
+      return {outcome: 'duplicate', recorded, of, completedNow: false};
+    this.shardDocuments.set(key, {
+      shard: shardRecord.shard,
+      attempts: previous?.attempts ?? 1,
+      lastAttemptAt: previous?.lastAttemptAt ?? now.toISOString(),
+      record: structuredClone(shardRecord),
+    });
+    record.shardsRecorded = recorded + 1;
+    return {
+      outcome: 'recorded',
+      recorded: recorded + 1,
+      of,
+      completedNow: recorded + 1 === of,
+    };
+  }
+
+  async shardRecords(version: number): Promise<ShardRecord[]> {
+    await this.enter('shardRecords', String(version));
+    const prefix = `${documentId(version)}/`;
+    return [...this.shardDocuments.entries()]
+      .filter(([key, doc]) => key.startsWith(prefix) && doc.record)
+      .map(([, doc]) => structuredClone(doc.record!))
+      .sort((a, b) => a.shard - b.shard);
+  }
+
+  /** The shard's document as stored (attempts, record). */
+  shardDocument(version: number, shard: number): ShardDocument | undefined {
+    return this.shardDocuments.get(`${documentId(version)}/${shard}`);
   }
 
   async latestReady(): Promise<DatasetRecord | undefined> {

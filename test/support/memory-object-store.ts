@@ -53,6 +53,12 @@ export class MemoryObjectStore implements ObjectStore {
     return this;
   }
 
+  /** Uploads of `name` work again. */
+  repairUpload(name: string): this {
+    this.brokenUploads.delete(name);
+    return this;
+  }
+
   private check(operation: Operation): void {
     const error = this.failures.get(operation)?.shift();
     if (error !== undefined) throw error;

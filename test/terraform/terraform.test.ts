@@ -13,6 +13,8 @@ import {before, describe, it} from 'node:test';
 import {parse} from '@cdktf/hcl2json';
 import {getFunction} from '@google-cloud/functions-framework/testing';
 import {FUNCTION_NAMES} from '../../functions/index.js';
+import {MESSAGE_PUBLISHED} from '../../shared/service/shard-messages.js';
+import {SHARD_TOPIC} from '../../shared/service/shard-messages.js';
 import {SETTING_DEFAULTS} from '../../shared/settings.js';
 import {REPO_ROOT} from '../support/python.js';
 
@@ -144,28 +146,120 @@ describe('terraform/ against the code', () => {
       invoker.events_invoker[0].member,
       '${google_service_account.events.member}',
     );
+    // the Eventarc identity invokes the event functions only
+    assert.equal(
+      invoker.events_invoker[0].for_each,
+      '${local.event_functions}',
+    );
+    assert.match(hcl.locals.event_functions, /if f\.kind == "event"/);
     assert.deepEqual(Object.keys(invoker).sort(), [
       'events_invoker',
       'invoker',
     ]);
   });
 
-  it('triggers recordDatasetMetadata on finalized objects of the datasets bucket, with retries', () => {
+  it('triggers recordDatasetMetadata on finalized objects of the datasets bucket, generateShard on the shard topic, both with retries', () => {
     const dynamic = fn().dynamic.event_trigger[0];
     const trigger = dynamic.content[0];
+    assert.match(dynamic.for_each, /each\.value\.kind == "event"/);
+    assert.match(dynamic.for_each, /\[each\.value\.trigger\]/);
     assert.equal(
       trigger.event_type,
-      'google.cloud.storage.object.v1.finalized',
+      '${local.event_types[event_trigger.value]}',
     );
+    assert.deepEqual(hcl.locals.event_types, {
+      storage: 'google.cloud.storage.object.v1.finalized',
+      shards: MESSAGE_PUBLISHED,
+    });
     assert.equal(trigger.retry_policy, 'RETRY_POLICY_RETRY');
-    assert.deepEqual(trigger.event_filters, [
+    assert.equal(
+      trigger.service_account_email,
+      '${google_service_account.events.email}',
+    );
+    // the bucket filter only on the storage trigger, the topic only on the shard one
+    const filters = trigger.dynamic.event_filters[0];
+    assert.match(filters.for_each, /event_trigger\.value == "storage"/);
+    assert.deepEqual(filters.content, [
       {attribute: 'bucket', value: '${google_storage_bucket.datasets.name}'},
     ]);
-    assert.match(dynamic.for_each, /each\.value\.kind == "event"/);
-    assert.equal(
-      (hcl.locals.functions as Hcl).recordDatasetMetadata.kind,
-      'event',
+    assert.match(
+      trigger.pubsub_topic,
+      /event_trigger\.value == "shards" \? google_pubsub_topic\.shards\.id : null/,
     );
+    const functions = hcl.locals.functions as Hcl;
+    assert.deepEqual(
+      {
+        kind: functions.recordDatasetMetadata.kind,
+        trigger: functions.recordDatasetMetadata.trigger,
+      },
+      {kind: 'event', trigger: 'storage'},
+    );
+    assert.deepEqual(
+      {
+        kind: functions.generateShard.kind,
+        trigger: functions.generateShard.trigger,
+      },
+      {kind: 'event', trigger: 'shards'},
+    );
+  });
+
+  it('has the shard topic the code publishes to, retention bounded, publishable by generateDataset only', () => {
+    const topic = hcl.resource.google_pubsub_topic.shards[0];
+    assert.equal(topic.name, SHARD_TOPIC);
+    const retention = /^(\d+)s$/.exec(topic.message_retention_duration);
+    assert.ok(retention, topic.message_retention_duration);
+    const seconds = Number(retention[1]);
+    assert.ok(seconds >= 600 && seconds <= 7 * 86_400, `${seconds} s`);
+    const env = hcl.locals.function_env as Record<string, string>;
+    assert.equal(env.SHARD_TOPIC, '${google_pubsub_topic.shards.name}');
+    // every Pub/Sub grant is on the topic, to generateDataset's identity
+    assert.equal(hcl.resource.google_pubsub_topic_iam_binding, undefined);
+    const grants = hcl.resource.google_pubsub_topic_iam_member as Hcl;
+    assert.deepEqual(Object.keys(grants), ['shards_publisher']);
+    const publisher = grants.shards_publisher[0];
+    assert.equal(publisher.topic, '${google_pubsub_topic.shards.name}');
+    assert.equal(publisher.role, 'roles/pubsub.publisher');
+    assert.equal(
+      publisher.member,
+      '${google_service_account.fn["generateDataset"].member}',
+    );
+    // at project level only Cloud Storage's agent publishes (Eventarc's transport)
+    const projectPublishers = Object.entries(
+      hcl.resource.google_project_iam_member as Hcl,
+    )
+      .filter(([, blocks]) =>
+        (blocks as Hcl[]).some(b => /pubsub/.test(String(b.role))),
+      )
+      .map(([name]) => name);
+    assert.deepEqual(projectPublishers, ['gcs_pubsub_publisher']);
+  });
+
+  it("gives generateShard's identity object create and read on the bucket, Firestore user, nothing to sign", () => {
+    const functions = hcl.locals.functions as Hcl;
+    assert.equal(functions.generateShard.role, 'shard-writer');
+    const bucketRoles = hcl.locals.bucket_roles as string;
+    assert.match(
+      bucketRoles,
+      /"\$\{name\}\/objectCreator"[\s\S]*if contains\(\["generator", "shard-writer"\], f\.role\)/,
+    );
+    assert.match(bucketRoles, /objectViewer[\s\S]*if f\.role != "lister"/);
+    assert.match(
+      hcl.locals.firestore_roles,
+      /contains\(\["loader", "lister"\], f\.role\) \? "roles\/datastore\.viewer" : "roles\/datastore\.user"/,
+    );
+    assert.match(hcl.locals.signers, /f\.role == "loader"/);
+  });
+
+  it('sizes generateShard for a 16,777,216-row shard within the event-function limit, 64 instances, MAX_SAMPLES a billion', () => {
+    const settings = hcl.variable.function_settings[0].default.generateShard;
+    assert.deepEqual(settings, {
+      memory: '1Gi',
+      cpu: '2',
+      timeout_seconds: 540,
+      max_instances: 64,
+      concurrency: 1,
+    });
+    assert.equal(hcl.variable.max_samples[0].default, 1_000_000_000);
   });
 
   it('keeps the datasets bucket private', () => {

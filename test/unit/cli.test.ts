@@ -31,19 +31,19 @@ describe('exploration-data generate', () => {
   const bad: Array<[string[], RegExp]> = [
     [
       ['--samples', '1.5'],
-      /^exploration-data: --samples must be an integer in 1\.\.100000000, got "1\.5"\n$/,
+      /^exploration-data: --samples must be an integer in 1\.\.1000000000, got "1\.5"\n$/,
     ],
     [
       ['--samples', '0'],
-      /--samples must be an integer in 1\.\.100000000, got "0"/,
+      /--samples must be an integer in 1\.\.1000000000, got "0"/,
     ],
     [
       ['--samples', '-1'],
-      /--samples must be an integer in 1\.\.100000000, got "-1"/,
+      /--samples must be an integer in 1\.\.1000000000, got "-1"/,
     ],
     [
-      ['--samples', '100_000_001'],
-      /--samples must be an integer in 1\.\.100000000, got "100_000_001"/,
+      ['--samples', '1_000_000_001'],
+      /--samples must be an integer in 1\.\.1000000000, got "1_000_000_001"/,
     ],
     [
       ['--target-store-ids', '10001'],
@@ -382,7 +382,7 @@ describe('npm run demo, before anything starts', () => {
     for (const [args, message] of [
       [
         ['--samples', '0'],
-        /^demo: --samples must be an integer in 1\.\.100000000, got "0"\n$/,
+        /^demo: --samples must be an integer in 1\.\.1000000000, got "0"\n$/,
       ],
       [
         ['--seed', 'x'],

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {DEFAULT_LIMITS, resolveConfig} from '../../shared/config.js';
+import {
+  DEFAULT_LIMITS,
+  resolveConfig,
+  shardCountOf,
+} from '../../shared/config.js';
 import {InvalidArgumentError} from '../../shared/errors.js';
 
 const fixedSeed = () => 7;
@@ -9,6 +13,7 @@ describe('resolveConfig', () => {
   it('fills the notebook defaults and draws a seed', () => {
     assert.deepEqual(resolveConfig({}, DEFAULT_LIMITS, fixedSeed), {
       nSamples: 10_000_000,
+      shards: 1,
       nTargetStoreIds: 10,
       nCreativePackIds: 100,
       seed: 7,
@@ -48,11 +53,16 @@ describe('resolveConfig', () => {
       'zero samples',
       {nSamples: 0},
       'nSamples',
-      /nSamples must be an integer in 1\.\.100000000, got 0/,
+      /nSamples must be an integer in 1\.\.1000000000, got 0/,
     ],
     ['fractional samples', {nSamples: 1.5}, 'nSamples', /got 1\.5/],
     ['samples as string', {nSamples: '10'}, 'nSamples', /got "10"/],
-    ['too many samples', {nSamples: 100_000_001}, 'nSamples', /got 100000001/],
+    [
+      'too many samples',
+      {nSamples: 1_000_000_001},
+      'nSamples',
+      /got 1000000001/,
+    ],
     ['no target stores', {nTargetStoreIds: 0}, 'nTargetStoreIds', /1\.\.10000/],
     [
       'too many target stores',
@@ -85,6 +95,32 @@ describe('resolveConfig', () => {
       /NONE, GZIP/,
     ],
     ['unknown field', {nSample: 10}, 'nSample', /unknown field "nSample"/],
+    [
+      'zero shards',
+      {shards: 0},
+      'shards',
+      /^shards must be an integer in 1\.\.1024, got 0$/,
+    ],
+    [
+      'too many shards',
+      {shards: 1025, nSamples: 1_000_000_000},
+      'shards',
+      /^shards must be an integer in 1\.\.1024, got 1025$/,
+    ],
+    ['shards as string', {shards: '4'}, 'shards', /got "4"$/],
+    ['fractional shards', {shards: 1.5}, 'shards', /got 1\.5$/],
+    [
+      'more shards than blocks',
+      {nSamples: 100, shards: 2},
+      'shards',
+      /^shards must be at most 1 for 100 rows \(each shard holds at least one 65536-row block\), got 2$/,
+    ],
+    [
+      'a shard count that leaves a shard empty',
+      {nSamples: 300_000, shards: 4},
+      'shards',
+      /^shards: 4 shards of 2 blocks each \(131072 rows\) cover 300000 rows with 3 shards and leave 1 empty; choose 3 or 5$/,
+    ],
   ];
   for (const [name, input, field, message] of bad) {
     it(`rejects ${name}`, () => {
@@ -97,6 +133,26 @@ describe('resolveConfig', () => {
       );
     });
   }
+
+  it('resolves shards: 1 up to 33,554,432 rows, then ceil(n / 16,777,216); a given count is kept', () => {
+    const shardsOf = (input: object) =>
+      resolveConfig(input, DEFAULT_LIMITS, fixedSeed).shards;
+    assert.equal(shardsOf({nSamples: 1}), 1);
+    assert.equal(shardsOf({nSamples: 33_554_432}), 1);
+    assert.equal(shardsOf({nSamples: 33_554_433}), 3);
+    assert.equal(shardsOf({nSamples: 100_000_000}), 6);
+    assert.equal(shardsOf({nSamples: 1_000_000_000}), 60);
+    assert.equal(shardsOf({nSamples: 200_000, shards: 4}), 4);
+    assert.equal(shardsOf({nSamples: 100_000_000, shards: 1}), 1);
+    assert.equal(shardsOf({nSamples: 1_000_000_000, shards: 1018}), 1018);
+  });
+
+  it('counts a config stored before shards existed as one shard', () => {
+    const {shards, ...legacy} = resolveConfig({}, DEFAULT_LIMITS, fixedSeed);
+    assert.equal(shards, 1);
+    assert.equal(shardCountOf(legacy), 1);
+    assert.equal(shardCountOf({...legacy, shards: 7}), 7);
+  });
 
   it('rejects a body that is not an object', () => {
     for (const input of [[], 'x', 3, true]) {

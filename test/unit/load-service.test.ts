@@ -49,6 +49,7 @@ describe('loadObject', () => {
   it('latest is the newest ready version, with a signed URL and its checksums', async () => {
     const link = await loadObject('parquet', 'latest', 600, context);
     assert.equal(link.version, 2);
+    assert.ok('object' in link, 'one file, not shards');
     assert.equal(
       link.object,
       'gs://test-bucket/datasets/v2/dataset_v2.parquet',

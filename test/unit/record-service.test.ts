@@ -9,6 +9,7 @@ import {before, beforeEach, describe, it} from 'node:test';
 import type {DatasetRecord} from '../../shared/catalog/records.js';
 import {resolveConfig} from '../../shared/config.js';
 import {UnavailableError} from '../../shared/errors.js';
+import {filesOf} from '../../shared/metadata.js';
 import {generateToBucket} from '../../shared/service/generate-service.js';
 import {
   recordStorageEvent,
@@ -92,9 +93,9 @@ describe('recordStorageEvent records', () => {
     assert.equal(record.empirical?.rows, 1000);
     assert.equal(record.probabilities?.stored, 'inline');
     assert.deepEqual(record.config, config);
-    assert.equal(
-      record.objects?.parquet?.name,
-      'datasets/v1/dataset_v1.parquet',
+    assert.deepEqual(
+      filesOf(record.objects!.parquet!).map(f => f.name),
+      ['datasets/v1/dataset_v1.parquet'],
     );
   });
 

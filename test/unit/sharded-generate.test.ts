@@ -18,7 +18,7 @@ import {FIXED_TIME, generateInMemory} from '../support/datasets.js';
 import {MemoryDestination} from '../support/memory-destination.js';
 
 async function generateSharded(request: DatasetRequest, shards: number) {
-  const config = resolveConfig({seed: 1, ...request});
+  const config = resolveConfig({seed: 1, ...request, shards});
   const names = {} as Record<DatasetFileKind, string>;
   for (const kind of ['parquet', 'tfrecord', 'metadata'] as const) {
     names[kind] = dataFileName(kind, 1, config.tfrecordCompression);
@@ -28,7 +28,6 @@ async function generateSharded(request: DatasetRequest, shards: number) {
     config,
     version: 1,
     names,
-    shards,
     destination,
     now: FIXED_TIME,
   });
@@ -107,10 +106,15 @@ describe('sharded generation', () => {
       sharded.result.metadata.empirical,
       single.result.metadata.empirical,
     );
-    // everything but the objects is the same metadata
+    // everything but the objects and the shard count is the same metadata
     const {objects: a, ...restSharded} = sharded.result.metadata;
     const {objects: b, ...restSingle} = single.result.metadata;
-    assert.deepEqual(restSharded, restSingle);
+    assert.equal(restSharded.config.shards, 3);
+    assert.equal(restSingle.config.shards, 1);
+    assert.deepEqual(
+      {...restSharded, config: {...restSharded.config, shards: 1}},
+      restSingle,
+    );
     for (const format of ['parquet', 'tfrecord'] as const) {
       const object = a[format];
       assert.ok(object && isSharded(object) && b[format]);
@@ -228,10 +232,10 @@ describe('sharded generation', () => {
     const destination = new MemoryDestination();
     await assert.rejects(
       generateDataset({
-        config: resolveConfig({seed: 1, nSamples: 300_000}),
+        // by hand: resolveConfig itself refuses this shard count
+        config: {...resolveConfig({seed: 1, nSamples: 300_000}), shards: 4},
         version: 1,
         names: {parquet: 'p.parquet', tfrecord: 't.tfrecord', metadata: 'm'},
-        shards: 4,
         destination,
       }),
       /leave 1 empty/,
@@ -249,14 +253,13 @@ describe('sharded generation', () => {
     };
     await assert.rejects(
       generateDataset({
-        config: resolveConfig({seed: 1, nSamples: 300_000}),
+        config: resolveConfig({seed: 1, nSamples: 300_000, shards: 3}),
         version: 1,
         names: {
           parquet: 'dataset_v1.parquet',
           tfrecord: 'dataset_v1.tfrecord',
           metadata: 'metadata_v1.json',
         },
-        shards: 3,
         destination,
       }),
       /disk full/,
