@@ -130,7 +130,7 @@ export async function runFetch(flags: FetchFlags): Promise<void> {
       },
     });
     bar.stop();
-    if (flags.verify !== false) {
+    if (flags.verify !== false && !interrupt.signal.aborted) {
       const report = await verifyDirectory(directory, ready.version);
       verified = report.ok;
       if (!report.ok) {
@@ -140,6 +140,8 @@ export async function runFetch(flags: FetchFlags): Promise<void> {
         );
       }
     }
+    // Ctrl-C after the last download (during verify) keeps nothing either.
+    if (interrupt.signal.aborted) throw interrupt.signal.reason;
   } catch (error) {
     bar.stop();
     if (fetched) await removeFetched(fetched);

@@ -34,7 +34,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'exploration-fetch-shards-'));
 const source = join(scratch, 'source');
 
 /** What the server does to one file: serve it, flip a byte, cut it short, refuse it, or flip a byte and announce the flipped file's checksums. */
-type Fault = 'corrupt' | 'truncate' | 'forbid' | 'consistent-corrupt';
+type Fault = 'corrupt' | 'truncate' | 'forbid' | 'consistent-corrupt' | 'stall';
 
 let server: Server;
 let base: string;
@@ -43,6 +43,7 @@ const faults = new Map<string, Fault>();
 let inFlight = 0;
 let maxInFlight = 0;
 let fileRequests = 0;
+let stalled = 0;
 
 function served(name: string): Buffer {
   const bytes = readFileSync(join(source, name));
@@ -138,6 +139,12 @@ before(async () => {
         if (!response.writableFinished) inFlight--;
       });
       response.writeHead(200, {'content-length': bytes.length});
+      if (faults.get(name) === 'stall') {
+        // Half the bytes, then nothing more until the client goes.
+        response.write(bytes.subarray(0, bytes.length >> 1));
+        stalled++;
+        return;
+      }
       // A little later, so that the downloads overlap where they may.
       setTimeout(() => response.end(bytes), 40);
       return;
@@ -159,17 +166,25 @@ beforeEach(() => {
   inFlight = 0;
   maxInFlight = 0;
   fileRequests = 0;
+  stalled = 0;
 });
 
 /** The CLI as a child, asynchronously: the server lives in this process. */
 async function fetchCli(
   ...args: string[]
 ): Promise<{code: number | null; stdout: string; stderr: string}> {
-  const child = spawn(
-    process.execPath,
-    [CLI, 'fetch', '--base-url', base, ...args],
-    {stdio: ['ignore', 'pipe', 'pipe']},
-  );
+  return finished(startFetch(...args));
+}
+
+function startFetch(...args: string[]) {
+  return spawn(process.execPath, [CLI, 'fetch', '--base-url', base, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+async function finished(
+  child: ReturnType<typeof startFetch>,
+): Promise<{code: number | null; stdout: string; stderr: string}> {
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', chunk => (stdout += chunk));
@@ -321,6 +336,31 @@ describe('exploration-data fetch, sharded', () => {
         );
     });
   }
+
+  it('Ctrl-C in the middle of the downloads: exit 1, one line, no partial file left', async () => {
+    faults.set(shardNames('tfrecord')[1], 'stall');
+    const out = join(scratch, 'interrupted');
+    mkdirSync(out);
+    const child = startFetch('--out', out);
+    const done = finished(child);
+    const deadline = Date.now() + 20_000;
+    while (stalled === 0 && Date.now() < deadline)
+      await new Promise(resolve => setTimeout(resolve, 20));
+    assert.equal(stalled, 1, 'the stalled shard was being downloaded');
+    assert.ok(
+      readdirSync(out).some(name => name.includes('.partial-')),
+      'a partial file exists while it downloads',
+    );
+    child.kill('SIGINT');
+    const {code, stdout, stderr} = await done;
+    assert.equal(code, 1);
+    assert.equal(stdout, '');
+    assert.equal(
+      stderr,
+      `exploration-data: fetch interrupted; nothing of v${VERSION} kept\n`,
+    );
+    assert.deepEqual(readdirSync(out), []);
+  });
 
   it('refuses to overwrite, before downloading anything; a bad --parallel is exit 2', async () => {
     const out = join(scratch, 'occupied');
