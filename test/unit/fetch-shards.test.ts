@@ -44,6 +44,8 @@ let inFlight = 0;
 let maxInFlight = 0;
 let fileRequests = 0;
 let stalled = 0;
+let overlap = 4;
+let held: Array<() => void> = [];
 
 function served(name: string): Buffer {
   const bytes = readFileSync(join(source, name));
@@ -145,8 +147,19 @@ before(async () => {
         stalled++;
         return;
       }
-      // A little later, so that the downloads overlap where they may.
-      setTimeout(() => response.end(bytes), 40);
+      // Held until `overlap` downloads are in flight (or 300 ms passed), so
+      // that downloads the client runs at once overlap here however loaded
+      // the machine is; the client alone bounds how many there are.
+      let released = false;
+      const release = () => {
+        if (released) return;
+        released = true;
+        clearTimeout(timer);
+        response.end(bytes);
+      };
+      const timer = setTimeout(release, 300);
+      held.push(release);
+      if (inFlight >= overlap) held.splice(0).forEach(r => r());
       return;
     }
     json(404, {error: {code: 'NOT_FOUND', message: `no ${url.pathname}`}});
@@ -167,6 +180,8 @@ beforeEach(() => {
   maxInFlight = 0;
   fileRequests = 0;
   stalled = 0;
+  overlap = 4;
+  held = [];
 });
 
 /** The CLI as a child, asynchronously: the server lives in this process. */
@@ -263,6 +278,7 @@ describe('exploration-data fetch, sharded', () => {
   it('--parallel bounds the downloads at once; the text summary names the shards', async () => {
     for (const parallel of [1, 3]) {
       maxInFlight = 0;
+      overlap = parallel;
       const out = join(scratch, `fetched-${parallel}`);
       const {code, stdout, stderr} = await fetchCli(
         '--out',
