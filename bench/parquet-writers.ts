@@ -24,6 +24,12 @@ import {
   SCHEMA,
 } from '../shared/formats/parquet/dataset-writer.js';
 import {buildModel, type DatasetModel} from '../shared/model.js';
+import {
+  COLUMNS,
+  digestLine,
+  rowMaker,
+  rowSchemaDescription,
+} from '../shared/row-schema.js';
 import {rowBlocks} from '../shared/rows.js';
 import {
   formatLoad,
@@ -368,13 +374,14 @@ async function child(name: string, rows: number, seed: number, out: string) {
 
 // ----------------------------------------------------------- parent mode ---
 
-/** sha256 of f"{target}\t{creative}\t{label}\n" over all rows (read_dataset.py's digest). */
+/** The row digest (row-schema.ts DIGEST_DEFINITION; read_dataset.py computes the same). */
 function expectedDigest(seed: number, rows: number): string {
   const model = modelFor(seed);
   const hash = createHash('sha256');
-  const lines: string[][] = model.creativeIds.map((c, i) => [
-    `${model.targetIds[model.creativeTarget[i]]}\t${c}\t0\n`,
-    `${model.targetIds[model.creativeTarget[i]]}\t${c}\t1\n`,
+  const rowOf = rowMaker(model);
+  const lines: string[][] = model.creativeIds.map((_, c) => [
+    digestLine(rowOf(c, 0)),
+    digestLine(rowOf(c, 1)),
   ]);
   for (const block of rowBlocks(model, seed, rows)) {
     const parts: string[] = new Array<string>(block.count);
@@ -408,11 +415,10 @@ interface WriterResult {
   loadAfter?: LoadAverage;
 }
 
-const WANT_DTYPES: Record<string, string[]> = {
-  target_store_id: ['object', 'string'],
-  creative_pack_id: ['object', 'string'],
-  label: ['int64'],
-};
+/** DESIGN §2: what pandas must read each column as. */
+const WANT_DTYPES: Record<string, readonly string[]> = Object.fromEntries(
+  COLUMNS.map(c => [c.name, c.type.pandasDtypes]),
+);
 
 function pythonPath(given: string | undefined): string {
   if (given) return given;
@@ -486,10 +492,13 @@ async function measureWriter(
       loadBefore: run.loadBefore,
       loadAfter: run.loadAfter,
     };
-    const read = spawnSync(python, [READER, dir, '1', '--no-per-creative'], {
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    });
+    const schemaFile = join(dir, 'row-schema.json');
+    await writeFile(schemaFile, JSON.stringify(rowSchemaDescription()));
+    const read = spawnSync(
+      python,
+      [READER, dir, '1', '--schema', schemaFile, '--no-per-creative'],
+      {encoding: 'utf8', maxBuffer: 64 << 20},
+    );
     const summary = lastJsonLine(read.stdout) as {
       parquet?: {
         rows: number;

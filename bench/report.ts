@@ -28,8 +28,13 @@ export const PRODUCER_LABEL: Record<ProducerName, string> = {
 export interface Measurement {
   producer: ProducerName;
   rows: number;
-  /** 'rss': the separate peak-RSS run of our CLI alone */
-  run: 'compare' | 'rss';
+  /**
+   * 'rss': the scale runs of our CLI (one file, and 16 shards on 1 and 2
+   * workers) at 100M rows and more, for rows/s and peak RSS
+   */
+  run: 'compare' | 'rss' | 'verify';
+  /** formats written, when not both (a scale run that the disk cannot hold in TFRecord) */
+  formats?: 'parquet';
   status: 'ok' | 'failed' | 'skipped';
   reason?: string;
   wallSeconds?: number;
@@ -118,7 +123,7 @@ export function targets(
 ): TargetCheck[] {
   const checks: TargetCheck[] = [];
   const ours = measurements.filter(
-    m => m.producer === 'ours' && m.status === 'ok',
+    m => m.producer === 'ours' && m.status === 'ok' && m.run !== 'verify',
   );
   for (const m of ours.filter(m => m.run === 'compare')) {
     if (m.rows === 10_000_000) {
@@ -180,6 +185,39 @@ export function targets(
       });
     }
   }
+  // Peak RSS flat in nSamples: each of our producers from 10M rows up.
+  for (const producer of ['ours', 'shards16w1', 'shards16w2'] as const) {
+    const runs = measurements
+      .filter(
+        m =>
+          m.producer === producer &&
+          m.status === 'ok' &&
+          m.run !== 'verify' &&
+          m.rows >= 10_000_000,
+      )
+      .sort((a, b) => a.rows - b.rows);
+    if (runs.length < 2) continue;
+    const rss = runs.map(m => m.peakRssBytes!);
+    const spread = Math.max(...rss) / Math.min(...rss);
+    checks.push({
+      rows: runs[runs.length - 1].rows,
+      target: `${PRODUCER_LABEL[producer]}: peak RSS flat in rows (largest within 1.5x of smallest)`,
+      measured: runs
+        .map(m => `${fmt(m.peakRssBytes! / MB, 0)} MB at ${fmtInt(m.rows)}`)
+        .join(', '),
+      met: spread <= 1.5,
+    });
+  }
+  for (const m of measurements.filter(
+    m => m.run === 'verify' && m.status === 'ok' && m.rows === 10_000_000,
+  )) {
+    checks.push({
+      rows: m.rows,
+      target: `${runLabel(m)} in under 10 s`,
+      measured: `${fmt(m.wallSeconds, 2)} s, peak RSS ${fmt(m.peakRssBytes! / MB, 0)} MB`,
+      met: m.wallSeconds! < 10,
+    });
+  }
   for (const m of ours) {
     if (m.rows >= 10_000_000) {
       checks.push({
@@ -203,21 +241,34 @@ const HEADERS = [
   'wall s',
   'of which sync s',
   'rows/s',
+  'CPU s',
   'peak RSS MB',
   'output MB',
   'wall / ours',
   'load 1-min before -> after',
 ];
 
+/** The producer, and what kind of run: a scale run, Parquet only. */
+export function runLabel(m: Measurement): string {
+  if (m.run === 'verify') return `verify of ${PRODUCER_LABEL[m.producer]}`;
+  const kinds = [
+    ...(m.run === 'rss' ? ['scale run'] : []),
+    ...(m.formats === 'parquet' ? ['Parquet only'] : []),
+  ];
+  return (
+    PRODUCER_LABEL[m.producer] + (kinds.length ? ` (${kinds.join(', ')})` : '')
+  );
+}
+
 function measurementRow(m: Measurement, ours?: Measurement): Row {
-  const label =
-    PRODUCER_LABEL[m.producer] + (m.run === 'rss' ? ' (RSS run)' : '');
+  const label = runLabel(m);
   if (m.status !== 'ok') {
     return {
       cells: [
         label,
         fmtInt(m.rows),
         m.status,
+        '',
         '',
         '',
         '',
@@ -238,6 +289,7 @@ function measurementRow(m: Measurement, ours?: Measurement): Row {
       fmt(m.wallSeconds, 2),
       fmt(m.syncSeconds ?? undefined, 2),
       fmtInt(m.rowsPerSecond!),
+      fmt(m.userSeconds! + m.systemSeconds!, 2),
       fmt(m.peakRssBytes! / MB, 0),
       fmt(m.outputBytes! / MB, 1),
       ratio,
@@ -249,9 +301,9 @@ function measurementRow(m: Measurement, ours?: Measurement): Row {
 function tableRows(measurements: Measurement[]): Row[] {
   return measurements.map(m => {
     const ours = measurements.find(
-      o => o.producer === 'ours' && o.rows === m.rows && o.run === 'compare',
+      o => o.producer === 'ours' && o.rows === m.rows && o.run === m.run,
     );
-    return measurementRow(m, m.run === 'compare' ? ours : undefined);
+    return measurementRow(m, ours);
   });
 }
 
@@ -262,7 +314,7 @@ export function textTable(measurements: Measurement[]): string {
     .map(r =>
       r
         .map((c, i) =>
-          i === 0 || i === 8 ? c.padEnd(widths[i]) : c.padStart(widths[i]),
+          i === 0 || i === 9 ? c.padEnd(widths[i]) : c.padStart(widths[i]),
         )
         .join('  ')
         .trimEnd(),
@@ -273,7 +325,7 @@ export function textTable(measurements: Measurement[]): string {
 export function markdownTable(measurements: Measurement[]): string {
   const lines = [
     `| ${HEADERS.join(' | ')} |`,
-    `|${HEADERS.map((_, i) => (i === 0 || i === 8 ? '---' : '---:')).join('|')}|`,
+    `|${HEADERS.map((_, i) => (i === 0 || i === 9 ? '---' : '---:')).join('|')}|`,
     ...tableRows(measurements).map(r => `| ${r.cells.join(' | ')} |`),
   ];
   return lines.join('\n');

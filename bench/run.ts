@@ -1,14 +1,17 @@
 /**
  * `npm run bench`: our CLI side by side with the notebook it replaces, the
  * vectorised Python a careful user would write, and the floor (the same bytes
- * written to the same disk), at 1M and 10M rows; then a run of our CLI alone
- * at 100M rows for its peak RSS; then the local stack at 10M and 100M rows, one
- * file against 16 shards, from POST to ready, with the whole stack's peak RSS
- * (bench/stack-shards.ts). Prints the tables and saves JSON + markdown to
- * bench/results/. Measures; asserts nothing.
+ * written to the same disk), at 1M and 10M rows; then scale runs of our CLI
+ * alone (one file, 16 shards on 1 and 2 workers) at 100M and 1B rows for
+ * rows/s and peak RSS (Parquet only where the disk cannot hold the TFRecord).
+ * At 10M rows and more, `verify` of one file and of 16 shards is timed too.
+ * Then the local stack at 10M and 100M rows, one file against 16 shards,
+ * from POST to ready, with the whole stack's peak RSS (bench/stack-shards.ts).
+ * Prints the tables and saves JSON + markdown to bench/results/. Measures;
+ * asserts nothing.
  *
  *   node build/bench/run.js --python PY [--sizes 1000000,10000000]
- *     [--rss-sizes 100000000|none] [--stack-sizes 10000000,100000000|none]
+ *     [--rss-sizes 100000000,1000000000|none] [--stack-sizes 10000000,100000000|none]
  *     [--skip notebook@10000000]... [--only ours,floor|stack]
  *     [--quick] [--seed 42] [--tmp DIR] [--results DIR]
  */
@@ -37,6 +40,7 @@ import {
   fmtInt,
   markdownReport,
   PRODUCER_LABEL,
+  runLabel,
   SHARDED_WORKERS,
   SHARDS,
   targetLines,
@@ -64,7 +68,14 @@ const PRODUCERS: ProducerName[] = [
 ];
 /** Our files hold ~122 bytes a row; ask for 2.5x that free before a run. */
 const BYTES_PER_ROW = 122;
+/** Parquet alone: ~1.5 bytes a row at the default shape. */
+const PARQUET_BYTES_PER_ROW = 2;
 const FREE_FACTOR = 2.5;
+/** Our producers in the scale runs: one file, and 16 shards on 1 and 2 workers. */
+const SCALE_PRODUCERS: ProducerName[] = ['ours', 'shards16w1', 'shards16w2'];
+/** Whose output `verify` checks at the compare sizes of 10M rows and more. */
+const VERIFIED_PRODUCERS: ProducerName[] = ['ours', 'shards16w2'];
+const VERIFY_MIN_ROWS = 10_000_000;
 
 interface Options {
   python: string;
@@ -113,7 +124,9 @@ function parseOptions(argv: string[]): Options {
       [
         'usage: npm run bench -- [options]',
         '  --sizes N,N        row counts to compare at (default 1000000,10000000; --quick: 1000000)',
-        '  --rss-sizes N,N    our CLI alone, for peak RSS (default 100000000; --quick: none; "none" skips)',
+        '  --rss-sizes N,N    scale runs of our CLI alone (one file, 16 shards on 1 and 2 workers), for rows/s and',
+        '                     peak RSS (default 100000000,1000000000; --quick: none; "none" skips); Parquet only',
+        '                     at a size whose TFRecord the disk cannot hold (1B rows: 121 GB)',
         '  --stack-sizes N,N  the local stack, one file then 16 shards, POST to ready, whole-stack peak RSS',
         '                     (default 10000000,100000000; --quick: none; "none" skips; ~12 GB of disk at 100M)',
         '  --skip P@N         skip producer P at N rows (P: ours, shards16w1, shards16w2, floor, vectorised, notebook;',
@@ -137,7 +150,7 @@ function parseOptions(argv: string[]): Options {
     '--sizes',
   );
   const rssSizes = parseCountList(
-    values['rss-sizes'] ?? (quick ? 'none' : '100000000'),
+    values['rss-sizes'] ?? (quick ? 'none' : '100000000,1000000000'),
     '--rss-sizes',
   );
   const stackSizes = parseCountList(
@@ -198,6 +211,7 @@ function commandFor(
   out: string,
   opts: Options,
   floorBytes: number[] | undefined,
+  formats?: 'parquet',
 ): string[] {
   switch (producer) {
     case 'ours':
@@ -213,11 +227,12 @@ function commandFor(
         out,
         '--json',
         '--no-progress',
+        ...(formats ? ['--formats', formats] : []),
       ];
     case 'shards16w1':
     case 'shards16w2':
       return [
-        ...commandFor('ours', rows, out, opts, floorBytes),
+        ...commandFor('ours', rows, out, opts, floorBytes, formats),
         '--shards',
         String(SHARDS),
         '--workers',
@@ -285,9 +300,18 @@ async function measureOne(
   opts: Options,
   logDir: string,
   floorBytes?: number[],
+  formats?: 'parquet',
+  onOutput?: (out: string) => Promise<void>,
 ): Promise<Measurement> {
-  const base: Measurement = {producer, rows, run, status: 'skipped'};
-  const needed = rows * BYTES_PER_ROW * FREE_FACTOR;
+  const base: Measurement = {
+    producer,
+    rows,
+    run,
+    status: 'skipped',
+    ...(formats ? {formats} : {}),
+  };
+  const needed =
+    rows * (formats ? PARQUET_BYTES_PER_ROW : BYTES_PER_ROW) * FREE_FACTOR;
   const free = freeBytes(opts.tmp);
   if (free < needed) {
     return {
@@ -318,7 +342,7 @@ async function measureOne(
     const {measure, stdout, loadBefore, loadAfter} = await runMeasured({
       python: opts.python,
       measureScript: MEASURE,
-      command: commandFor(producer, rows, out, opts, floorBytes),
+      command: commandFor(producer, rows, out, opts, floorBytes, formats),
       syncDir: out,
       stdoutFile: join(dir, 'stdout.txt'),
       logFile: log,
@@ -346,6 +370,8 @@ async function measureOne(
     };
     if (result.status === 'failed') {
       result.reason = `exit ${measure.exitCode}; see ${log}`;
+    } else {
+      await onOutput?.(out);
     }
     return result;
   } finally {
@@ -354,8 +380,53 @@ async function measureOne(
   }
 }
 
+/** `exploration-data verify` of a producer's output, measured like a producer. */
+async function measureVerify(
+  producer: ProducerName,
+  rows: number,
+  out: string,
+  opts: Options,
+  logDir: string,
+): Promise<Measurement> {
+  const dir = await mkdtemp(join(opts.tmp, 'exploration-bench-verify-'));
+  const log = join(logDir, `verify-${producer}-${rows}.log`);
+  const startedAt = new Date().toISOString();
+  try {
+    const {measure, loadBefore, loadAfter} = await runMeasured({
+      python: opts.python,
+      measureScript: MEASURE,
+      command: [process.execPath, CLI, 'verify', out, '--json'],
+      syncDir: dir,
+      stdoutFile: join(dir, 'stdout.txt'),
+      logFile: log,
+    });
+    const ok = measure.exitCode === 0;
+    return {
+      producer,
+      rows,
+      run: 'verify',
+      status: ok ? 'ok' : 'failed',
+      ...(ok ? {} : {reason: `exit ${measure.exitCode}; see ${log}`}),
+      wallSeconds: measure.wallSeconds,
+      commandSeconds: measure.commandSeconds,
+      syncSeconds: measure.syncSeconds,
+      userSeconds: measure.userSeconds,
+      systemSeconds: measure.systemSeconds,
+      rowsPerSecond: rows / measure.wallSeconds,
+      peakRssBytes: measure.peakRssBytes,
+      outputBytes: 0,
+      loadBefore,
+      loadAfter,
+      startedAt,
+      log,
+    };
+  } finally {
+    await rm(dir, {recursive: true, force: true});
+  }
+}
+
 function describe(m: Measurement): string {
-  const head = `${PRODUCER_LABEL[m.producer]}${m.run === 'rss' ? ' (RSS run)' : ''}, ${fmtInt(m.rows)} rows`;
+  const head = `${runLabel(m)}, ${fmtInt(m.rows)} rows`;
   if (m.status !== 'ok')
     return `${head}: ${m.status}${m.reason ? ` (${m.reason})` : ''}`;
   return (
@@ -369,6 +440,7 @@ function expectation(producer: ProducerName, rows: number): string {
   if (producer === 'notebook' && rows >= 10_000_000) {
     return ` (the notebook took ~3 min per million rows on this 2-core machine, so expect ~${Math.round((rows / 1e6) * 3.2)} min; --skip notebook@${rows} leaves it out)`;
   }
+  if (rows >= 1_000_000_000) return ' (ten minutes or more)';
   if (rows >= 100_000_000) return ' (a few minutes)';
   return '';
 }
@@ -416,6 +488,9 @@ async function main(): Promise<void> {
       say(
         `running ${PRODUCER_LABEL[producer]} at ${fmtInt(rows)} rows${expectation(producer, rows)}`,
       );
+      const verify =
+        rows >= VERIFY_MIN_ROWS && VERIFIED_PRODUCERS.includes(producer);
+      let verified: Measurement | undefined;
       const m = await measureOne(
         producer,
         rows,
@@ -423,28 +498,58 @@ async function main(): Promise<void> {
         opts,
         logDir,
         floorBytes,
+        undefined,
+        verify
+          ? async out => {
+              say(
+                `running verify of ${PRODUCER_LABEL[producer]} at ${fmtInt(rows)} rows`,
+              );
+              verified = await measureVerify(producer, rows, out, opts, logDir);
+            }
+          : undefined,
       );
       record(m);
+      if (verified) record(verified);
       if (producer === 'ours' && m.status === 'ok' && m.files) {
         floorBytes = Object.values(m.files);
       }
     }
   }
   for (const rows of opts.rssSizes) {
-    if (skipped(opts, 'ours', rows) || opts.skip.has('rss')) {
-      record({
-        producer: 'ours',
-        rows,
-        run: 'rss',
-        status: 'skipped',
-        reason: 'skipped by flag',
-      });
-      continue;
+    // Both formats when the disk holds them; else Parquet alone, and say so.
+    const bothFit = freeBytes(opts.tmp) >= rows * BYTES_PER_ROW * FREE_FACTOR;
+    const formats = bothFit ? undefined : ('parquet' as const);
+    if (formats) {
+      notes.push(
+        `${fmtInt(rows)} rows: Parquet only; the TFRecord (~${((rows * 121) / 1e9).toFixed(0)} GB) does not fit the ${(freeBytes(opts.tmp) / 1e9).toFixed(0)} GB free on ${opts.tmp}.`,
+      );
     }
-    say(
-      `running ${PRODUCER_LABEL.ours} alone at ${fmtInt(rows)} rows for peak RSS${expectation('ours', rows)}`,
-    );
-    record(await measureOne('ours', rows, 'rss', opts, logDir));
+    for (const producer of SCALE_PRODUCERS) {
+      if (skipped(opts, producer, rows) || opts.skip.has('rss')) {
+        record({
+          producer,
+          rows,
+          run: 'rss',
+          status: 'skipped',
+          reason: 'skipped by flag',
+        });
+        continue;
+      }
+      say(
+        `running ${PRODUCER_LABEL[producer]} at ${fmtInt(rows)} rows${formats ? ', Parquet only' : ''}${expectation(producer, rows)}`,
+      );
+      record(
+        await measureOne(
+          producer,
+          rows,
+          'rss',
+          opts,
+          logDir,
+          undefined,
+          formats,
+        ),
+      );
+    }
   }
 
   const stackRuns: StackRun[] = [];
@@ -462,9 +567,15 @@ async function main(): Promise<void> {
       say(describeStackRun(run));
     }
   }
+  // The CLI's one-file time at that size, both formats (not a verify run).
   const cliSecondsAt = (rows: number) =>
     measurements.find(
-      m => m.producer === 'ours' && m.rows === rows && m.status === 'ok',
+      m =>
+        m.producer === 'ours' &&
+        m.run !== 'verify' &&
+        m.formats === undefined &&
+        m.rows === rows &&
+        m.status === 'ok',
     )?.wallSeconds;
   const stackTargets = stackTargetLines(stackRuns, cliSecondsAt);
 

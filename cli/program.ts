@@ -5,6 +5,7 @@
  */
 import {Command, CommanderError, Option} from 'commander';
 import {ApiError, describeError} from '../shared/api/index.js';
+import {STATUS_TABLE} from '../shared/catalog/statuses.js';
 import {DatasetError, InvalidArgumentError} from '../shared/errors.js';
 import {ConfigurationError} from '../shared/settings.js';
 import {GENERATOR} from '../shared/version.js';
@@ -168,9 +169,14 @@ export function isBadInput(error: unknown): boolean {
     error instanceof ConfigurationError ||
     (error instanceof DatasetError &&
       (error.code === 'ALREADY_EXISTS' || error.code === 'NOT_FOUND')) ||
-    // the server said the request was wrong: no such version, bad argument
+    // the server said the request was wrong: no such version, bad argument,
+    // or a version that will never be ready (a terminal status, statuses.ts);
+    // a version still generating is worth another try later: exit 1
     (error instanceof ApiError &&
-      (error.code === 'NOT_FOUND' || error.code === 'INVALID_ARGUMENT'))
+      (error.code === 'NOT_FOUND' ||
+        error.code === 'INVALID_ARGUMENT' ||
+        (error.versionStatus !== undefined &&
+          STATUS_TABLE[error.versionStatus].terminal)))
   );
 }
 

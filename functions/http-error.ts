@@ -5,6 +5,8 @@
  */
 import type {IncomingMessage, ServerResponse} from 'node:http';
 import {drainAfterAnswer} from './drain.js';
+import {VersionNotReadyError} from '../shared/catalog/statuses.js';
+import type {DatasetStatus} from '../shared/catalog/records.js';
 import {DatasetError, UnavailableError} from '../shared/errors.js';
 
 export const HTTP_ERROR_CODES = [
@@ -28,6 +30,8 @@ export class HttpError extends Error {
     message: string,
     readonly field?: string,
     readonly headers: Record<string, string> = {},
+    /** a 409 for a version that is not ready: its status (statuses.ts) */
+    readonly versionStatus?: DatasetStatus,
   ) {
     super(message);
     this.name = 'HttpError';
@@ -35,7 +39,14 @@ export class HttpError extends Error {
 }
 
 export interface ErrorBody {
-  error: {code: string; message: string; field?: string; requestId: string};
+  error: {
+    code: string;
+    message: string;
+    field?: string;
+    /** on a 409 for a version that is not ready: `generating` or `failed` */
+    versionStatus?: DatasetStatus;
+    requestId: string;
+  };
 }
 
 const STATUS_OF: Record<DatasetError['code'], number> = {
@@ -55,6 +66,17 @@ export function toHttpError(error: unknown, requestId: string): HttpError {
     return new HttpError(503, 'UNAVAILABLE', error.message, undefined, {
       'Retry-After': String(Math.max(1, Math.ceil(error.retryAfterSeconds))),
     });
+  }
+  if (error instanceof VersionNotReadyError) {
+    const retry = error.retryAfterSeconds;
+    return new HttpError(
+      409,
+      'FAILED_PRECONDITION',
+      error.message,
+      undefined,
+      retry === undefined ? {} : {'Retry-After': String(retry)},
+      error.versionStatus,
+    );
   }
   if (
     error instanceof DatasetError &&
@@ -80,6 +102,8 @@ export function errorBody(http: HttpError, requestId: string): ErrorBody {
     error: {code: http.code, message: http.message, requestId},
   };
   if (http.field !== undefined) body.error.field = http.field;
+  if (http.versionStatus !== undefined)
+    body.error.versionStatus = http.versionStatus;
   return body;
 }
 

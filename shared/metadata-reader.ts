@@ -1,32 +1,35 @@
 /**
- * Reads a metadata_v{N}.json as it streams in, without holding it whole: at
- * 1,000,000 creative packs the object is ~140 MB, and JSON.parse of it took
- * ~760 MB of the recorder's 1 GiB (docs/large-configs.md has the figures).
+ * The one parser of metadata_v{N}.json (DESIGN §4): the recorder, the
+ * loaders, verify and the tests turn its bytes into a typed value here and
+ * nowhere else. It reads the object as it streams in, without holding it
+ * whole: at 1,000,000 creative packs the object is ~140 MB, and JSON.parse
+ * of it took ~760 MB (docs/large-configs.md has the figures).
  *
- * The small members (config, objects, empirical, ...) are parsed whole; the
- * four per-id maps are checked entry by entry (an object of numbers, or of
- * strings for creative_pack_target), counted, pair_probs summarized, and kept
- * whole only while their JSON stays under a size the caller gives.
- * The streaming parser is @streamparser/json (docs/large-configs.md: why).
+ * The small members are parsed whole and checked into a typed MetadataHead
+ * (metadata-check.ts); the four per-id maps are checked entry by entry (an
+ * object of numbers, or of strings for creative_pack_target), counted against
+ * the config, pair_probs summarized, and handed on as the caller asks: kept
+ * whole while their JSON stays under a size (the recorder, loadMetadata), or
+ * as ProbabilityTables (verify). Malformed bytes are a MalformedMetadataError
+ * naming what is wrong. The streaming parser is @streamparser/json
+ * (docs/large-configs.md: why).
  */
 import {JSONParser} from '@streamparser/json';
+import {checkHead, MalformedMetadataError} from './metadata-check.js';
 import {
   METADATA_KEYS,
   PROBABILITY_MAPS,
+  type DatasetMetadata,
+  type MetadataHead,
   type ProbabilityMapKey,
 } from './metadata.js';
 import {
   RunningSummary,
   type ProbabilitiesSummary,
 } from './probabilities-summary.js';
+import {ProbabilityTables} from './probability-tables.js';
 
-/** The bytes are not a metadata object this service could have written. */
-export class MalformedMetadataError extends Error {
-  constructor(message: string, options?: {cause?: unknown}) {
-    super(message, options);
-    this.name = 'MalformedMetadataError';
-  }
-}
+export {MalformedMetadataError};
 
 export interface ProbabilityMaps {
   target_store_id_probs: Record<string, number>;
@@ -36,14 +39,16 @@ export interface ProbabilityMaps {
 }
 
 export interface MetadataRead {
-  /** every known top-level member other than the four maps, parsed whole */
-  head: Record<string, unknown>;
+  /** every member other than the four maps, checked and typed */
+  head: MetadataHead;
   /** entries of each map */
   counts: Record<ProbabilityMapKey, number>;
   /** min, max and mean of pair_probs, summed in file order */
   pairProbs: ProbabilitiesSummary;
   /** the four maps whole, when their JSON stayed within keepMapsUpToBytes */
   maps?: ProbabilityMaps;
+  /** the four maps indexed by id, when asked for (`tables: true`) */
+  tables?: ProbabilityTables;
   bytes: number;
 }
 
@@ -52,6 +57,8 @@ export interface ReadMetadataOptions {
   keepMapsUpToBytes?: number;
   /** refuse a larger object; default METADATA_MAX_BYTES */
   maxBytes?: number;
+  /** also index the maps by id into ProbabilityTables (what verify needs) */
+  tables?: boolean;
 }
 
 /** 1,000,000 creatives and 10,000 target stores take ~150 MB; anything past this is not ours. */
@@ -69,6 +76,25 @@ function describeJson(value: unknown): string {
   return typeof value === 'object' ? 'an object' : typeof value;
 }
 
+/** One entry of a map: a number, or a target id for creative_pack_target. */
+function checkEntry(map: ProbabilityMapKey, key: string, value: unknown): void {
+  const expected = map === 'creative_pack_target' ? 'string' : 'number';
+  if (typeof value !== expected) {
+    throw new MalformedMetadataError(
+      `metadata's ${map} maps ${JSON.stringify(key)} to ${describeJson(value)}, not a ${expected}`,
+    );
+  }
+}
+
+function checkNonEmpty(counts: Record<ProbabilityMapKey, number>): void {
+  for (const map of PROBABILITY_MAPS) {
+    if (counts[map] === 0)
+      throw new MalformedMetadataError(
+        `metadata has no non-empty object "${map}"`,
+      );
+  }
+}
+
 export async function readMetadata(
   chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   options: ReadMetadataOptions = {},
@@ -83,6 +109,7 @@ export async function readMetadata(
     pair_probs: 0,
   };
   const pairProbs = new RunningSummary();
+  const tables = options.tables ? new ProbabilityTables() : undefined;
   let maps: ProbabilityMaps | undefined = {
     target_store_id_probs: {},
     creative_pack_id_probs: {},
@@ -107,14 +134,10 @@ export async function readMetadata(
     const map = stack[1].key as ProbabilityMapKey;
     if (Array.isArray(parent))
       throw new MalformedMetadataError(`metadata's ${map} is an array`);
-    const expected = map === 'creative_pack_target' ? 'string' : 'number';
-    if (typeof value !== expected) {
-      throw new MalformedMetadataError(
-        `metadata's ${map} maps ${JSON.stringify(key)} to ${describeJson(value)}, not a ${expected}`,
-      );
-    }
+    checkEntry(map, String(key), value);
     counts[map]++;
     if (map === 'pair_probs') pairProbs.add(value as number);
+    tables?.add(map, String(key), value as number | string);
     if (maps) {
       // the compact JSON of the entry: "key":value,
       mapBytes += String(key).length + 4 + String(value).length;
@@ -163,23 +186,82 @@ export async function readMetadata(
   if (!rootChecked)
     throw new MalformedMetadataError('metadata is not a JSON object');
   if (!parser.isEnded) parse(() => parser.end());
-  for (const map of PROBABILITY_MAPS) {
-    if (counts[map] === 0)
-      throw new MalformedMetadataError(
-        `metadata has no non-empty object "${map}"`,
-      );
+  checkNonEmpty(counts);
+  const checked = checkHead(head);
+  checkCountsAgainstConfig(checked, counts);
+  tables?.finish();
+  return {
+    head: checked,
+    counts,
+    pairProbs: pairProbs.result(),
+    maps,
+    tables,
+    bytes,
+  };
+}
+
+/**
+ * A metadata object held in memory (loadMetadata answers those up to 16 MiB)
+ * as the whole typed value, its members in the order they are written. The
+ * same checks as readMetadata, over JSON.parse: at 16 MiB that takes ~0.6 s
+ * where the streaming parser takes ~2.5 s.
+ */
+export function parseMetadata(bytes: Uint8Array): DatasetMetadata {
+  const text = Buffer.from(
+    bytes.buffer,
+    bytes.byteOffset,
+    bytes.byteLength,
+  ).toString('utf8');
+  let value: unknown;
+  try {
+    value = text.trim() === '' ? undefined : JSON.parse(text);
+  } catch (error) {
+    throw new MalformedMetadataError(
+      `metadata is not valid JSON: ${(error as Error).message}`,
+      {cause: error},
+    );
   }
-  checkCountsAgainstConfig(head.config, counts);
-  return {head, counts, pairProbs: pairProbs.result(), maps, bytes};
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new MalformedMetadataError('metadata is not a JSON object');
+  const whole = value as Record<string, unknown>;
+  const counts = {} as Record<ProbabilityMapKey, number>;
+  const maps: Partial<Record<ProbabilityMapKey, object>> = {};
+  for (const map of PROBABILITY_MAPS) {
+    const entries = whole[map];
+    if (Array.isArray(entries))
+      throw new MalformedMetadataError(`metadata's ${map} is an array`);
+    const object =
+      typeof entries === 'object' && entries !== null
+        ? (entries as Record<string, unknown>)
+        : {};
+    counts[map] = 0;
+    for (const key in object) {
+      checkEntry(map, key, object[key]);
+      counts[map]++;
+    }
+    maps[map] = object; // every entry checked: of the type ProbabilityMaps says
+  }
+  checkNonEmpty(counts);
+  const head = checkHead(whole);
+  checkCountsAgainstConfig(head, counts);
+  return {
+    schemaVersion: head.schemaVersion,
+    version: head.version,
+    createdAt: head.createdAt,
+    generator: head.generator,
+    config: head.config,
+    ...(maps as ProbabilityMaps),
+    objects: head.objects,
+    empirical: head.empirical,
+  };
 }
 
 /** Each map has one entry per id the config asks for (duplicate keys would count twice). */
 function checkCountsAgainstConfig(
-  config: unknown,
+  {config}: MetadataHead,
   counts: Record<ProbabilityMapKey, number>,
 ): void {
-  if (typeof config !== 'object' || config === null) return; // the caller rejects it
-  const {nTargetStoreIds, nCreativePackIds} = config as Record<string, unknown>;
+  const {nTargetStoreIds, nCreativePackIds} = config;
   const expected: Record<ProbabilityMapKey, unknown> = {
     target_store_id_probs: nTargetStoreIds,
     creative_pack_id_probs: nCreativePackIds,

@@ -9,12 +9,15 @@
  * statistical checks together fail a correct dataset with probability at
  * most FAMILY_WISE_ALPHA (1e-6).
  */
-import {readdir, readFile} from 'node:fs/promises';
+import {createReadStream} from 'node:fs';
+import {readdir} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {Format} from './config.js';
 import {InvalidArgumentError, NotFoundError} from './errors.js';
-import type {DatasetMetadata} from './metadata.js';
+import type {MetadataHead} from './metadata.js';
+import {MalformedMetadataError, readMetadata} from './metadata-reader.js';
 import {buildModel, pairProbability} from './model.js';
+import type {ProbabilityTables} from './probability-tables.js';
 import type {RowsSummary} from './readers/row-sink.js';
 import {bernsteinBound, BOUND_DESCRIPTION} from './statistics/bernstein.js';
 import {ALPHA_PER_CHECK, FAMILY_WISE_ALPHA} from './statistics/family-wise.js';
@@ -27,6 +30,12 @@ import {
 } from './statistics/goodness-of-fit.js';
 import {GENERATOR} from './version.js';
 import {verifyDataFiles} from './verify-files.js';
+
+/** What verify reads of the metadata: the typed head, the maps as tables. */
+interface VerifiedMetadata {
+  head: MetadataHead;
+  tables: ProbabilityTables;
+}
 
 export interface Check {
   name: string;
@@ -91,28 +100,19 @@ async function findMetadata(
   );
 }
 
-function parseMetadata(text: string, path: string): DatasetMetadata {
-  let parsed: unknown;
+/** The metadata through the one parser, streamed: the maps as tables, never whole. */
+async function readVerifiedMetadata(path: string): Promise<VerifiedMetadata> {
   try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new InvalidArgumentError(`${path} is not JSON`);
+    const read = await readMetadata(
+      createReadStream(path, {highWaterMark: 1 << 20}),
+      {tables: true},
+    );
+    return {head: read.head, tables: read.tables!};
+  } catch (error) {
+    if (error instanceof MalformedMetadataError)
+      throw new InvalidArgumentError(`${path}: ${error.message}`);
+    throw error;
   }
-  const m = parsed as Partial<DatasetMetadata>;
-  for (const key of [
-    'version',
-    'config',
-    'objects',
-    'pair_probs',
-    'target_store_id_probs',
-    'creative_pack_id_probs',
-    'creative_pack_target',
-    'empirical',
-  ] as const) {
-    if (m[key] === undefined)
-      throw new InvalidArgumentError(`${path} has no "${key}"`);
-  }
-  return m as DatasetMetadata;
 }
 
 export async function verifyDirectory(
@@ -120,16 +120,13 @@ export async function verifyDirectory(
   version?: number,
 ): Promise<VerifyReport> {
   const metadataPath = await findMetadata(directory, version);
-  const metadata = parseMetadata(
-    await readFile(metadataPath, 'utf8'),
-    metadataPath,
-  );
+  const metadata = await readVerifiedMetadata(metadataPath);
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail: string) =>
     checks.push({name, ok, detail});
   const report: VerifyReport = {
     ok: false,
-    version: metadata.version,
+    version: metadata.head.version,
     directory,
     rows: {},
     rowDigest: {},
@@ -144,7 +141,9 @@ export async function verifyDirectory(
   };
 
   // Every data file (one per format, or every shard), on worker threads.
-  const files = await verifyDataFiles(directory, metadata);
+  const files = await verifyDataFiles(directory, metadata.head, creative =>
+    metadata.tables.targetOf(creative),
+  );
   checks.push(...files.checks);
   const summaries = files.summaries;
   report.rows = files.rows;
@@ -168,65 +167,64 @@ export async function verifyDirectory(
 }
 
 function checkModel(
-  metadata: DatasetMetadata,
+  {head, tables}: VerifiedMetadata,
   check: (name: string, ok: boolean, detail: string) => void,
 ): void {
+  const creatives = tables.creativeIds.length;
   let wrong = 0;
-  for (const [creative, q] of Object.entries(metadata.pair_probs)) {
-    const target = metadata.creative_pack_target[creative];
+  for (let c = 0; c < creatives; c++) {
     const expected = pairProbability(
-      metadata.target_store_id_probs[target],
-      metadata.creative_pack_id_probs[creative],
+      tables.targetProbs[tables.creativeTarget[c]],
+      tables.creativeEffects[c],
     );
-    if (expected !== q) wrong++;
+    if (expected !== tables.pairProbs[c]) wrong++;
   }
   check(
     'pair probabilities follow the model',
     wrong === 0,
-    `${wrong} of ${Object.keys(metadata.pair_probs).length} differ from p_target + e_creative (reflected)`,
+    `${wrong} of ${creatives} differ from p_target + e_creative (reflected)`,
   );
 
-  if (metadata.generator?.version !== GENERATOR.version) {
+  if (head.generator.version !== GENERATOR.version) {
     check(
       'model regenerates',
       true,
-      `skipped: written by generator ${metadata.generator?.version}, this is ${GENERATOR.version}`,
+      `skipped: written by generator ${head.generator.version}, this is ${GENERATOR.version}`,
     );
     return;
   }
-  const model = buildModel(metadata.config);
+  const model = buildModel(head.config);
   const same =
     model.targetIds.every(
-      (id, t) => metadata.target_store_id_probs[id] === model.targetProbs[t],
+      (id, t) => tables.targetProbOf(id) === model.targetProbs[t],
     ) &&
     model.creativeIds.every(
       (id, c) =>
-        metadata.pair_probs[id] === model.pairProbs[c] &&
-        metadata.creative_pack_target[id] ===
-          model.targetIds[model.creativeTarget[c]],
+        tables.pairProbOf(id) === model.pairProbs[c] &&
+        tables.targetOf(id) === model.targetIds[model.creativeTarget[c]],
     ) &&
-    Object.keys(metadata.pair_probs).length === model.creativeIds.length;
+    creatives === model.creativeIds.length;
   check(
     'model regenerates from the seed',
     same,
     same
-      ? `seed ${metadata.config.seed} gives the same ids and probabilities`
-      : `seed ${metadata.config.seed} gives a different model`,
+      ? `seed ${head.config.seed} gives the same ids and probabilities`
+      : `seed ${head.config.seed} gives a different model`,
   );
 }
 
 function checkRates(
-  metadata: DatasetMetadata,
+  {head, tables}: VerifiedMetadata,
   rows: RowsSummary,
   report: VerifyReport,
   check: (name: string, ok: boolean, detail: string) => void,
 ): void {
-  const pairs = Object.keys(metadata.pair_probs).length;
+  const pairs = tables.creativeIds.length;
   let outside = 0;
   let foreign = 0;
   let wrongTarget = 0;
   for (const [creative, [n, positives]] of rows.perCreative) {
-    const q = metadata.pair_probs[creative];
+    const q = tables.pairProbOf(creative);
     if (q === undefined) {
       foreign++;
       continue;
@@ -235,7 +233,7 @@ function checkRates(
     if (
       !targets ||
       targets.size !== 1 ||
-      !targets.has(metadata.creative_pack_target[creative])
+      !targets.has(tables.targetOf(creative)!)
     )
       wrongTarget++;
     const observed = positives / n;
@@ -261,17 +259,14 @@ function checkRates(
     outside === 0,
     `${outside} of ${rows.perCreative.size} outside; worst at ${report.worstPair ? report.worstPair.ratio.toFixed(3) : '-'} of its bound`,
   );
-  const tallies: Tally[] = [...rows.perCreative]
-    .filter(([creative]) => metadata.pair_probs[creative] !== undefined)
-    .map(([creative, [n, positives]]) => ({
-      id: creative,
-      rows: n,
-      positives,
-      q: metadata.pair_probs[creative],
-    }));
+  const tallies: Tally[] = [];
+  for (const [creative, [n, positives]] of rows.perCreative) {
+    const q = tables.pairProbOf(creative);
+    if (q !== undefined) tallies.push({id: creative, rows: n, positives, q});
+  }
   const creatives = binomialGoodnessOfFit(tallies, ALPHA_PER_CHECK);
   const targetStores = pooledGoodnessOfFit(
-    poolByTarget(tallies, c => metadata.creative_pack_target[c]),
+    poolByTarget(tallies, c => tables.targetOf(c)),
     ALPHA_PER_CHECK,
   );
   report.statistics.creatives = creatives;
@@ -288,9 +283,9 @@ function checkRates(
   );
   check(
     'empirical totals match metadata',
-    metadata.empirical.rows === rows.rows &&
-      metadata.empirical.positives === rows.positives,
-    `${rows.rows} rows / ${rows.positives} positives, metadata says ${metadata.empirical.rows} / ${metadata.empirical.positives}`,
+    head.empirical.rows === rows.rows &&
+      head.empirical.positives === rows.positives,
+    `${rows.rows} rows / ${rows.positives} positives, metadata says ${head.empirical.rows} / ${head.empirical.positives}`,
   );
 }
 

@@ -12,6 +12,7 @@
  *   failed version -> throw at once, and never longer than its timeout.
  */
 import {setTimeout as sleep} from 'node:timers/promises';
+import {STATUS_TABLE} from '../catalog/statuses.js';
 import {ApiError, errorBodyOf} from './api-error.js';
 import {longRequest} from './long-request.js';
 import {fileLinkOf, generateAnswerOf, MalformedAnswerError} from './answers.js';
@@ -54,9 +55,6 @@ export interface WaitReadyOptions {
   /** Between polls, ms. Default 250. */
   intervalMs?: number;
 }
-
-/** The server's wording for a failed version (DESIGN §5 gives it the same 409 as generating). */
-const FAILED_VERSION = /will never be ready/;
 
 /**
  * fetch(), with a failure to connect or a timeout told as an ApiError naming
@@ -203,8 +201,9 @@ export class ApiClient {
   }
 
   /**
-   * Polls loadMetadata until the version is ready. 409 "not ready yet" polls
-   * again; a failed version, any other error, or the timeout throws.
+   * Polls loadMetadata until the version is ready. A 409 whose
+   * `versionStatus` the status table says to keep waiting on (generating)
+   * polls again; a failed version, any other error, or the timeout throws.
    */
   async waitReady(
     version: number,
@@ -216,11 +215,12 @@ export class ApiClient {
       try {
         return await this.loadMetadata(version);
       } catch (error) {
-        const generating =
+        const keepWaiting =
           error instanceof ApiError &&
           error.status === 409 &&
-          !FAILED_VERSION.test(error.message);
-        if (!generating || Date.now() + intervalMs > deadline) throw error;
+          error.versionStatus !== undefined &&
+          STATUS_TABLE[error.versionStatus].keepWaiting;
+        if (!keepWaiting || Date.now() + intervalMs > deadline) throw error;
       }
       await sleep(intervalMs);
     }
@@ -290,6 +290,7 @@ export class ApiClient {
           url,
           field: said?.field,
           requestId: said?.requestId,
+          versionStatus: said?.versionStatus,
           retryAfterSeconds: retryAfterSeconds(response),
         });
       } catch (error) {

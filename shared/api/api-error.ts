@@ -1,7 +1,9 @@
+import {isDatasetStatus, type DatasetStatus} from '../catalog/statuses.js';
+
 /**
  * The one error the API client throws: what the server said (status, its
- * error code, message, field, requestId) and which URL answered. The
- * identity token is never part of it.
+ * error code, message, field, versionStatus, requestId) and which URL
+ * answered. The identity token is never part of it.
  */
 export class ApiError extends Error {
   /** HTTP status; 0 when no answer came (connection refused, timeout). */
@@ -11,7 +13,12 @@ export class ApiError extends Error {
   readonly field: string | undefined;
   readonly requestId: string | undefined;
   readonly url: string;
-  /** Seconds from a 429/503 `Retry-After`, when the server sent one. */
+  /**
+   * On a 409 for a version that is not ready, its status (`generating` or
+   * `failed`): what waitReady switches on (shared/catalog/statuses.ts).
+   */
+  readonly versionStatus: DatasetStatus | undefined;
+  /** Seconds from a `Retry-After` (429, 503, a generating 409), when the server sent one. */
   readonly retryAfterSeconds: number | undefined;
 
   constructor(
@@ -22,6 +29,7 @@ export class ApiError extends Error {
       url: string;
       field?: string;
       requestId?: string;
+      versionStatus?: DatasetStatus;
       retryAfterSeconds?: number;
     },
     cause?: unknown,
@@ -32,6 +40,7 @@ export class ApiError extends Error {
     this.code = fields.code;
     this.field = fields.field;
     this.requestId = fields.requestId;
+    this.versionStatus = fields.versionStatus;
     this.url = fields.url;
     this.retryAfterSeconds = fields.retryAfterSeconds;
   }
@@ -50,20 +59,28 @@ export class ApiError extends Error {
 }
 
 /** The JSON error body of DESIGN §5, when `body` is one. */
-export function errorBodyOf(
-  body: unknown,
-):
-  | {code: string; message: string; field?: string; requestId?: string}
+export function errorBodyOf(body: unknown):
+  | {
+      code: string;
+      message: string;
+      field?: string;
+      versionStatus?: DatasetStatus;
+      requestId?: string;
+    }
   | undefined {
   if (typeof body !== 'object' || body === null || !('error' in body)) return;
   const error = (body as {error: unknown}).error;
   if (typeof error !== 'object' || error === null) return;
-  const {code, message, field, requestId} = error as Record<string, unknown>;
+  const {code, message, field, versionStatus, requestId} = error as Record<
+    string,
+    unknown
+  >;
   if (typeof code !== 'string' || typeof message !== 'string') return;
   return {
     code,
     message,
     ...(typeof field === 'string' ? {field} : {}),
+    ...(isDatasetStatus(versionStatus) ? {versionStatus} : {}),
     ...(typeof requestId === 'string' ? {requestId} : {}),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Reads a dataset's Parquet file with hyparquet, an independent reader, one
- * row group at a time, and checks its schema.
+ * row group at a time, and checks its columns against the row schema.
  */
 import {
   asyncBufferFromFile,
@@ -8,21 +8,31 @@ import {
   parquetRead,
 } from 'hyparquet';
 import {DataLossError} from '../errors.js';
+import {
+  COLUMN_NAMES,
+  COLUMNS,
+  CREATIVE_PACK_ID,
+  LABEL,
+  TARGET_STORE_ID,
+} from '../row-schema.js';
 import {RowCollector, type RowsSummary} from './row-sink.js';
 
-export const COLUMNS = [
-  'target_store_id',
-  'creative_pack_id',
-  'label',
-] as const;
+/** "name TYPE" of each column, as the row schema declares and the file says. */
+const EXPECTED = COLUMNS.map(c => `${c.name} ${c.type.parquet.type}`);
+
+/** Each column's digest text of a value as hyparquet hands it over. */
+const DIGEST = COLUMNS.map(c => {
+  const {fromParquet, digestText} = c.type;
+  return (value: unknown) => digestText(fromParquet(value));
+});
 
 export async function readParquetRows(path: string): Promise<RowsSummary> {
   const file = await asyncBufferFromFile(path);
   const metadata = await parquetMetadataAsync(file);
-  const names = metadata.schema.slice(1).map(e => e.name);
-  if (names.join(',') !== COLUMNS.join(',')) {
+  const found = metadata.schema.slice(1).map(e => `${e.name} ${e.type}`);
+  if (found.join(', ') !== EXPECTED.join(', ')) {
     throw new DataLossError(
-      `${path}: columns are ${names.join(', ')}, expected ${COLUMNS.join(', ')}`,
+      `${path}: columns are ${found.join(', ')}, expected ${EXPECTED.join(', ')}`,
     );
   }
   const collector = new RowCollector();
@@ -32,9 +42,9 @@ export async function readParquetRows(path: string): Promise<RowsSummary> {
     const size = rowEnd - rowStart;
     // hyparquet hands columns over in pieces (pages); place each where it belongs.
     const columns = new Map<string, unknown[]>(
-      COLUMNS.map(name => [name, new Array<unknown>(size)]),
+      COLUMN_NAMES.map(name => [name, new Array<unknown>(size)]),
     );
-    const filled = new Map<string, number>(COLUMNS.map(name => [name, 0]));
+    const filled = new Map<string, number>(COLUMN_NAMES.map(name => [name, 0]));
     await parquetRead({
       file,
       metadata,
@@ -54,18 +64,27 @@ export async function readParquetRows(path: string): Promise<RowsSummary> {
         );
       },
     });
-    for (const name of COLUMNS) {
+    for (const name of COLUMN_NAMES) {
       if (filled.get(name) !== size) {
         throw new DataLossError(
           `${path}: column ${name} of row group at row ${rowStart} has ${filled.get(name)} of ${size} values`,
         );
       }
     }
-    const target = columns.get('target_store_id') as unknown[];
-    const creative = columns.get('creative_pack_id') as unknown[];
-    const label = columns.get('label') as unknown[];
+    const values = COLUMNS.map(c => columns.get(c.name) as unknown[]);
+    const target = columns.get(TARGET_STORE_ID.name) as unknown[];
+    const creative = columns.get(CREATIVE_PACK_ID.name) as unknown[];
+    const label = columns.get(LABEL.name) as unknown[];
     for (let i = 0; i < size; i++) {
-      collector.add(String(target[i]), String(creative[i]), Number(label[i]));
+      let line = DIGEST[0](values[0][i]);
+      for (let k = 1; k < values.length; k++)
+        line += '\t' + DIGEST[k](values[k][i]);
+      collector.addLine(
+        line + '\n',
+        TARGET_STORE_ID.type.fromParquet(target[i]),
+        CREATIVE_PACK_ID.type.fromParquet(creative[i]),
+        LABEL.type.fromParquet(label[i]),
+      );
     }
     rowStart = rowEnd;
   }

@@ -3,11 +3,18 @@
  * same one the Python interop check computes) and per-creative counts.
  */
 import {createHash} from 'node:crypto';
+import {
+  CREATIVE_PACK_ID,
+  digestLine,
+  LABEL,
+  TARGET_STORE_ID,
+  type Row,
+} from '../row-schema.js';
 
 export interface RowsSummary {
   rows: number;
   positives: number;
-  /** sha256 hex of "target\tcreative\tlabel\n" for every row, in order */
+  /** the row digest (row-schema.ts digestLine: DIGEST_DEFINITION) */
   rowDigest: string;
   /** per creative id: [rows, positives] */
   perCreative: Map<string, [number, number]>;
@@ -23,8 +30,23 @@ export class RowCollector {
   private readonly perCreative = new Map<string, [number, number]>();
   private readonly creativeTargets = new Map<string, Set<string>>();
 
-  add(target: string, creative: string, label: number): void {
-    this.text += `${target}\t${creative}\t${label}\n`;
+  /** Adds a row. */
+  add(row: Row): void {
+    this.addLine(
+      digestLine(row),
+      row[TARGET_STORE_ID.name],
+      row[CREATIVE_PACK_ID.name],
+      row[LABEL.name],
+    );
+  }
+
+  /**
+   * Adds a row by its digest line (digestLine) and the values the statistics
+   * read, for readers that have the line at hand (a cached payload's, or one
+   * built column by column).
+   */
+  addLine(line: string, target: string, creative: string, label: number): void {
+    this.text += line;
     if (this.text.length > 1 << 20) {
       this.hash.update(this.text, 'utf8');
       this.text = '';

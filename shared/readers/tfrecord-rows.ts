@@ -5,11 +5,18 @@
 import {createReadStream} from 'node:fs';
 import {createGunzip} from 'node:zlib';
 import type {Readable} from 'node:stream';
-import {decodeExample, type ExampleRow} from '../formats/tfrecord/example.js';
+import {decodeExample} from '../formats/tfrecord/example.js';
 import {
   payloadCrcMatches,
   TfrecordDeframer,
 } from '../formats/tfrecord/framing.js';
+import {
+  CREATIVE_PACK_ID,
+  digestLine,
+  LABEL,
+  TARGET_STORE_ID,
+  type Row,
+} from '../row-schema.js';
 import {RowCollector, type RowsSummary} from './row-sink.js';
 
 /**
@@ -20,6 +27,13 @@ import {RowCollector, type RowsSummary} from './row-sink.js';
  */
 const MAX_CACHED_PAYLOADS = 200_000;
 
+/** A distinct payload, its row and the row's digest line. */
+interface Parsed {
+  payload: Buffer;
+  row: Row;
+  line: string;
+}
+
 export async function readTfrecordRows(path: string): Promise<RowsSummary> {
   const file = createReadStream(path, {highWaterMark: 4 * 1024 * 1024});
   const stream: Readable = path.endsWith('.gz')
@@ -29,7 +43,7 @@ export async function readTfrecordRows(path: string): Promise<RowsSummary> {
   const deframer = new TfrecordDeframer();
   const collector = new RowCollector();
   // Distinct payloads by their stored CRC; a hit is confirmed byte for byte.
-  const parsed = new Map<number, Array<{payload: Buffer; row: ExampleRow}>>();
+  const parsed = new Map<number, Array<Parsed>>();
   let cached = 0;
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     deframer.forEachRecord(
@@ -37,14 +51,14 @@ export async function readTfrecordRows(path: string): Promise<RowsSummary> {
       (bytes, start, end, crc) => {
         const length = end - start;
         const candidates = parsed.get(crc);
-        let row: ExampleRow | undefined;
+        let row: Parsed | undefined;
         if (candidates) {
           for (const c of candidates) {
             if (
               c.payload.length === length &&
               bytes.compare(c.payload, 0, length, start, end) === 0
             ) {
-              row = c.row;
+              row = c;
               break;
             }
           }
@@ -55,14 +69,21 @@ export async function readTfrecordRows(path: string): Promise<RowsSummary> {
           if (!payloadCrcMatches(bytes, start, end, crc))
             throw deframer.payloadCrcError();
           const payload = Buffer.from(bytes.subarray(start, end));
-          row = decodeExample(payload);
+          const values = decodeExample(payload);
+          row = {payload, row: values, line: digestLine(values)};
           if (cached < MAX_CACHED_PAYLOADS) {
             cached++;
-            if (candidates) candidates.push({payload, row});
-            else parsed.set(crc, [{payload, row}]);
+            if (candidates) candidates.push(row);
+            else parsed.set(crc, [row]);
           }
         }
-        collector.add(row.target_store_id, row.creative_pack_id, row.label);
+        const values = row.row;
+        collector.addLine(
+          row.line,
+          values[TARGET_STORE_ID.name],
+          values[CREATIVE_PACK_ID.name],
+          values[LABEL.name],
+        );
       },
       {checkPayloadCrc: false},
     );

@@ -3,12 +3,10 @@
  * out V4 signed URLs, the metadata, or a page of the catalogue.
  */
 import type {Format} from '../config.js';
-import type {DatasetRecord} from '../catalog/records.js';
-import {
-  FailedPreconditionError,
-  InvalidArgumentError,
-  NotFoundError,
-} from '../errors.js';
+import type {DatasetRecord, DatasetStatus} from '../catalog/records.js';
+import {requireServable} from '../catalog/statuses.js';
+import {DataLossError, InvalidArgumentError, NotFoundError} from '../errors.js';
+import {MalformedMetadataError, parseMetadata} from '../metadata-reader.js';
 import {
   METADATA_ANSWER_MAX_BYTES,
   summarizedMetadata,
@@ -54,23 +52,15 @@ export async function resolveVersion(
   return withLeaseApplied(record, context);
 }
 
-/** Like resolveVersion, but only a ready version will do. */
+/**
+ * Like resolveVersion, but only a version the status table lets loaders serve
+ * (ready); any other is a VersionNotReadyError (409 with `versionStatus`).
+ */
 export async function resolveReady(
   selector: VersionSelector,
   context: ServiceContext,
 ): Promise<DatasetRecord> {
-  const record = await resolveVersion(selector, context);
-  if (record.status === 'generating') {
-    throw new FailedPreconditionError(
-      `dataset version ${record.version} is not ready yet (still generating, at most until ${record.leaseExpiresAt ?? 'its lease ends'}); retry shortly`,
-    );
-  }
-  if (record.status === 'failed') {
-    throw new FailedPreconditionError(
-      `dataset version ${record.version} failed and will never be ready: ${record.error ?? 'unknown error'}`,
-    );
-  }
-  return record;
+  return requireServable(await resolveVersion(selector, context));
 }
 
 export interface ObjectLink {
@@ -163,7 +153,7 @@ export async function loadObject(
 
 export interface MetadataResponse {
   version: number;
-  status: string;
+  status: DatasetStatus;
   metadata: unknown;
   url: string;
   expiresAt: string;
@@ -193,7 +183,7 @@ export async function loadMetadata(
   } else {
     const bytes = await context.store.read(name, record.recordedGeneration);
     if (!bytes) throw gone();
-    metadata = JSON.parse(bytes.toString('utf8'));
+    metadata = parseRecordedMetadata(bytes, record.version);
   }
   const signed = await context.store.signReadUrl(
     name,
@@ -209,9 +199,22 @@ export async function loadMetadata(
   };
 }
 
+/** The recorded object through the one parser; bytes it rejects are data loss (500). */
+function parseRecordedMetadata(bytes: Uint8Array, version: number) {
+  try {
+    return parseMetadata(bytes);
+  } catch (error) {
+    if (!(error instanceof MalformedMetadataError)) throw error;
+    throw new DataLossError(
+      `the metadata object of dataset version ${version} is malformed: ${error.message}`,
+      error,
+    );
+  }
+}
+
 export interface DatasetSummary {
   version: number;
-  status: string;
+  status: DatasetStatus;
   createdAt: string;
   recordedAt: string | null;
   config: DatasetRecord['config'];

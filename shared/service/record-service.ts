@@ -215,7 +215,7 @@ async function recordVersion(
   }
   const mismatch = allocationMismatch(read.head, allocation, settings.prefix);
   if (mismatch) throw new RejectedMetadata('rejected-mismatch', mismatch);
-  const metadata = read.head as unknown as MetadataHead;
+  const metadata = read.head;
   await checkObjects(metadata, context);
   const ready: ReadyRecord = {
     version,

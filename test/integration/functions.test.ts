@@ -10,6 +10,7 @@ import {mkdtempSync, readdirSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
+import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
 import {REPO_ROOT} from '../support/python.js';
 import {verifyV4SignedUrl} from '../support/signed-url.js';
 import {
@@ -92,7 +93,7 @@ describe(
       assert.equal(doc.probabilities.stored, 'inline');
       assert.equal(Object.keys(doc.probabilities.pair_probs).length, 100);
       assert.match(doc.recordedGeneration, /^[0-9]+$/);
-      assert.equal(doc.objects.tfrecord.bytes, 150_000 * 121);
+      assert.equal(doc.objects.tfrecord.bytes, 150_000 * tfrecordRecordBytes());
       const latest = await call<{version: number}>(
         `${t.url}/loadParquet?version=latest`,
       );
@@ -384,7 +385,7 @@ describe(
       });
     }
 
-    it('a version still generating -> 409 FAILED_PRECONDITION', async () => {
+    it('a version still generating or failed -> 409 FAILED_PRECONDITION with its versionStatus', async () => {
       const {FirestoreCatalog} =
         await import('../../shared/catalog/firestore-catalog.js');
       const {resolveConfig} = await import('../../shared/config.js');
@@ -394,18 +395,27 @@ describe(
         now: new Date(),
         leaseMs: 600_000,
       });
-      const response = await call<{error: {code: string; message: string}}>(
+      type NotReady = {
+        error: {code: string; message: string; versionStatus?: string};
+      };
+      const response = await call<NotReady>(
         `${t.url}/loadParquet?version=${record.version}`,
       );
       assert.equal(response.status, 409);
       assert.equal(response.body.error.code, 'FAILED_PRECONDITION');
+      assert.equal(response.body.error.versionStatus, 'generating');
+      assert.equal(response.headers.get('retry-after'), '2');
       assert.match(response.body.error.message, /not ready yet/);
       await catalog.markFailed(record.version, 'test: abandoned', new Date());
-      const failed = await call<{error: {message: string}}>(
-        `${t.url}/loadParquet?version=${record.version}`,
-      );
-      assert.equal(failed.status, 409);
-      assert.match(failed.body.error.message, /failed and will never be ready/);
+      for (const loader of ['loadParquet', 'loadMetadata']) {
+        const failed = await call<NotReady>(
+          `${t.url}/${loader}?version=${record.version}`,
+        );
+        assert.equal(failed.status, 409, loader);
+        assert.equal(failed.body.error.versionStatus, 'failed', loader);
+        assert.equal(failed.headers.get('retry-after'), null, loader);
+        assert.match(failed.body.error.message, /failed .*test: abandoned/);
+      }
     });
   },
 );

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import {spawn} from 'node:child_process';
 import {after, before, describe, it} from 'node:test';
+import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
 import {REPO_ROOT} from '../support/python.js';
 import {startTestStack, type TestStack} from '../support/stack.js';
 
@@ -56,7 +57,9 @@ describe('npm run smoke', {timeout: 5 * 60_000}, () => {
     );
     assert.match(
       out,
-      /loadTfrecord: downloaded 2420000 bytes, md5 and crc32c match/,
+      new RegExp(
+        `loadTfrecord: downloaded ${20_000 * tfrecordRecordBytes()} bytes, md5 and crc32c match`,
+      ),
     );
     assert.match(out, /smoke: passed/);
   });

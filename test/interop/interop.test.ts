@@ -9,7 +9,9 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
+import {COLUMN_NAMES, COLUMNS} from '../../shared/row-schema.js';
 import {projectPython, REPO_ROOT, runPythonJson} from '../support/python.js';
+import {rowSchemaFile} from '../support/row-schema-file.js';
 
 interface FormatReport {
   rows: number;
@@ -27,6 +29,8 @@ interface ParquetReport extends FormatReport {
 interface TfrecordReport extends FormatReport {
   compression: string;
   tfTypes: Record<string, string>;
+  /** the first record's features, as tf.train.Example parses them */
+  featureKinds: Record<string, string>;
 }
 interface InteropReport {
   parquet: ParquetReport | null;
@@ -143,22 +147,24 @@ describe(
         assert.equal(ours.ok, true);
         const report = runPythonJson<InteropReport>(
           'test/interop/read_dataset.py',
-          [out, '1', ...(gzip ? ['--gzip'] : [])],
+          [out, '1', '--schema', rowSchemaFile(), ...(gzip ? ['--gzip'] : [])],
         );
 
         const parquet = report.parquet;
         assert.ok(parquet, 'pandas read no Parquet file');
         assert.equal(parquet.rows, rows);
-        assert.deepEqual(parquet.columns, [
-          'target_store_id',
-          'creative_pack_id',
-          'label',
-        ]);
-        for (const column of ['target_store_id', 'creative_pack_id']) {
-          assert.match(parquet.pandasDtypes[column], /^(object|string|str)$/);
-          assert.match(parquet.arrowTypes[column], /^(string|large_string)$/);
+        assert.deepEqual(parquet.columns, COLUMN_NAMES);
+        // DESIGN §2: what pandas and pyarrow must read each column as
+        for (const {name, type} of COLUMNS) {
+          assert.ok(
+            type.pandasDtypes.includes(parquet.pandasDtypes[name]),
+            `${name}: pandas reads ${parquet.pandasDtypes[name]}`,
+          );
+          assert.ok(
+            type.arrowTypes.includes(parquet.arrowTypes[name]),
+            `${name}: pyarrow reads ${parquet.arrowTypes[name]}`,
+          );
         }
-        assert.equal(parquet.pandasDtypes.label, 'int64');
         assert.equal(parquet.pandasMatchesPyarrow, true);
         assert.equal(parquet.distinctTargetStoreIds <= targets, true);
         assert.equal(parquet.distinctCreativePackIds <= creatives, true);
@@ -179,11 +185,14 @@ describe(
           assert.ok(tfrecord, 'TensorFlow read no TFRecord file');
           assert.equal(tfrecord.compression, gzip ? 'GZIP' : 'NONE');
           assert.equal(tfrecord.rows, rows);
-          assert.deepEqual(tfrecord.tfTypes, {
-            target_store_id: 'string',
-            creative_pack_id: 'string',
-            label: 'int64',
-          });
+          assert.deepEqual(
+            tfrecord.tfTypes,
+            Object.fromEntries(COLUMNS.map(c => [c.name, c.type.tf.dtype])),
+          );
+          assert.deepEqual(
+            tfrecord.featureKinds,
+            Object.fromEntries(COLUMNS.map(c => [c.name, c.type.tf.kind])),
+          );
           assert.equal(
             tfrecord.digest,
             parquet.digest,

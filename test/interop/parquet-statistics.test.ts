@@ -9,6 +9,12 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
+import {
+  COLUMN_NAMES,
+  CREATIVE_PACK_ID,
+  LABEL,
+  TARGET_STORE_ID,
+} from '../../shared/row-schema.js';
 import {GENERATOR, PARQUET_CREATED_BY} from '../../shared/version.js';
 import {projectPython, REPO_ROOT, runPythonJson} from '../support/python.js';
 
@@ -44,7 +50,6 @@ interface StatisticsReport {
   };
 }
 
-const COLUMNS = ['target_store_id', 'creative_pack_id', 'label'];
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-parquet-stats-'));
 after(() => rmSync(scratch, {recursive: true, force: true}));
 
@@ -97,7 +102,7 @@ describe(
         [1_048_576, 51_424],
       );
       for (const [g, group] of report.pyarrow.rowGroups.entries()) {
-        assert.deepEqual(Object.keys(group.columns), COLUMNS);
+        assert.deepEqual(Object.keys(group.columns), COLUMN_NAMES);
         for (const [name, column] of Object.entries(group.columns)) {
           const where = `row group ${g}, ${name}`;
           assert.equal(column.hasMinMax, true, where);
@@ -113,15 +118,15 @@ describe(
           );
         }
         assert.deepEqual(
-          [group.columns.label.min, group.columns.label.max],
+          [group.columns[LABEL.name].min, group.columns[LABEL.name].max],
           [0, 1],
         );
         assert.match(
-          String(group.columns.target_store_id.min),
+          String(group.columns[TARGET_STORE_ID.name].min),
           /^target_[a-z]{10}$/,
         );
         assert.match(
-          String(group.columns.creative_pack_id.max),
+          String(group.columns[CREATIVE_PACK_ID.name].max),
           /^creative_[a-z]{10}$/,
         );
       }
@@ -133,7 +138,7 @@ describe(
         report.pyarrow.rowGroups.length,
       );
       for (const [g, group] of report.duckdb.rowGroups.entries()) {
-        for (const name of COLUMNS) {
+        for (const name of COLUMN_NAMES) {
           const arrow = report.pyarrow.rowGroups[g].columns[name];
           assert.deepEqual(
             group[name],

@@ -22,6 +22,7 @@ import {after, before, describe, it} from 'node:test';
 import {FirestoreCatalog} from '../../shared/catalog/firestore-catalog.js';
 import {resolveConfig} from '../../shared/config.js';
 import {projectPython, REPO_ROOT} from '../support/python.js';
+import {rowSchemaFile} from '../support/row-schema-file.js';
 import {startTestStack, type TestStack} from '../support/stack.js';
 
 const CLIENT = `${REPO_ROOT}clients/python`;
@@ -280,6 +281,7 @@ describe('the Python client', {timeout: 30 * 60_000}, () => {
         EXPLORATION_DATA_TEST_URL: t.url,
         EXPLORATION_DATA_REPO: REPO_ROOT,
         EXPLORATION_DATA_NODE: process.execPath,
+        EXPLORATION_DATA_ROW_SCHEMA: rowSchemaFile(),
         EXPLORATION_DATA_GENERATING_VERSION: String(versions.generating),
         EXPLORATION_DATA_FAILED_VERSION: String(versions.failed),
       });

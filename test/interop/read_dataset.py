@@ -1,18 +1,21 @@
 #!/usr/bin/env python3
 """Read one dataset version the way a user would, and print one JSON summary.
 
-    read_dataset.py DIR VERSION [--gzip] [--no-per-creative]
+    read_dataset.py DIR VERSION --schema FILE [--gzip] [--no-per-creative]
 
 Reads DIR/dataset_v{VERSION}.parquet with pandas (pyarrow engine) and with
 pyarrow, DIR/dataset_v{VERSION}.tfrecord (.tfrecord.gz with --gzip) with
 tf.data.TFRecordDataset + tf.io.parse_single_example and the notebook's feature
 spec, and DIR/metadata_v{VERSION}.json. A missing file is reported as null.
+The columns, their types and the digest come from the row schema FILE (the
+JSON of shared/row-schema.ts, see row_schema.py), not from a list here.
 
 For each data format it reports the row count, column names, types, positives,
 distinct ids and a canonical row digest: the sha256 hex of the UTF-8 bytes of
-f"{target}\\t{creative}\\t{label}\\n" over all rows in order (the TypeScript side
-computes the same). With the metadata it checks every creative's observed label
-rate against its true probability q (bound stated in the output).
+one line per row, in order, every column's text joined by tabs (the schema's
+digestDefinition; the TypeScript side computes the same). With the metadata it
+checks every creative's observed label rate against its true probability q
+(bound stated in the output).
 
 Exit status: 0 when the files were read (the checks are data, not the status),
 1 with a one-line message on stderr when a file cannot be read.
@@ -37,7 +40,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-COLUMNS = ["target_store_id", "creative_pack_id", "label"]
+import row_schema
+from row_schema import RowSchema, _as_string
+
 TF_BATCH = 65536
 SINGLE_CHECK = 4096  # records also parsed one by one with parse_single_example
 # The same bound as shared/statistics.ts: Bernstein's inequality at probability
@@ -67,23 +72,13 @@ def _string_data(arr: pa.Array) -> memoryview:
     return memoryview(data_buf)[int(offsets[0]) : int(offsets[-1])]
 
 
-def _as_string(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    if pa.types.is_dictionary(col.type):
-        col = pc.cast(col, col.type.value_type)
-    # Python's f-string renders a missing value as "None": keep the digest
-    # definition exact even for (contract-breaking) nulls.
-    return pc.fill_null(col, "None") if col.null_count else col
-
-
-def arrow_digest(table: pa.Table) -> str:
-    """sha256 over f"{target}\\t{creative}\\t{label}\\n" for every row, in order."""
+def arrow_digest(table: pa.Table, schema: RowSchema) -> str:
+    """The row digest: sha256 over every row's line (columns' digest text joined by tabs, then a newline)."""
     h = hashlib.sha256()
-    t_col = _as_string(table.column("target_store_id"))
-    c_col = _as_string(table.column("creative_pack_id"))
-    l_col = _as_string(pc.cast(table.column("label"), pa.string()))
-    small = pa.table({"t": t_col, "c": c_col, "l": l_col})
+    texts = schema.arrow_digest_columns(table)
+    small = pa.table({str(i): text for i, text in enumerate(texts)})
     for batch in small.to_batches(max_chunksize=1 << 20):
-        lines = pc.binary_join_element_wise(batch.column(0), batch.column(1), batch.column(2), "\t")
+        lines = pc.binary_join_element_wise(*batch.columns, "\t")
         lines = pc.binary_join_element_wise(lines, "", "\n")  # append "\n"
         h.update(_string_data(lines))
     return h.hexdigest()
@@ -92,13 +87,13 @@ def arrow_digest(table: pa.Table) -> str:
 # ---------------------------------------------------------------- parquet ---
 
 
-def pairs_from_arrow(table: pa.Table) -> pd.DataFrame:
+def pairs_from_arrow(table: pa.Table, schema: RowSchema) -> pd.DataFrame:
     """Rows and positives per (creative, target) pair."""
     small = pa.table(
         {
-            "creative": _as_string(table.column("creative_pack_id")),
-            "target": _as_string(table.column("target_store_id")),
-            "label": table.column("label"),
+            "creative": _as_string(table.column(schema.creative)),
+            "target": _as_string(table.column(schema.target)),
+            "label": table.column(schema.label),
         }
     )
     agg = small.group_by(["creative", "target"], use_threads=False).aggregate(
@@ -110,7 +105,7 @@ def pairs_from_arrow(table: pa.Table) -> pd.DataFrame:
     ]
 
 
-def read_parquet(path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
+def read_parquet(path: Path, schema: RowSchema) -> tuple[dict[str, Any], pd.DataFrame]:
     started = time.perf_counter()
     try:
         frame = pd.read_parquet(path, engine="pyarrow")
@@ -118,13 +113,13 @@ def read_parquet(path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
         meta = pq.ParquetFile(path).metadata
     except Exception as e:  # noqa: BLE001 - any reader failure is a read failure
         raise ReadError(f"parquet {path}: {e}") from e
-    missing = [c for c in COLUMNS if c not in table.column_names]
+    missing = [c for c in schema.names if c not in table.column_names]
     if missing:
         raise ReadError(f"parquet {path}: missing columns {missing}")
 
-    pairs = pairs_from_arrow(table)
-    digest = arrow_digest(table)
-    pandas_digest = arrow_digest(pa.Table.from_pandas(frame[COLUMNS], preserve_index=False))
+    pairs = pairs_from_arrow(table, schema)
+    digest = arrow_digest(table, schema)
+    pandas_digest = arrow_digest(pa.Table.from_pandas(frame[schema.names], preserve_index=False), schema)
     out = {
         "path": str(path.resolve()),
         "bytes": path.stat().st_size,
@@ -138,7 +133,7 @@ def read_parquet(path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
         },
         "rowGroups": meta.num_row_groups,
         "nullCounts": {c: table.column(c).null_count for c in table.column_names},
-        "positives": int(pc.sum(table.column("label")).as_py() or 0),
+        "positives": int(pc.sum(table.column(schema.label)).as_py() or 0),
         "distinctTargetStoreIds": int(pairs["target"].nunique()),
         "distinctCreativePackIds": int(pairs["creative"].nunique()),
         "digest": digest,
@@ -153,17 +148,13 @@ def read_parquet(path: Path) -> tuple[dict[str, Any], pd.DataFrame]:
 # --------------------------------------------------------------- tfrecord ---
 
 
-def read_tfrecord(path: Path, gzip: bool) -> tuple[dict[str, Any], pd.DataFrame]:
+def read_tfrecord(path: Path, gzip: bool, schema: RowSchema) -> tuple[dict[str, Any], pd.DataFrame]:
     started = time.perf_counter()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf  # imported only when needed: it takes seconds
 
     compression = "GZIP" if gzip else ""
-    feature_spec = {
-        "target_store_id": tf.io.FixedLenFeature([], tf.string),
-        "creative_pack_id": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.int64),
-    }
+    feature_spec = schema.feature_spec()
 
     single_checked = 0
 
@@ -171,8 +162,8 @@ def read_tfrecord(path: Path, gzip: bool) -> tuple[dict[str, Any], pd.DataFrame]
         return tf.io.parse_single_example(record, feature_spec)
 
     def summarize(batch: dict[str, tf.Tensor]) -> tuple[tf.Tensor, ...]:
-        t, c, l = batch["target_store_id"], batch["creative_pack_id"], batch["label"]
-        lines = tf.strings.join([t, c, tf.strings.as_string(l)], separator="\t")
+        t, c, l = batch[schema.target], batch[schema.creative], batch[schema.label]
+        lines = schema.tf_digest_lines(batch)
         blob = tf.strings.reduce_join(lines, separator="\n") + "\n"
         keys, idx = tf.unique(tf.strings.join([c, t], separator="\t"))
         k = tf.size(keys)
@@ -206,7 +197,7 @@ def read_tfrecord(path: Path, gzip: bool) -> tuple[dict[str, Any], pd.DataFrame]
                 n_single = int(tf.size(single[k]))
                 if not bool(tf.reduce_all(single[k] == head[k][:n_single])):
                     raise ReadError(f"tfrecord {path}: parse_single_example and parse_example disagree on {k}")
-            single_checked = int(tf.size(single["label"]))
+            single_checked = int(tf.size(single[schema.label]))
         for blob, keys, n, pos in ds.map(summarize).prefetch(2):
             h.update(blob.numpy())
             n_np, pos_np = n.numpy(), pos.numpy()
@@ -301,11 +292,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir", type=Path, help="directory holding dataset_v{VERSION}.* and metadata_v{VERSION}.json")
     ap.add_argument("version", type=int, help="dataset version N")
+    ap.add_argument("--schema", type=Path, required=True, help="the row schema's JSON (shared/row-schema.ts rowSchemaDescription)")
     ap.add_argument("--gzip", action="store_true", help="read dataset_vN.tfrecord.gz with compression_type=GZIP")
     ap.add_argument("--no-per-creative", action="store_true", help="omit the per-creative table (large with many creatives)")
     args = ap.parse_args(argv)
 
     v = args.version
+    schema = row_schema.load(args.schema)
     parquet_path = args.dir / f"dataset_v{v}.parquet"
     tfrecord_path = args.dir / (f"dataset_v{v}.tfrecord.gz" if args.gzip else f"dataset_v{v}.tfrecord")
     metadata_path = args.dir / f"metadata_v{v}.json"
@@ -320,8 +313,10 @@ def main(argv: list[str] | None = None) -> int:
                 raise ReadError(f"metadata {metadata_path}: {e}") from e
             if not isinstance(metadata, dict):
                 raise ReadError(f"metadata {metadata_path}: not a JSON object")
-        parquet, pq_pairs = read_parquet(parquet_path) if parquet_path.exists() else (None, None)
-        tfrecord, tf_pairs = read_tfrecord(tfrecord_path, args.gzip) if tfrecord_path.exists() else (None, None)
+        parquet, pq_pairs = read_parquet(parquet_path, schema) if parquet_path.exists() else (None, None)
+        tfrecord, tf_pairs = (
+            read_tfrecord(tfrecord_path, args.gzip, schema) if tfrecord_path.exists() else (None, None)
+        )
     except ReadError as e:
         print(f"read_dataset: {e}".splitlines()[0], file=sys.stderr)
         return 1
@@ -333,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "dir": str(args.dir.resolve()),
         "version": v,
-        "digestDefinition": 'sha256 hex of UTF-8 f"{target}\\t{creative}\\t{label}\\n" over all rows in order',
+        "digestDefinition": schema.digest_definition,
         "parquet": parquet,
         "tfrecord": tfrecord,
         "formatsAgree": (

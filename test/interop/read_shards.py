@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read a sharded dataset version the way a user would, and print one JSON summary.
 
-    read_shards.py DIR VERSION [--gzip]
+    read_shards.py DIR VERSION --schema FILE [--gzip]
 
 The shard list comes from DIR/metadata_v{VERSION}.json (objects.<format>.shards,
 in order); it is also checked against a sorted glob, which is how users find
@@ -9,8 +9,8 @@ shards. Reads the Parquet shards with pandas.read_parquet(list), with
 pyarrow.dataset.dataset(list) and, when the venv has it, DuckDB's
 read_parquet([...]); the TFRecord shards with tf.data.TFRecordDataset(files)
 (sequentially, for the row digest, and with num_parallel_reads=4 as a training
-pipeline would). Row digests are read_dataset.py's: sha256 hex of
-f"{target}\\t{creative}\\t{label}\\n" over all rows in order.
+pipeline would). Columns, feature spec and row digest come from the row
+schema FILE (row_schema.py); the digests are read_dataset.py's.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from read_dataset import COLUMNS, arrow_digest  # noqa: E402
+import row_schema  # noqa: E402
+from read_dataset import arrow_digest  # noqa: E402
+from row_schema import RowSchema  # noqa: E402
 
 
 def shard_paths(directory: Path, metadata: dict[str, Any], fmt: str) -> list[Path] | None:
@@ -38,7 +40,7 @@ def shard_paths(directory: Path, metadata: dict[str, Any], fmt: str) -> list[Pat
     return [directory / Path(s["name"]).name for s in obj["shards"]]
 
 
-def read_parquet_shards(paths: list[Path], directory: Path, version: int) -> dict[str, Any]:
+def read_parquet_shards(paths: list[Path], directory: Path, version: int, schema: RowSchema) -> dict[str, Any]:
     files = [str(p) for p in paths]
     glob = sorted(str(p) for p in directory.glob(f"dataset_v{version}-*-of-*.parquet"))
     frame = pd.read_parquet(files, engine="pyarrow")
@@ -48,10 +50,10 @@ def read_parquet_shards(paths: list[Path], directory: Path, version: int) -> dic
         "globMatchesMetadata": glob == files,
         "pandasRows": len(frame),
         "pandasDtypes": {k: str(v) for k, v in frame.dtypes.items()},
-        "pandasDigest": arrow_digest(pa.Table.from_pandas(frame[COLUMNS], preserve_index=False)),
+        "pandasDigest": arrow_digest(pa.Table.from_pandas(frame[schema.names], preserve_index=False), schema),
         "datasetRows": dataset_table.num_rows,
-        "datasetDigest": arrow_digest(dataset_table),
-        "shardDigests": [arrow_digest(pads.dataset(f, format="parquet").to_table()) for f in files],
+        "datasetDigest": arrow_digest(dataset_table, schema),
+        "shardDigests": [arrow_digest(pads.dataset(f, format="parquet").to_table(), schema) for f in files],
         "duckdb": None,
     }
     try:
@@ -67,19 +69,15 @@ def read_parquet_shards(paths: list[Path], directory: Path, version: int) -> dic
             break
     if isinstance(table, pa.RecordBatchReader):
         table = table.read_all()
-    out["duckdb"] = {"rows": table.num_rows, "digest": arrow_digest(table)}
+    out["duckdb"] = {"rows": table.num_rows, "digest": arrow_digest(table, schema)}
     return out
 
 
-def read_tfrecord_shards(paths: list[Path], gzip: bool) -> dict[str, Any]:
+def read_tfrecord_shards(paths: list[Path], gzip: bool, schema: RowSchema) -> dict[str, Any]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    spec = {
-        "target_store_id": tf.io.FixedLenFeature([], tf.string),
-        "creative_pack_id": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.int64),
-    }
+    spec = schema.feature_spec()
     files = [str(p) for p in paths]
     compression = "GZIP" if gzip else ""
 
@@ -87,13 +85,10 @@ def read_tfrecord_shards(paths: list[Path], gzip: bool) -> dict[str, Any]:
         h = hashlib.sha256()
         rows = positives = 0
         for batch in ds.batch(65536).map(lambda s: tf.io.parse_example(s, spec)):
-            lines = tf.strings.join(
-                [batch["target_store_id"], batch["creative_pack_id"], tf.strings.as_string(batch["label"])],
-                separator="\t",
-            )
+            lines = schema.tf_digest_lines(batch)
             h.update((tf.strings.reduce_join(lines, separator="\n") + "\n").numpy())
-            rows += int(tf.size(batch["label"]))
-            positives += int(tf.reduce_sum(batch["label"]))
+            rows += int(tf.size(batch[schema.label]))
+            positives += int(tf.reduce_sum(batch[schema.label]))
         return rows, positives, h.hexdigest()
 
     rows, positives, digest = summarize(tf.data.TFRecordDataset(files, compression_type=compression))
@@ -115,14 +110,16 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("dir", type=Path)
     ap.add_argument("version", type=int)
+    ap.add_argument("--schema", type=Path, required=True)
     ap.add_argument("--gzip", action="store_true")
     args = ap.parse_args()
+    schema = row_schema.load(args.schema)
     metadata = json.loads((args.dir / f"metadata_v{args.version}.json").read_text(encoding="utf-8"))
     parquet = shard_paths(args.dir, metadata, "parquet")
     tfrecord = shard_paths(args.dir, metadata, "tfrecord")
     result = {
-        "parquet": read_parquet_shards(parquet, args.dir, args.version) if parquet else None,
-        "tfrecord": read_tfrecord_shards(tfrecord, args.gzip) if tfrecord else None,
+        "parquet": read_parquet_shards(parquet, args.dir, args.version, schema) if parquet else None,
+        "tfrecord": read_tfrecord_shards(tfrecord, args.gzip, schema) if tfrecord else None,
     }
     json.dump(result, sys.stdout, separators=(",", ":"))
     sys.stdout.write("\n")

@@ -9,7 +9,9 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
+import {COLUMNS} from '../../shared/row-schema.js';
 import {projectPython, REPO_ROOT, runPythonJson} from '../support/python.js';
+import {rowSchemaFile} from '../support/row-schema-file.js';
 
 interface ShardsReport {
   parquet: {
@@ -99,11 +101,24 @@ describe(
 
         const reference = runPythonJson<SingleReport>(
           'test/interop/read_dataset.py',
-          [single, '1', ...(gzip ? ['--gzip'] : []), '--no-per-creative'],
+          [
+            single,
+            '1',
+            '--schema',
+            rowSchemaFile(),
+            ...(gzip ? ['--gzip'] : []),
+            '--no-per-creative',
+          ],
         );
         const report = runPythonJson<ShardsReport>(
           'test/interop/read_shards.py',
-          [sharded, '1', ...(gzip ? ['--gzip'] : [])],
+          [
+            sharded,
+            '1',
+            '--schema',
+            rowSchemaFile(),
+            ...(gzip ? ['--gzip'] : []),
+          ],
         );
         const rows = reference.parquet.rows;
         const parquet = report.parquet;
@@ -111,7 +126,14 @@ describe(
         assert.equal(parquet.files, shards);
         assert.equal(parquet.globMatchesMetadata, true);
         assert.equal(parquet.pandasRows, rows);
-        assert.equal(parquet.pandasDtypes.label, 'int64');
+        for (const column of COLUMNS) {
+          assert.ok(
+            column.type.pandasDtypes.includes(
+              parquet.pandasDtypes[column.name],
+            ),
+            `${column.name}: pandas reads ${parquet.pandasDtypes[column.name]}`,
+          );
+        }
         assert.equal(parquet.pandasDigest, reference.parquet.digest);
         assert.equal(parquet.datasetRows, rows);
         assert.equal(parquet.datasetDigest, reference.parquet.digest);

@@ -52,6 +52,7 @@ const notReady = {
     code: 'FAILED_PRECONDITION',
     message:
       'dataset version 3 is not ready yet (still generating); retry shortly',
+    versionStatus: 'generating',
     requestId: 'r-409',
   },
 };
@@ -231,13 +232,13 @@ describe('ApiClient', () => {
     assert.ok(seen.every(s => s.url === '/loadMetadata?version=3'));
   });
 
-  it('waitReady fails at once on a failed version', async () => {
+  it('waitReady stops at once at versionStatus failed, whatever the wording', async () => {
     const base = await serve((_, response) =>
       json(response, 409, {
         error: {
           code: 'FAILED_PRECONDITION',
-          message:
-            'dataset version 3 failed and will never be ready: bucket gone',
+          message: 'dataset version 3: bucket gone',
+          versionStatus: 'failed',
           requestId: 'r',
         },
       }),
@@ -245,9 +246,55 @@ describe('ApiClient', () => {
     const error = await rejection(
       new ApiClient({baseUrl: base}).waitReady(3, {intervalMs: 20}),
     );
-    assert.match(error.message, /will never be ready: bucket gone/);
+    assert.equal(error.versionStatus, 'failed');
+    assert.equal(error.message, 'dataset version 3: bucket gone');
     assert.equal(seen.length, 1);
   });
+
+  it('waitReady keeps waiting on versionStatus generating, whatever the wording', async () => {
+    const base = await serve((_, response, count) =>
+      count < 3
+        ? json(
+            response,
+            409,
+            {
+              error: {
+                code: 'FAILED_PRECONDITION',
+                message: 'will never be ready (a wording waitReady ignores)',
+                versionStatus: 'generating',
+              },
+            },
+            {'retry-after': '2'},
+          )
+        : json(response, 200, ready),
+    );
+    const answer = await new ApiClient({baseUrl: base}).waitReady(3, {
+      intervalMs: 20,
+      timeoutMs: 5000,
+    });
+    assert.deepEqual(answer, ready);
+    assert.equal(seen.length, 3);
+  });
+
+  for (const versionStatus of [undefined, 'paused']) {
+    it(`waitReady does not wait on a 409 with versionStatus ${versionStatus}`, async () => {
+      const base = await serve((_, response) =>
+        json(response, 409, {
+          error: {
+            code: 'FAILED_PRECONDITION',
+            message: 'not ready yet (still generating)',
+            versionStatus,
+          },
+        }),
+      );
+      const error = await rejection(
+        new ApiClient({baseUrl: base}).waitReady(3, {intervalMs: 20}),
+      );
+      assert.equal(error.status, 409);
+      assert.equal(error.versionStatus, undefined);
+      assert.equal(seen.length, 1);
+    });
+  }
 
   it('waitReady is bounded by its timeout', async () => {
     const base = await serve((_, response) => json(response, 409, notReady));
@@ -261,6 +308,7 @@ describe('ApiClient', () => {
     const took = performance.now() - started;
     assert.equal(error.status, 409);
     assert.equal(error.requestId, 'r-409');
+    assert.equal(error.versionStatus, 'generating');
     assert.ok(took < 1000, `took ${took} ms`);
     assert.ok(seen.length >= 3 && seen.length <= 8, `${seen.length} polls`);
   });

@@ -13,6 +13,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
 import {fileURLToPath} from 'node:url';
+import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-cli-shards-'));
@@ -66,7 +67,7 @@ describe('exploration-data generate --shards / verify of shards', () => {
     assert.equal(summary.shards, 3);
     assert.equal(summary.workers, 2);
     assert.equal(summary.files.tfrecord.rows, 300_000);
-    assert.equal(summary.files.tfrecord.bytes, 300_000 * 121);
+    assert.equal(summary.files.tfrecord.bytes, 300_000 * tfrecordRecordBytes());
     assert.deepEqual(
       summary.files.parquet.shards.map((s: {rows: number}) => s.rows),
       [131_072, 131_072, 37_856],

@@ -13,6 +13,9 @@ import {after, describe, it} from 'node:test';
 import {createServer} from 'node:net';
 import type {AddressInfo} from 'node:net';
 import {fileURLToPath} from 'node:url';
+import {isBadInput} from '../../cli/program.js';
+import {ApiError} from '../../shared/api/index.js';
+import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
 import {GENERATOR} from '../../shared/version.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -122,7 +125,7 @@ describe('exploration-data generate', () => {
       'dataset_v3.tfrecord',
       'metadata_v3.json',
     ]);
-    assert.equal(summary.files.tfrecord.bytes, 20000 * 121);
+    assert.equal(summary.files.tfrecord.bytes, 20000 * tfrecordRecordBytes());
     const again = run(
       'generate',
       '--samples',
@@ -255,6 +258,45 @@ describe('exploration-data verify', () => {
       stderr,
       /^exploration-data: no metadata_v\{N\}\.json in .*\n$/,
     );
+  });
+
+  it('fails with one line and exit 2 on metadata it cannot parse, naming the member', () => {
+    const out = join(scratch, 'malformed');
+    assert.equal(
+      run('generate', '--samples', '1000', '--seed', '2', '--out', out).code,
+      0,
+    );
+    const path = join(out, 'metadata_v1.json');
+    const text = readFileSync(path, 'utf8');
+    for (const [from, to, message] of [
+      [
+        '"schemaVersion": 1',
+        '"schemaVersion": 2',
+        /schemaVersion must be 1, got 2/,
+      ],
+      [
+        '"rows": 1000,',
+        '"rows": -1000,',
+        /objects\.parquet\.rows must be a whole number >= 0, got -1000/,
+      ],
+      [
+        '"pair_probs": {',
+        '"pair_probs": {"nobody": 0.5,',
+        /pair_probs has 101 entries; its config asks for 100/,
+      ],
+    ] as const) {
+      assert.ok(text.includes(from), from);
+      writeFileSync(path, text.replace(from, to));
+      const {code, stderr, stdout} = run('verify', out);
+      assert.equal(code, 2, stderr);
+      assert.equal(stdout, '');
+      assert.match(
+        stderr,
+        /^exploration-data: .*metadata_v1\.json: metadata's /,
+      );
+      assert.match(stderr, message);
+      assert.equal(stderr.split('\n').length, 2, stderr);
+    }
   });
 
   it('fails with one line and exit 2 on a missing folder', () => {
@@ -424,5 +466,21 @@ describe('npm run demo, before anything starts', () => {
     assert.equal(script.status, 0);
     assert.equal(script.stdout, usage);
     assert.equal(script.stderr, '');
+  });
+});
+
+describe('exit status of a version that is not ready (the status table)', () => {
+  const notReady = (versionStatus?: 'generating' | 'failed') =>
+    new ApiError({
+      status: 409,
+      code: 'FAILED_PRECONDITION',
+      message: 'dataset version 3 ...',
+      url: 'http://127.0.0.1:9/loadMetadata?version=3',
+      versionStatus,
+    });
+  it('failed (terminal) is bad input: exit 2; generating is worth a retry: exit 1', () => {
+    assert.equal(isBadInput(notReady('failed')), true);
+    assert.equal(isBadInput(notReady('generating')), false);
+    assert.equal(isBadInput(notReady()), false);
   });
 });

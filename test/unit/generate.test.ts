@@ -8,6 +8,7 @@ import {generateDataset} from '../../shared/generate.js';
 import {filesOf} from '../../shared/metadata.js';
 import {TfrecordDeframer} from '../../shared/formats/tfrecord/framing.js';
 import {decodeExample} from '../../shared/formats/tfrecord/example.js';
+import {COLUMNS, valueOf} from '../../shared/row-schema.js';
 import type {ByteSink} from '../../shared/sinks/sink.js';
 import {generateInMemory} from '../support/datasets.js';
 import {MemoryDestination} from '../support/memory-destination.js';
@@ -74,8 +75,8 @@ describe('generateDataset', () => {
     deframer.end();
     assert.equal(records.length, 70_000);
     assert.deepEqual(
-      records.map(r => `${r.target_store_id} ${r.creative_pack_id} ${r.label}`),
-      rows.map(r => `${r.target_store_id} ${r.creative_pack_id} ${r.label}`),
+      records.map(r => COLUMNS.map(c => String(valueOf(r, c)))),
+      rows.map(r => COLUMNS.map(c => String(r[c.name]))),
     );
   });
 

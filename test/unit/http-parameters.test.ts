@@ -2,6 +2,12 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {frameworkError} from '../../functions/framework-hook.js';
 import {toHttpError} from '../../functions/http.js';
+import {errorBody} from '../../functions/http-error.js';
+import {
+  STATUS_TABLE,
+  VersionNotReadyError,
+} from '../../shared/catalog/statuses.js';
+import {resolveConfig} from '../../shared/config.js';
 import {
   FailedPreconditionError,
   InvalidArgumentError,
@@ -82,6 +88,46 @@ describe('errors to HTTP', () => {
       }
     });
   }
+
+  it('a version not ready: 409 with versionStatus in the JSON, Retry-After while generating', () => {
+    const record = {
+      version: 3,
+      status: 'generating' as const,
+      config: resolveConfig({}),
+      createdAt: '2026-01-01T00:00:00.000Z',
+      generator: {name: 'g', version: '1'},
+      leaseExpiresAt: '2026-01-01T00:10:00.000Z',
+    };
+    const generating = toHttpError(new VersionNotReadyError(record), 'r-1');
+    assert.equal(generating.status, 409);
+    assert.deepEqual(generating.headers, {
+      'Retry-After': String(STATUS_TABLE.generating.retryAfterSeconds),
+    });
+    assert.deepEqual(errorBody(generating, 'r-1'), {
+      error: {
+        code: 'FAILED_PRECONDITION',
+        message:
+          'dataset version 3 is not ready yet (still generating, at most until 2026-01-01T00:10:00.000Z); retry shortly',
+        versionStatus: 'generating',
+        requestId: 'r-1',
+      },
+    });
+    const failed = toHttpError(
+      new VersionNotReadyError({...record, status: 'failed', error: 'boom'}),
+      'r-2',
+    );
+    assert.equal(failed.status, 409);
+    assert.deepEqual(failed.headers, {});
+    assert.deepEqual(errorBody(failed, 'r-2').error, {
+      code: 'FAILED_PRECONDITION',
+      message: 'dataset version 3 failed and will never be ready: boom',
+      versionStatus: 'failed',
+      requestId: 'r-2',
+    });
+    // any other 409 carries no versionStatus
+    const other = toHttpError(new FailedPreconditionError('wait'), 'r-3');
+    assert.equal(errorBody(other, 'r-3').error.versionStatus, undefined);
+  });
 
   it('answers errors Express passes on as JSON errors', () => {
     assert.equal(

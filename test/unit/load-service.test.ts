@@ -6,13 +6,23 @@
 import assert from 'node:assert/strict';
 import {before, beforeEach, describe, it} from 'node:test';
 import {resolveConfig} from '../../shared/config.js';
-import {FailedPreconditionError, NotFoundError} from '../../shared/errors.js';
+import {
+  DataLossError,
+  FailedPreconditionError,
+  NotFoundError,
+} from '../../shared/errors.js';
 import {generateToBucket} from '../../shared/service/generate-service.js';
 import {
   listDatasets,
   loadMetadata,
   loadObject,
+  resolveReady,
 } from '../../shared/service/load-service.js';
+import {DATASET_STATUSES} from '../../shared/catalog/records.js';
+import {
+  STATUS_TABLE,
+  VersionNotReadyError,
+} from '../../shared/catalog/statuses.js';
 import {recordStorageEvent} from '../../shared/service/record-service.js';
 import {METADATA_ANSWER_MAX_BYTES} from '../../shared/metadata-view.js';
 import {leaseMsOf} from '../../shared/settings.js';
@@ -43,6 +53,53 @@ beforeEach(() => {
     context.store.put(name, object.bytes);
   for (const record of template.catalog.documents.values())
     context.catalog.put(record);
+});
+
+describe('resolveReady follows the status table', () => {
+  for (const status of DATASET_STATUSES) {
+    const rule = STATUS_TABLE[status];
+    it(`${status} -> ${rule.loaders}${rule.loaders === 409 ? ` with versionStatus ${status}` : ''}`, async () => {
+      const v2 = context.catalog.documents.get('v2')!;
+      context.catalog.put({
+        ...v2,
+        status,
+        error: status === 'failed' ? 'shard 2 kept failing' : undefined,
+        leaseExpiresAt:
+          status === 'generating'
+            ? new Date(context.now().getTime() + 60_000).toISOString()
+            : undefined,
+      });
+      const answer = resolveReady(2, context);
+      if (rule.loaders === 200) {
+        assert.equal((await answer).status, status);
+        return;
+      }
+      await assert.rejects(answer, (error: unknown) => {
+        assert.ok(error instanceof VersionNotReadyError);
+        assert.equal(error.code, 'FAILED_PRECONDITION');
+        assert.equal(error.versionStatus, status);
+        assert.equal(error.retryAfterSeconds, rule.retryAfterSeconds);
+        assert.equal(rule.keepWaiting, status === 'generating');
+        assert.match(
+          error.message,
+          status === 'failed'
+            ? /failed .*: shard 2 kept failing$/
+            : /still generating/,
+        );
+        return true;
+      });
+    });
+  }
+
+  it('a version past its lease answers versionStatus failed, not generating', async () => {
+    context.advance(leaseMsOf(context.settings) + 1);
+    await assert.rejects(resolveReady(3, context), (error: unknown) => {
+      assert.ok(error instanceof VersionNotReadyError);
+      assert.equal(error.versionStatus, 'failed');
+      assert.equal(error.retryAfterSeconds, undefined);
+      return true;
+    });
+  });
 });
 
 describe('loadObject', () => {
@@ -153,6 +210,33 @@ describe('loadMetadata', () => {
     const response = await loadMetadata(1, 60, context);
     assert.equal((response.metadata as {version: number}).version, 1);
     assert.ok(!context.store.log.includes(`read ${name}`));
+  });
+
+  it('answers the metadata through the one parser: typed, whole, in the written order', async () => {
+    const name = 'datasets/v1/metadata_v1.json';
+    const bytes = context.store.objects.get(name)!.bytes;
+    const response = await loadMetadata(1, 60, context);
+    assert.deepEqual(response.metadata, JSON.parse(bytes.toString()));
+  });
+
+  it('recorded metadata the parser rejects -> DataLossError naming the member', async () => {
+    const name = 'datasets/v1/metadata_v1.json';
+    const forged = context.store.put(
+      name,
+      context.store.objects
+        .get(name)!
+        .bytes.toString()
+        .replace('"schemaVersion": 1', '"schemaVersion": 7'),
+    );
+    context.catalog.documents.get('v1')!.recordedGeneration = forged.generation;
+    await assert.rejects(loadMetadata(1, 60, context), (error: unknown) => {
+      assert.ok(error instanceof DataLossError);
+      assert.match(
+        error.message,
+        /metadata object of dataset version 1 is malformed: metadata's schemaVersion must be 1, got 7/,
+      );
+      return true;
+    });
   });
 
   it('metadata gone from the bucket -> 404', async () => {

@@ -8,6 +8,7 @@ import {
 } from '../../shared/metadata.js';
 import {
   MalformedMetadataError,
+  parseMetadata,
   readMetadata,
 } from '../../shared/metadata-reader.js';
 import {buildModel} from '../../shared/model.js';
@@ -50,7 +51,37 @@ const SMALL = {
   creative_pack_target: {c: 't'},
   pair_probs: {c: 0.501},
 };
-const config = {nTargetStoreIds: 1, nCreativePackIds: 1};
+const config = resolveConfig({
+  nSamples: 10,
+  nTargetStoreIds: 1,
+  nCreativePackIds: 1,
+  seed: 1,
+});
+const file = {
+  name: 'datasets/v1/dataset_v1.parquet',
+  rows: 10,
+  bytes: 100,
+  crc32c: 'AAAAAA==',
+  md5: 'AAAAAAAAAAAAAAAAAAAAAA==',
+  sha256: '0'.repeat(64),
+};
+/** A minimal well-formed head, written in the generator's order. */
+const HEAD = {
+  schemaVersion: 1,
+  version: 1,
+  createdAt: '2026-01-02T03:04:05.000Z',
+  generator: {name: 'exploration-data', version: '0.2.0'},
+  config,
+};
+const TAIL = {
+  objects: {parquet: file},
+  empirical: {rows: 10, positives: 4, rate: 0.4, perTargetStore: {}},
+};
+const WHOLE = {...HEAD, ...SMALL, ...TAIL};
+/** The well-formed object with one member replaced (undefined: left out). */
+function withMember(key: string, value: unknown): string {
+  return JSON.stringify({...WHOLE, [key]: value});
+}
 
 describe('readMetadata', () => {
   it('reads what the generator writes, in any split, keeping small maps', async () => {
@@ -91,95 +122,192 @@ describe('readMetadata', () => {
     ['empty', '', /not a JSON object/],
     ['only whitespace', ' \n ', /not a JSON object/],
     ['cut short', '{"version": 1, "pair_probs": {"c": 0.5', /not valid JSON/],
-    [
-      'trailing bytes',
-      `${JSON.stringify({config, ...SMALL})} x`,
-      /not valid JSON/,
-    ],
-    [
-      'two documents',
-      `${JSON.stringify({config, ...SMALL})}{}`,
-      /not valid JSON/,
-    ],
+    ['trailing bytes', `${JSON.stringify(WHOLE)} x`, /not valid JSON/],
+    ['two documents', `${JSON.stringify(WHOLE)}{}`, /not valid JSON/],
     ['bad syntax', '{"version": 1,,}', /not valid JSON/],
     [
       'a map missing',
-      JSON.stringify({config, ...SMALL, pair_probs: undefined}),
+      withMember('pair_probs', undefined),
       /no non-empty object "pair_probs"/,
     ],
     [
       'a map empty',
-      JSON.stringify({config, ...SMALL, target_store_id_probs: {}}),
+      withMember('target_store_id_probs', {}),
       /no non-empty object "target_store_id_probs"/,
     ],
     [
       'a map that is a number',
-      JSON.stringify({config, ...SMALL, pair_probs: 5}),
+      withMember('pair_probs', 5),
       /no non-empty object "pair_probs"/,
     ],
     [
       'a map that is an array',
-      JSON.stringify({config, ...SMALL, pair_probs: [0.5]}),
+      withMember('pair_probs', [0.5]),
       /pair_probs is an array/,
     ],
     [
       'a probability that is a string',
-      JSON.stringify({config, ...SMALL, pair_probs: {c: '0.5'}}),
+      withMember('pair_probs', {c: '0.5'}),
       /pair_probs maps "c" to string, not a number/,
     ],
     [
       'a target that is a number',
-      JSON.stringify({config, ...SMALL, creative_pack_target: {c: 1}}),
+      withMember('creative_pack_target', {c: 1}),
       /creative_pack_target maps "c" to number, not a string/,
     ],
     [
       'a nested object as a value',
-      JSON.stringify({config, ...SMALL, pair_probs: {c: {x: 1}}}),
+      withMember('pair_probs', {c: {x: 1}}),
       /pair_probs maps "c" to an object/,
     ],
     [
       'counts that differ from the config',
-      JSON.stringify({
-        config: {nTargetStoreIds: 1, nCreativePackIds: 2},
-        ...SMALL,
-      }),
+      withMember('config', {...config, nCreativePackIds: 2}),
       /creative_pack_id_probs has 1 entries; its config asks for 2/,
     ],
     [
       'duplicate keys',
-      JSON.stringify({
-        config: {nTargetStoreIds: 1, nCreativePackIds: 2},
-        ...SMALL,
-      }).replace(
+      withMember('config', {...config, nCreativePackIds: 2}).replace(
         '"pair_probs":{"c":0.501}',
         '"pair_probs":{"c":0.501,"c":0.502}',
       ),
       /creative_pack_id_probs has 1 entries; its config asks for 2/,
     ],
   ];
+  const sharded = (shards: unknown) =>
+    withMember('objects', {parquet: {rows: 10, bytes: 200, shards}});
+  const malformedHead: Array<[string, string, RegExp]> = [
+    [
+      'another schemaVersion',
+      withMember('schemaVersion', 2),
+      /metadata's schemaVersion must be 1, got 2/,
+    ],
+    [
+      'version 0',
+      withMember('version', 0),
+      /version must be a positive whole number, got 0/,
+    ],
+    [
+      'a createdAt that is no time',
+      withMember('createdAt', 'yesterday'),
+      /createdAt must be an ISO 8601 time, got "yesterday"/,
+    ],
+    [
+      'no generator',
+      withMember('generator', undefined),
+      /generator must be an object, got undefined/,
+    ],
+    [
+      'a generator without a version',
+      withMember('generator', {name: 'x'}),
+      /generator.version must be a string, got undefined/,
+    ],
+    [
+      'a config with an unknown field',
+      withMember('config', {...config, colour: 'red'}),
+      /metadata's config: unknown field "colour"/,
+    ],
+    [
+      'a config without its seed',
+      withMember('config', {...config, seed: undefined}),
+      /config.seed must be a whole number, got undefined/,
+    ],
+    [
+      'a config not resolved (a default left out)',
+      withMember('config', {...config, formats: undefined}),
+      /config.formats must be given \(a resolved config\), got undefined/,
+    ],
+    [
+      'a config out of bounds',
+      withMember('config', {...config, nSamples: 0}),
+      /metadata's config: nSamples must be an integer in 1\.\./,
+    ],
+    [
+      'an unknown format',
+      withMember('objects', {csv: file}),
+      /objects must be keyed by parquet or tfrecord, got "csv"/,
+    ],
+    [
+      'negative rows',
+      withMember('objects', {parquet: {...file, rows: -1}}),
+      /objects.parquet.rows must be a whole number >= 0, got -1/,
+    ],
+    [
+      'a shard without a string checksum',
+      sharded([file, {...file, crc32c: 5}]),
+      /objects.parquet.shards\[1\].crc32c must be a string, got 5/,
+    ],
+    [
+      'no shards',
+      sharded([]),
+      /objects.parquet.shards must be a non-empty array, got an array/,
+    ],
+    [
+      'no empirical',
+      withMember('empirical', undefined),
+      /empirical must be an object, got undefined/,
+    ],
+    [
+      'a per-target rate past 1',
+      withMember('empirical', {
+        ...TAIL.empirical,
+        perTargetStore: {
+          t: {rows: 1, positives: 2, rate: 2, expectedRate: 0.5},
+        },
+      }),
+      /empirical.perTargetStore\["t"\].rate must be a number in 0..1 or null, got 2/,
+    ],
+  ];
+  malformed.push(...malformedHead);
   for (const [what, text, message] of malformed) {
-    it(`rejects ${what}`, async () => {
-      await assert.rejects(readMetadata([Buffer.from(text)]), error => {
+    it(`rejects ${what}, streamed and whole`, async () => {
+      const named = (error: unknown) => {
         assert.ok(error instanceof MalformedMetadataError, String(error));
         assert.match(error.message, message);
         return true;
-      });
+      };
+      await assert.rejects(readMetadata([Buffer.from(text)]), named);
+      assert.throws(() => parseMetadata(Buffer.from(text)), named);
     });
   }
 
-  it('accepts the minimal well-formed object', async () => {
-    const read = await readMetadata([
-      Buffer.from(JSON.stringify({version: 1, config, ...SMALL})),
+  it('accepts the minimal well-formed object, its head typed', async () => {
+    const read = await readMetadata([Buffer.from(JSON.stringify(WHOLE))]);
+    assert.deepEqual(read.head, {...HEAD, ...TAIL});
+    assert.deepEqual(Object.keys(read.head), [
+      'schemaVersion',
+      'version',
+      'createdAt',
+      'generator',
+      'config',
+      'objects',
+      'empirical',
     ]);
-    assert.deepEqual(read.head, {version: 1, config});
     assert.equal(read.pairProbs.mean, 0.501);
+    assert.equal(read.tables, undefined);
+  });
+
+  it('accepts a sharded format: totals and every shard (DESIGN §4)', async () => {
+    const sharded = {rows: 10, bytes: 200, shards: [file, file]};
+    const read = await readMetadata([
+      Buffer.from(withMember('objects', {parquet: sharded})),
+    ]);
+    assert.deepEqual(read.head.objects, {parquet: sharded});
+  });
+
+  it('parseMetadata gives the whole typed value, members in the written order', async () => {
+    const {metadata, bytes} = metadataFor(3, 20);
+    const parsed = parseMetadata(bytes);
+    assert.deepEqual(parsed, JSON.parse(bytes.toString()));
+    assert.deepEqual(Object.keys(parsed), Object.keys(metadata));
+    assert.throws(
+      () => parseMetadata(Buffer.from(withMember('version', -1))),
+      /metadata's version must be a positive whole number, got -1/,
+    );
   });
 
   it('keeps a "__proto__" key as an entry, as JSON.parse does', async () => {
-    const text = JSON.stringify({config, ...SMALL}).replaceAll(
-      '"c"',
-      '"__proto__"',
-    );
+    const text = JSON.stringify(WHOLE).replaceAll('"c"', '"__proto__"');
     const read = await readMetadata([Buffer.from(text)], {
       keepMapsUpToBytes: 1000,
     });

@@ -7,6 +7,7 @@ import {
 } from '../../shared/formats/parquet/bit-pack.js';
 import {ParquetDatasetWriter} from '../../shared/formats/parquet/dataset-writer.js';
 import {buildModel} from '../../shared/model.js';
+import {COLUMNS, rowMaker, valueOf} from '../../shared/row-schema.js';
 import {rowBlocks} from '../../shared/rows.js';
 
 function toArrayBuffer(bytes: Buffer): ArrayBuffer {
@@ -30,19 +31,17 @@ async function writeAndRead(
     pageRows,
   });
   const chunks: Uint8Array[] = [...writer.start()];
-  const expected: Array<{
-    target_store_id: string;
-    creative_pack_id: string;
-    label: bigint;
-  }> = [];
+  // each row as hyparquet reads it back: the schema's values in Parquet form
+  const rowOf = rowMaker(model);
+  const expected: Array<Record<string, string | bigint>> = [];
   for (const block of rowBlocks(model, 4, nSamples)) {
     for (let i = 0; i < block.count; i++) {
-      const c = block.creative[i];
-      expected.push({
-        target_store_id: model.targetIds[model.creativeTarget[c]],
-        creative_pack_id: model.creativeIds[c],
-        label: BigInt(block.label[i]),
-      });
+      const row = rowOf(block.creative[i], block.label[i]);
+      expected.push(
+        Object.fromEntries(
+          COLUMNS.map(c => [c.name, c.type.toParquet(valueOf(row, c))]),
+        ),
+      );
     }
     chunks.push(...writer.push(block));
   }
@@ -81,11 +80,7 @@ describe('ParquetDatasetWriter', () => {
       assert.equal(metadata.row_groups.length, Math.ceil(n / rowGroupRows));
       assert.deepEqual(
         metadata.schema.slice(1).map(e => [e.name, e.type, e.repetition_type]),
-        [
-          ['target_store_id', 'BYTE_ARRAY', 'REQUIRED'],
-          ['creative_pack_id', 'BYTE_ARRAY', 'REQUIRED'],
-          ['label', 'INT64', 'REQUIRED'],
-        ],
+        COLUMNS.map(c => [c.name, c.type.parquet.type, c.repetition]),
       );
       for (const group of metadata.row_groups) {
         for (const column of group.columns) {
@@ -108,10 +103,12 @@ describe('ParquetDatasetWriter', () => {
     const stats = parquetMetadata(file).row_groups[0].columns.map(
       c => c.meta_data?.statistics,
     );
-    const creatives = expected.map(r => r.creative_pack_id).sort();
-    assert.equal(stats[1]?.min_value, creatives[0]);
-    assert.equal(stats[1]?.max_value, creatives[creatives.length - 1]);
-    assert.equal(stats[2]?.null_count, 0n);
+    for (const [k, column] of COLUMNS.entries()) {
+      const values = expected.map(r => r[column.name]).sort();
+      assert.equal(stats[k]?.min_value, values[0], column.name);
+      assert.equal(stats[k]?.max_value, values[values.length - 1], column.name);
+      assert.equal(stats[k]?.null_count, 0n, column.name);
+    }
   });
 });
 

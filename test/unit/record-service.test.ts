@@ -272,6 +272,14 @@ describe('recordStorageEvent fails our generating version', () => {
     );
   });
 
+  it('no empirical -> rejected-malformed, naming it', async () => {
+    replaceMetadata(forged(1, m => delete m.empirical));
+    await expectFailed(
+      'rejected-malformed',
+      /metadata's empirical must be an object, got undefined/,
+    );
+  });
+
   const mismatches: Array<
     [string, (m: Record<string, unknown>) => void, RegExp]
   > = [
@@ -309,7 +317,6 @@ describe('recordStorageEvent fails our generating version', () => {
       m => ((m.objects as Record<string, {rows: number}>).parquet.rows = 5),
       /rows/,
     ],
-    ['no empirical', m => delete m.empirical, /empirical/],
   ];
   for (const [what, edit, error] of mismatches) {
     it(`${what} -> rejected-mismatch`, async () => {

@@ -11,34 +11,38 @@ import {
   frameRecord,
   TfrecordDeframer,
 } from '../../shared/formats/tfrecord/framing.js';
+import {
+  exampleBytes,
+  tfrecordRecordBytes,
+} from '../../shared/formats/tfrecord/example-size.js';
 import {buildModel} from '../../shared/model.js';
+import {
+  COLUMN_NAMES,
+  LABEL,
+  rowMaker,
+  SAMPLE_ROW,
+  type Row,
+} from '../../shared/row-schema.js';
 import {drawBlock, newRowBlock} from '../../shared/rows.js';
 
-const row = {
-  target_store_id: 'target_abcdefghij',
-  creative_pack_id: 'creative_klmnopqrst',
-  label: 1,
-};
+const row: Row = {...SAMPLE_ROW, [LABEL.name]: 1};
 
 describe('tf.train.Example', () => {
   it('round-trips a row', () => {
     assert.deepEqual(decodeExample(encodeExample(row)), row);
-    assert.deepEqual(decodeExample(encodeExample({...row, label: 0})), {
-      ...row,
-      label: 0,
-    });
+    const zero: Row = {...row, [LABEL.name]: 0};
+    assert.deepEqual(decodeExample(encodeExample(zero)), zero);
   });
 
   it('encodes the features as TensorFlow does (map entries, packed int64)', () => {
     const bytes = Buffer.from(encodeExample(row));
-    // Example.features (field 1, length-delimited) holding three map entries
+    // Example.features (field 1, length-delimited) holding one map entry per column
     assert.equal(bytes[0], 0x0a);
     assert.equal(bytes[1], bytes.length - 2);
-    for (const key of ['target_store_id', 'creative_pack_id', 'label'])
-      assert.ok(bytes.includes(Buffer.from(key)));
-    // Int64List{value: [1]} packed: tag 0x0a, length 1, varint 1
+    for (const key of COLUMN_NAMES) assert.ok(bytes.includes(Buffer.from(key)));
+    // the label: Feature{int64_list (field 3): Int64List{value: [1]} packed: tag 0x0a, length 1, varint 1}
     assert.ok(bytes.includes(Buffer.from([0x1a, 0x03, 0x0a, 0x01, 0x01])));
-    assert.equal(bytes.length, 105);
+    assert.equal(bytes.length, exampleBytes(row));
   });
 
   it('rejects a payload that is not an Example with the feature spec', () => {
@@ -124,24 +128,18 @@ describe('TfrecordBlockEncoder', () => {
       // a reused buffer holds old bytes: the encoder must not depend on zeroed memory
       const dirty = Buffer.alloc(encoder.bytesFor(block.count), 0xab);
       const fast = encoder.encode(block, dirty);
+      const rowOf = rowMaker(model);
       const slow: Uint8Array[] = [];
       for (let i = 0; i < block.count; i++) {
-        const c = block.creative[i];
         slow.push(
-          frameRecord(
-            encodeExample({
-              target_store_id: model.targetIds[model.creativeTarget[c]],
-              creative_pack_id: model.creativeIds[c],
-              label: block.label[i],
-            }),
-          ),
+          frameRecord(encodeExample(rowOf(block.creative[i], block.label[i]))),
         );
       }
       assert.ok(
         fast.equals(Buffer.concat(slow)),
         `${nTargetStoreIds} x ${nCreativePackIds}`,
       );
-      assert.equal(encoder.recordBytes, 121);
+      assert.equal(encoder.recordBytes, tfrecordRecordBytes());
     }
   });
 

@@ -1,17 +1,20 @@
 /**
- * Streams the dataset's Parquet file: three REQUIRED columns, each
- * dictionary-encoded (RLE_DICTIONARY data pages over a PLAIN dictionary page),
- * Snappy-compressed, in row groups of ROW_GROUP_ROWS rows.
+ * Streams the dataset's Parquet file: the REQUIRED columns of the row schema
+ * (row-schema.ts), each dictionary-encoded (RLE_DICTIONARY data pages over a
+ * PLAIN dictionary page), Snappy-compressed, in row groups of ROW_GROUP_ROWS
+ * rows.
  *
- * The rows arrive as dictionary indices already (creative c, target m(c),
- * label 0/1), so the hot path only bit-packs integers. Page headers, the
- * dictionary pages, Snappy and the Thrift footer come from hyparquet-writer
+ * Every column's value is a dictionary index already (its source in the row
+ * schema: a function of the creative c, or the label 0/1), so the hot path
+ * only copies and bit-packs integers. Page headers, the dictionary pages,
+ * Snappy and the Thrift footer come from hyparquet-writer
  * (docs/parquet-writer.md says why not its whole-column writer).
  */
 import type {
   ColumnChunk,
   ColumnMetaData,
   FileMetaData,
+  ParquetType,
   RowGroup,
   SchemaElement,
 } from 'hyparquet';
@@ -21,6 +24,7 @@ import {writeMetadata} from 'hyparquet-writer/src/metadata.js';
 import {writePlain} from 'hyparquet-writer/src/plain.js';
 import {snappyCompress} from 'hyparquet-writer/src/snappy.js';
 import type {DatasetModel} from '../../model.js';
+import {COLUMNS, type Column} from '../../row-schema.js';
 import type {RowBlock} from '../../rows.js';
 import {bitWidthFor, encodeDictionaryIndices} from './bit-pack.js';
 
@@ -28,32 +32,75 @@ export const ROW_GROUP_ROWS = 1 << 20;
 export const PAGE_ROWS = 1 << 17;
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 
+/** The file's schema, derived from the row schema (row-schema.ts). */
 export const SCHEMA: SchemaElement[] = [
-  {name: 'schema', num_children: 3},
-  {
-    name: 'target_store_id',
-    type: 'BYTE_ARRAY',
-    repetition_type: 'REQUIRED',
-    converted_type: 'UTF8',
-    logical_type: {type: 'STRING'},
-  },
-  {
-    name: 'creative_pack_id',
-    type: 'BYTE_ARRAY',
-    repetition_type: 'REQUIRED',
-    converted_type: 'UTF8',
-    logical_type: {type: 'STRING'},
-  },
-  {name: 'label', type: 'INT64', repetition_type: 'REQUIRED'},
+  {name: 'schema', num_children: COLUMNS.length},
+  ...COLUMNS.map((c): SchemaElement => ({
+    name: c.name,
+    type: c.type.parquet.type,
+    repetition_type: c.repetition,
+    ...(c.type.parquet.convertedType && {
+      converted_type: c.type.parquet.convertedType,
+    }),
+    ...(c.type.parquet.logicalType && {
+      logical_type: c.type.parquet.logicalType,
+    }),
+  })),
 ];
 
 /** A column as the writer sees it: its dictionary and each row's index into it. */
 interface DictionaryColumn {
   name: string;
-  type: 'BYTE_ARRAY' | 'INT64';
-  dictionary: string[] | bigint[];
+  type: ParquetType;
+  dictionary: readonly unknown[];
+  toParquet: (value: unknown) => string | bigint;
   /** per row: the dictionary index (filled per row group) */
   indices: Int32Array | Uint8Array;
+  /** copies rows [from, from + count) of a block to indices[to ...] */
+  fill(block: RowBlock, from: number, count: number, to: number): void;
+}
+
+/**
+ * Builds a column's dictionary and its per-row copy from the column's
+ * source, once per writer, so that push() runs one tight typed-array loop
+ * per column.
+ */
+function dictionaryColumn(
+  column: Column,
+  model: DatasetModel,
+  rowGroupRows: number,
+): DictionaryColumn {
+  const base = {
+    name: column.name,
+    type: column.type.parquet.type,
+    toParquet: (value: unknown) => column.type.toParquet(value),
+  };
+  const source = column.source;
+  if (source.from === 'label') {
+    const indices = new Uint8Array(rowGroupRows);
+    return {
+      ...base,
+      dictionary: source.dictionary,
+      indices,
+      fill: (block, from, count, to) =>
+        indices.set(block.label.subarray(from, from + count), to),
+    };
+  }
+  const indices = new Int32Array(rowGroupRows);
+  const index = source.indexByCreative?.(model);
+  return {
+    ...base,
+    dictionary: source.dictionary(model),
+    indices,
+    fill: index
+      ? (block, from, count, to) => {
+          const creative = block.creative;
+          for (let k = from, o = to; k < from + count; k++, o++)
+            indices[o] = index[creative[k]];
+        }
+      : (block, from, count, to) =>
+          indices.set(block.creative.subarray(from, from + count), to),
+  };
 }
 
 export interface ParquetWriterOptions {
@@ -66,12 +113,7 @@ export class ParquetDatasetWriter {
   private readonly rowGroupRows: number;
   private readonly pageRows: number;
   private readonly createdBy: string;
-  private readonly creativeTarget: Int32Array;
-  private readonly columns: [
-    DictionaryColumn,
-    DictionaryColumn,
-    DictionaryColumn,
-  ];
+  private readonly columns: DictionaryColumn[];
   private buffered = 0;
   private offset = 0;
   private totalRows = 0;
@@ -83,27 +125,9 @@ export class ParquetDatasetWriter {
     if (this.pageRows % 8 !== 0)
       throw new RangeError('pageRows must be a multiple of 8');
     this.createdBy = options.createdBy;
-    this.creativeTarget = model.creativeTarget;
-    this.columns = [
-      {
-        name: 'target_store_id',
-        type: 'BYTE_ARRAY',
-        dictionary: model.targetIds,
-        indices: new Int32Array(this.rowGroupRows),
-      },
-      {
-        name: 'creative_pack_id',
-        type: 'BYTE_ARRAY',
-        dictionary: model.creativeIds,
-        indices: new Int32Array(this.rowGroupRows),
-      },
-      {
-        name: 'label',
-        type: 'INT64',
-        dictionary: [0n, 1n],
-        indices: new Uint8Array(this.rowGroupRows),
-      },
-    ];
+    this.columns = COLUMNS.map(c =>
+      dictionaryColumn(c, model, this.rowGroupRows),
+    );
   }
 
   /** The file's first bytes. */
@@ -115,21 +139,11 @@ export class ParquetDatasetWriter {
   /** Takes a block of rows; returns the bytes of any row group it completed. */
   push(block: RowBlock): Uint8Array[] {
     const out: Uint8Array[] = [];
-    const [target, creative, label] = this.columns;
-    const creativeTarget = this.creativeTarget;
+    const columns = this.columns;
     let i = 0;
     while (i < block.count) {
       const take = Math.min(block.count - i, this.rowGroupRows - this.buffered);
-      const t = target.indices;
-      const c = creative.indices;
-      const l = label.indices;
-      let o = this.buffered;
-      for (let k = i; k < i + take; k++, o++) {
-        const ci = block.creative[k];
-        c[o] = ci;
-        t[o] = creativeTarget[ci];
-        l[o] = block.label[k];
-      }
+      for (const column of columns) column.fill(block, i, take, this.buffered);
       this.buffered += take;
       i += take;
       if (this.buffered === this.rowGroupRows)
@@ -193,7 +207,7 @@ export class ParquetDatasetWriter {
     for (let d = 0; d < used.length; d++) {
       if (used[d]) {
         remap[d] = values.length;
-        values.push(column.dictionary[d]);
+        values.push(column.toParquet(column.dictionary[d]));
       }
     }
     const bitWidth = bitWidthFor(values.length);

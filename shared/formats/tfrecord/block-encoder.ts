@@ -1,10 +1,12 @@
 /**
  * Encodes blocks of rows as TFRecord bytes by copying prebuilt records.
  *
- * Every id of a kind has the same length and a label is one varint byte, so
- * every record of a dataset has the same length R. For each creative pack the
- * framed record with label 0 is built once (protobufjs + CRC-32C); the record
- * with label 1 differs only in that byte and in the payload CRC, kept apart.
+ * Every column of the row schema (row-schema.ts) but the label is a function
+ * of the creative pack, every value of a column has one length, and a label
+ * is one varint byte, so every record of a dataset has the same length R
+ * (example-size.ts). For each creative pack the framed record with label 0
+ * is built once from the schema (protobufjs + CRC-32C); the record with
+ * label 1 differs only in that byte and in the payload CRC, kept apart.
  * A row then costs one copy of R bytes, plus a 5-byte patch when labelled 1.
  *
  * The copy is the hot loop. For up to WORD_TABLE_MAX_CREATIVES creatives it
@@ -16,7 +18,9 @@
 import type {DatasetModel} from '../../model.js';
 import type {RowBlock} from '../../rows.js';
 import {crc32c, maskCrc} from '../crc32c.js';
+import {rowMaker} from '../../row-schema.js';
 import {encodeExample} from './example.js';
+import {tfrecordRecordBytes} from './example-size.js';
 import {FOOTER_BYTES, frameRecord, HEADER_BYTES} from './framing.js';
 
 /** 4 alignments x ~R bytes per creative: 64k creatives take ~32 MB. */
@@ -38,16 +42,18 @@ export class TfrecordBlockEncoder {
     options: {wordTableMaxCreatives?: number} = {},
   ) {
     const nCreatives = model.creativeIds.length;
+    const rowOf = rowMaker(model);
     const build = (c: number, label: number): Uint8Array =>
-      encodeExample({
-        target_store_id: model.targetIds[model.creativeTarget[c]],
-        creative_pack_id: model.creativeIds[c],
-        label,
-      });
+      encodeExample(rowOf(c, label));
     const zero = build(0, 0);
     const one = build(0, 1);
     this.labelOffset = HEADER_BYTES + differingByte(zero, one);
     this.recordBytes = HEADER_BYTES + zero.length + FOOTER_BYTES;
+    if (this.recordBytes !== tfrecordRecordBytes(rowOf(0, 1))) {
+      throw new Error(
+        `TFRecord record of ${this.recordBytes} bytes, the row schema says ${tfrecordRecordBytes(rowOf(0, 1))}`,
+      );
+    }
     this.records = Buffer.allocUnsafe(nCreatives * this.recordBytes);
     this.labelOneCrc = new Uint32Array(nCreatives);
     for (let c = 0; c < nCreatives; c++) {

@@ -1,9 +1,12 @@
 /**
  * tf.train.Example, encoded and decoded with protobufjs from the messages of
- * TensorFlow's example.proto and feature.proto (the parts a dataset uses).
+ * TensorFlow's example.proto and feature.proto (the parts a dataset uses),
+ * one feature per column of the row schema (row-schema.ts).
  */
 import protobuf from 'protobufjs';
 import {DataLossError} from '../../errors.js';
+import {COLUMNS, valueOf, type Row} from '../../row-schema.js';
+import type {FeatureKind} from '../../row-value-types.js';
 
 const FEATURE_PROTO = `
 syntax = "proto3";
@@ -25,35 +28,28 @@ message Example { Features features = 1; }
 const root = protobuf.parse(FEATURE_PROTO, {keepCase: true}).root;
 const ExampleType = root.lookupType('tensorflow.Example');
 
-/** One dataset row, as the notebook's feature spec reads it. */
-export interface ExampleRow {
-  target_store_id: string;
-  creative_pack_id: string;
-  label: number;
+/** The row as an Example's feature map: one feature per column, in column order. */
+function features(
+  row: Row,
+): Record<string, Record<string, {value: unknown[]}>> {
+  const feature: Record<string, Record<string, {value: unknown[]}>> = {};
+  for (const column of COLUMNS) {
+    feature[column.name] = {
+      [column.type.tf.kind]: {
+        value: [column.type.toFeature(valueOf(row, column))],
+      },
+    };
+  }
+  return feature;
 }
 
 /** Serialises a row as tf.train.Example, features in column order. */
-export function encodeExample(row: ExampleRow): Uint8Array {
-  const message = ExampleType.fromObject({
-    features: {
-      feature: {
-        target_store_id: {
-          bytes_list: {value: [Buffer.from(row.target_store_id, 'utf8')]},
-        },
-        creative_pack_id: {
-          bytes_list: {value: [Buffer.from(row.creative_pack_id, 'utf8')]},
-        },
-        label: {int64_list: {value: [row.label]}},
-      },
-    },
-  });
+export function encodeExample(row: Row): Uint8Array {
+  const message = ExampleType.fromObject({features: {feature: features(row)}});
   return ExampleType.encode(message).finish();
 }
 
-interface DecodedFeature {
-  bytes_list?: {value?: Uint8Array[]};
-  int64_list?: {value?: Array<number | {toNumber(): number}>};
-}
+type DecodedFeature = Partial<Record<FeatureKind, {value?: unknown[]}>>;
 
 function single<T>(values: T[] | undefined, name: string): T {
   if (!values || values.length !== 1) {
@@ -64,8 +60,8 @@ function single<T>(values: T[] | undefined, name: string): T {
   return values[0];
 }
 
-/** Parses a tf.train.Example with the notebook's feature spec. */
-export function decodeExample(payload: Uint8Array): ExampleRow {
+/** Parses a tf.train.Example with the notebook's feature spec (the row schema's). */
+export function decodeExample(payload: Uint8Array): Row {
   let decoded: {features?: {feature?: Record<string, DecodedFeature>}};
   try {
     decoded = ExampleType.toObject(ExampleType.decode(payload), {
@@ -75,14 +71,10 @@ export function decodeExample(payload: Uint8Array): ExampleRow {
     throw new DataLossError('tf.train.Example does not parse', error);
   }
   const feature = decoded.features?.feature ?? {};
-  const text = (name: string): string =>
-    Buffer.from(single(feature[name]?.bytes_list?.value, name)).toString(
-      'utf8',
-    );
-  const labelValue = single(feature.label?.int64_list?.value, 'label');
-  return {
-    target_store_id: text('target_store_id'),
-    creative_pack_id: text('creative_pack_id'),
-    label: typeof labelValue === 'number' ? labelValue : labelValue.toNumber(),
-  };
+  const row: Record<string, unknown> = {};
+  for (const column of COLUMNS) {
+    const values = feature[column.name]?.[column.type.tf.kind]?.value;
+    row[column.name] = column.type.fromFeature(single(values, column.name));
+  }
+  return row as Row;
 }

@@ -18,7 +18,7 @@ import requests
 from .answers import FORMATS, DataFile, Files, parse_files
 from .cache import FileCache, default_cache_dir
 from .checksums import Expected, file_mismatch
-from .errors import ExplorationDataError
+from .errors import ExplorationDataError, keeps_waiting
 from .progress import progress_bar
 from .readers import read_parquet, tfrecord_dataset
 from .retry import RetryPolicy
@@ -213,8 +213,10 @@ class Client:
             The loader's answer ``{version, status, metadata, url, expiresAt}``.
 
         Raises:
-            ExplorationDataError: ``FAILED_PRECONDITION`` at once for a version
-                that failed; ``DEADLINE_EXCEEDED`` after ``timeout`` seconds.
+            ExplorationDataError: ``FAILED_PRECONDITION`` with ``version_status``
+                ``"failed"`` at once for a version that failed (the API's 409
+                says so in ``versionStatus``; its message says why);
+                ``DEADLINE_EXCEEDED`` after ``timeout`` seconds.
         """
         limit = self.ready_timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
@@ -226,24 +228,20 @@ class Client:
                     "GET", "loadMetadata", params={"version": version_param(version)}
                 )
             except ExplorationDataError as error:
-                if error.http_status != 409:
+                # The 409's versionStatus says whether to wait (VERSION_STATUSES);
+                # a failed version, or any other error, is raised as the API said it.
+                if error.http_status != 409 or not keeps_waiting(error.version_status):
                     raise
-                status, reason = self._status_of(version)
-                if status == "failed":
-                    raise ExplorationDataError(
-                        f"dataset version {version} failed: {reason or error.message}",
-                        code="FAILED_PRECONDITION",
-                        http_status=error.http_status,
-                        request_id=error.request_id,
-                    ) from None
                 last = error
             else:
                 status = answer.get("status") if isinstance(answer, dict) else None
                 if status == "failed":
                     raise ExplorationDataError(
-                        f"dataset version {version} failed", code="FAILED_PRECONDITION"
+                        f"dataset version {version} failed",
+                        code="FAILED_PRECONDITION",
+                        version_status="failed",
                     )
-                if status in (None, "ready"):
+                if not keeps_waiting(status):
                     return dict(answer)
                 last = None
             if time.monotonic() + interval > deadline:
@@ -254,17 +252,6 @@ class Client:
                 )
             self._transport.sleep(interval)
             interval = min(interval * 1.5, longest)
-
-    def _status_of(self, version: int) -> tuple[str | None, str | None]:
-        """(status, error) of a version from ``listDatasets``, newest first."""
-        for entry in self._iter_datasets(page_size=100, stop_below=version):
-            if entry.get("version") == version:
-                status, error = entry.get("status"), entry.get("error")
-                return (
-                    status if isinstance(status, str) else None,
-                    error if isinstance(error, str) else None,
-                )
-        return None, None
 
     # --------------------------------------------------------------- catalog --
 
@@ -281,9 +268,7 @@ class Client:
                 break
         return out
 
-    def _iter_datasets(
-        self, page_size: int, stop_below: int | None = None
-    ) -> Iterator[dict[str, Any]]:
+    def _iter_datasets(self, page_size: int) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
             params: dict[str, str | int] = {"limit": page_size}
@@ -298,13 +283,6 @@ class Client:
             for entry in datasets:
                 if isinstance(entry, dict):
                     yield entry
-                    newest_first = entry.get("version")
-                    if (
-                        stop_below is not None
-                        and isinstance(newest_first, int)
-                        and newest_first < stop_below
-                    ):
-                        return
             next_token = answer.get("nextPageToken")
             if not isinstance(next_token, str) or not next_token:
                 return

@@ -24,6 +24,17 @@ _CODE_OF_STATUS = {
     504: "DEADLINE_EXCEEDED",
 }
 
+# A version's statuses and whether a client waiting for it to be ready should
+# poll again: the service's one status table (shared/catalog/statuses.ts), as
+# the API's 409 names them in ``error.versionStatus``.
+VERSION_STATUSES: dict[str, bool] = {"generating": True, "ready": False, "failed": False}
+
+
+def keeps_waiting(version_status: str | None) -> bool:
+    """Whether a version in this status may still become ready (``generating``)."""
+    return VERSION_STATUSES.get(version_status or "", False)
+
+
 # Anything shaped like a JWT or a bearer credential is cut from messages that
 # the client did not write itself (defence in depth: no token in an exception).
 _SECRET = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*|(?i:bearer\s+)\S+|(?i:x-goog-signature=)\w+")
@@ -48,6 +59,9 @@ class ExplorationDataError(Exception):
         field: the input field at fault, when the API named one.
         request_id: the API's request id (also in the service's logs).
         http_status: the HTTP status of the answer, or None without one.
+        version_status: on a 409 for a version that is not ready, its status as
+            the API gives it (``"generating"``: poll again; ``"failed"``: it
+            never will be), else None.
 
     Never holds a token, a signed URL or the response object.
     """
@@ -60,6 +74,7 @@ class ExplorationDataError(Exception):
         field: str | None = None,
         request_id: str | None = None,
         http_status: int | None = None,
+        version_status: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -67,12 +82,15 @@ class ExplorationDataError(Exception):
         self.field = field
         self.request_id = request_id
         self.http_status = http_status
+        self.version_status = version_status
 
     def __str__(self) -> str:
         head = f"{self.http_status} {self.code}" if self.http_status else self.code
         details = []
         if self.field:
             details.append(f"field: {self.field}")
+        if self.version_status:
+            details.append(f"version status: {self.version_status}")
         if self.request_id:
             details.append(f"request id: {self.request_id}")
         tail = f" ({', '.join(details)})" if details else ""
@@ -82,11 +100,21 @@ class ExplorationDataError(Exception):
         return (
             f"ExplorationDataError(code={self.code!r}, message={self.message!r}, "
             f"field={self.field!r}, request_id={self.request_id!r}, "
-            f"http_status={self.http_status!r})"
+            f"http_status={self.http_status!r}, version_status={self.version_status!r})"
         )
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_rebuild, (self.message, self.code, self.field, self.request_id, self.http_status))
+        return (
+            _rebuild,
+            (
+                self.message,
+                self.code,
+                self.field,
+                self.request_id,
+                self.http_status,
+                self.version_status,
+            ),
+        )
 
     @classmethod
     def from_answer(
@@ -110,12 +138,16 @@ class ExplorationDataError(Exception):
             code = error.get("code")
             field = error.get("field")
             rid = error.get("requestId")
+            status_of_version = error.get("versionStatus")
             return cls(
                 redact(error["message"]),
                 code=code if isinstance(code, str) else _CODE_OF_STATUS.get(status, "UNKNOWN"),
                 field=field if isinstance(field, str) else None,
                 request_id=rid if isinstance(rid, str) else request_id,
                 http_status=status,
+                version_status=(
+                    status_of_version if status_of_version in VERSION_STATUSES else None
+                ),
             )
         text = body[:1024].decode("utf-8", errors="replace").strip().splitlines()
         first = redact(text[0][:200]) if text else "no body"
@@ -133,8 +165,18 @@ class ExplorationDataError(Exception):
 
 
 def _rebuild(
-    message: str, code: str, field: str | None, request_id: str | None, http_status: int | None
+    message: str,
+    code: str,
+    field: str | None,
+    request_id: str | None,
+    http_status: int | None,
+    version_status: str | None = None,
 ) -> ExplorationDataError:
     return ExplorationDataError(
-        message, code=code, field=field, request_id=request_id, http_status=http_status
+        message,
+        code=code,
+        field=field,
+        request_id=request_id,
+        http_status=http_status,
+        version_status=version_status,
     )

@@ -4,6 +4,7 @@ Environment (set by test/interop/python-client.test.ts):
     EXPLORATION_DATA_TEST_URL       the stack's base URL
     EXPLORATION_DATA_REPO           the repository (for the CLI and read_dataset.py)
     EXPLORATION_DATA_NODE           the node binary that runs build/cli/main.js
+    EXPLORATION_DATA_ROW_SCHEMA     the row schema's JSON (test/interop/row_schema.py)
     EXPLORATION_DATA_GENERATING_VERSION / _FAILED_VERSION
                                     versions the node test left generating / failed
 """
@@ -43,7 +44,10 @@ def env(name: str) -> str:
 
 REPO = Path(os.environ.get("EXPLORATION_DATA_REPO", "."))
 sys.path.insert(0, str(REPO / "test" / "interop"))
+import row_schema  # noqa: E402
 from read_dataset import arrow_digest  # noqa: E402
+
+SCHEMA = row_schema.load(env("EXPLORATION_DATA_ROW_SCHEMA"))
 
 
 class CountingProxy:
@@ -167,14 +171,14 @@ def cli_generate(out: Path, **inputs: Any) -> Path:
 
 
 def frame_digest(frame: Any) -> str:
-    columns = ["target_store_id", "creative_pack_id", "label"]
-    return str(arrow_digest(pa.Table.from_pandas(frame[columns], preserve_index=False)))
+    table = pa.Table.from_pandas(frame[SCHEMA.names], preserve_index=False)
+    return str(arrow_digest(table, SCHEMA))
 
 
 def file_digest(path: Path) -> str:
     import pyarrow.parquet as pq
 
-    return str(arrow_digest(pq.read_table(path)))
+    return str(arrow_digest(pq.read_table(path), SCHEMA))
 
 
 def tf_digest(dataset: Any) -> tuple[str, int]:
@@ -182,12 +186,7 @@ def tf_digest(dataset: Any) -> tuple[str, int]:
     digest = hashlib.sha256()
     rows = 0
     for batch in dataset.batch(16384).as_numpy_iterator():
-        lines = [
-            b"%s\t%s\t%d\n" % (t, c, label)
-            for t, c, label in zip(
-                batch["target_store_id"], batch["creative_pack_id"], batch["label"], strict=True
-            )
-        ]
+        lines = SCHEMA.value_lines(batch)
         digest.update(b"".join(lines))
         rows += len(lines)
     return digest.hexdigest(), rows

@@ -212,6 +212,7 @@ def test_409_a_version_still_generating(client: Client) -> None:
     with pytest.raises(ExplorationDataError) as raised:
         client.load_parquet(version)
     assert (raised.value.http_status, raised.value.code) == (409, "FAILED_PRECONDITION")
+    assert raised.value.version_status == "generating"
     with pytest.raises(ExplorationDataError) as waited:
         client.wait_ready(version, timeout=1.0)
     assert waited.value.code == "DEADLINE_EXCEEDED"
@@ -224,6 +225,7 @@ def test_a_failed_version_raises_at_once(client: Client) -> None:
         client.wait_ready(version, timeout=60)
     assert time.monotonic() - started < 5
     assert raised.value.code == "FAILED_PRECONDITION"
+    assert raised.value.version_status == "failed"
     assert "failed" in raised.value.message
 
 

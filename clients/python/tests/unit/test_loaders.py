@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -218,17 +219,16 @@ def metadata_answer(version: int, status: str = "ready") -> dict[str, Any]:
     }
 
 
-NOT_READY = Reply(
-    409, {"error": {"code": "FAILED_PRECONDITION", "message": "not ready yet", "requestId": "r"}}
-)
+def not_ready(status: str | None, message: str = "not ready yet") -> Reply:
+    error: dict[str, Any] = {"code": "FAILED_PRECONDITION", "message": message, "requestId": "r"}
+    if status is not None:
+        error["versionStatus"] = status
+    return Reply(
+        409, {"error": error}, headers={"Retry-After": "2"} if status == "generating" else {}
+    )
 
 
-def listing(version: int, status: str, error: str | None = None) -> Reply:
-    entry: dict[str, Any] = {"version": version, "status": status}
-    if error:
-        entry["error"] = error
-    newer = {"version": version + 1, "status": "ready"}
-    return Reply(200, {"datasets": [newer, entry], "nextPageToken": None})
+NOT_READY = not_ready("generating")
 
 
 def test_generate_sends_only_the_given_fields_as_json_and_waits(
@@ -236,7 +236,6 @@ def test_generate_sends_only_the_given_fields_as_json_and_waits(
 ) -> None:
     server.route("/generateDataset", Reply(201, {"version": 21, "rows": 100, "seed": 42}))
     server.route("/loadMetadata", NOT_READY, Reply(200, metadata_answer(21)))
-    server.route("/listDatasets", listing(21, "generating"))
     version = make_client().generate(nSamples=100, seed=42, formats=["parquet"])
     assert version == 21
     post = server.requests[0]
@@ -259,7 +258,6 @@ def test_generate_sharded_202_polls_until_ready(
         Reply(200, metadata_answer(22, "generating")),
         Reply(200, metadata_answer(22)),
     )
-    server.route("/listDatasets", listing(22, "generating"))
     assert make_client().generate(nSamples=4, shards=4) == 22
     assert json.loads(server.requests[0].body) == {"nSamples": 4, "shards": 4}
     assert server.count("/loadMetadata") == 4
@@ -269,15 +267,55 @@ def test_a_failed_version_raises_at_once(
     server: FakeServer, make_client: Callable[..., Client]
 ) -> None:
     server.route("/generateDataset", Reply(202, {"version": 23, "status": "generating"}))
-    server.route("/loadMetadata", NOT_READY)
-    server.route("/listDatasets", listing(23, "failed", "shard 2 kept failing"))
+    server.route(
+        "/loadMetadata",
+        NOT_READY,
+        not_ready(
+            "failed", "dataset version 23 failed and will never be ready: shard 2 kept failing"
+        ),
+    )
     started = time.monotonic()
     with pytest.raises(ExplorationDataError) as raised:
         make_client().generate(nSamples=4, shards=4, timeout=30)
     assert time.monotonic() - started < 2
     assert raised.value.code == "FAILED_PRECONDITION"
+    assert raised.value.version_status == "failed"
     assert "shard 2 kept failing" in raised.value.message
+    assert "version status: failed" in str(raised.value)
+    assert server.count("/loadMetadata") == 2
+    assert server.count("/listDatasets") == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "message"),
+    [
+        ("failed", "still generating (a wording the client ignores)"),
+        (None, "not ready yet"),
+        ("paused", "not ready yet"),
+    ],
+)
+def test_the_wait_switches_on_version_status_not_on_the_message(
+    server: FakeServer, make_client: Callable[..., Client], status: str | None, message: str
+) -> None:
+    server.route("/loadMetadata", not_ready(status, message))
+    with pytest.raises(ExplorationDataError) as raised:
+        make_client().wait_ready(27, timeout=30)
+    assert raised.value.http_status == 409
+    assert raised.value.version_status == (status if status == "failed" else None)
+    assert raised.value.message == message
     assert server.count("/loadMetadata") == 1
+
+
+def test_the_error_keeps_the_version_status_through_pickle(
+    server: FakeServer, make_client: Callable[..., Client]
+) -> None:
+    server.route("/loadMetadata", NOT_READY)
+    with pytest.raises(ExplorationDataError) as raised:
+        make_client().load_metadata(28)
+    assert raised.value.version_status == "generating"
+    copy = pickle.loads(pickle.dumps(raised.value))  # noqa: S301 - our own object
+    assert (copy.version_status, copy.http_status) == ("generating", 409)
+    assert "version_status='generating'" in repr(raised.value)
 
 
 def test_a_failed_status_in_the_metadata_answer_raises(
@@ -291,7 +329,6 @@ def test_a_failed_status_in_the_metadata_answer_raises(
 
 def test_waiting_is_bounded(server: FakeServer, make_client: Callable[..., Client]) -> None:
     server.route("/loadMetadata", NOT_READY)
-    server.route("/listDatasets", listing(25, "generating"))
     started = time.monotonic()
     with pytest.raises(ExplorationDataError) as raised:
         make_client().wait_ready(25, timeout=0.3)
@@ -299,20 +336,6 @@ def test_waiting_is_bounded(server: FakeServer, make_client: Callable[..., Clien
     assert raised.value.code == "DEADLINE_EXCEEDED"
     assert "still generating after 0.3 s" in raised.value.message
     assert 0.2 <= elapsed < 2
-
-
-def test_the_status_is_found_on_a_later_page(
-    server: FakeServer, make_client: Callable[..., Client]
-) -> None:
-    server.route("/loadMetadata", NOT_READY)
-    server.route(
-        "/listDatasets",
-        Reply(200, {"datasets": [{"version": 40, "status": "ready"}], "nextPageToken": "p2"}),
-        Reply(200, {"datasets": [{"version": 26, "status": "failed"}], "nextPageToken": None}),
-    )
-    with pytest.raises(ExplorationDataError, match="failed"):
-        make_client().wait_ready(26, timeout=5)
-    assert server.requests[-1].query["pageToken"] == ["p2"]
 
 
 def test_generate_400_names_the_field(
