@@ -3,13 +3,14 @@
  * functions-framework process with two shards in flight (the default,
  * SHARD_BRIDGE_DEFAULTS), or two processes with one shard each (a second
  * process and a second bridge on the same subscription; Pub/Sub spreads the
- * messages over both). For each layout: a fresh stack, one sharded POST,
+ * messages over both); and, for comparison, one process with one shard at
+ * a time (one-in-flight). For each layout: a fresh stack, one sharded POST,
  * loadMetadata polled until ready; prints the time from POST to ready, the
  * CPU seconds and the peak RSS of the generateShard processes, and of the
  * whole stack. Measures; asserts nothing.
  *
  *   node build/bench/shard-delivery.js [--rows 4194304] [--shards 8]
- *     [--layouts one-process,two-processes]
+ *     [--layouts one-process,two-processes,one-in-flight]
  */
 import {readFileSync} from 'node:fs';
 import {parseArgs} from 'node:util';
@@ -26,7 +27,7 @@ import type {ManagedProcess} from '../local/process-group.js';
 import {ApiClient} from '../shared/api/index.js';
 import {RssSampler, treeLabeller} from './process-rss.js';
 
-const LAYOUTS = ['one-process', 'two-processes'] as const;
+const LAYOUTS = ['one-process', 'two-processes', 'one-in-flight'] as const;
 type Layout = (typeof LAYOUTS)[number];
 
 interface DeliveryRun {
@@ -38,6 +39,8 @@ interface DeliveryRun {
   shardCpuSeconds: number;
   shardPeakRssBytes: number;
   stackPeakRssBytes: number;
+  /** peak RSS of each part of the stack, MiB */
+  peakMibByLabel: Record<string, number>;
 }
 
 /** utime + stime of a process, in seconds (/proc/PID/stat, clock ticks of 100 Hz). */
@@ -124,6 +127,12 @@ async function runLayout(
       shardCpuSeconds: cpuAfter - cpuBefore,
       shardPeakRssBytes: summary.peakByLabel.generateShard ?? 0,
       stackPeakRssBytes: summary.peakTotal,
+      peakMibByLabel: Object.fromEntries(
+        Object.entries(summary.peakByLabel).map(([k, v]) => [
+          k,
+          Math.round(v / 2 ** 20),
+        ]),
+      ),
     };
   } finally {
     sampler?.stop();
@@ -138,7 +147,7 @@ async function main(): Promise<void> {
     options: {
       rows: {type: 'string', default: String(64 * 65_536)},
       shards: {type: 'string', default: '8'},
-      layouts: {type: 'string', default: LAYOUTS.join(',')},
+      layouts: {type: 'string', default: 'one-process,two-processes'},
     },
   });
   const rows = Number(values.rows);

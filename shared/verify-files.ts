@@ -79,6 +79,15 @@ export async function verifyDataFiles(
     if (!object) continue;
     if (isSharded(object)) checkLayout(metadata, format, object, check);
     const sharded = isSharded(object);
+    // Metadata written before `shards` was part of the config does not say.
+    const configured = (metadata.config as {shards?: number}).shards;
+    const listed = filesOf(object).length;
+    if (configured !== undefined && configured !== listed)
+      check(
+        `${format}: shard count`,
+        false,
+        `the config says ${configured} shards, the metadata lists ${listed}`,
+      );
     filesOf(object).forEach((file, index) =>
       tasks.push({
         format,

@@ -188,7 +188,7 @@ variable "function_settings" {
       (`node build/cli/main.js generate --samples 16777216`, docs/deploy.md): 5.7 s wall, 10.4 s of CPU
       (rows, Parquet, crc32c/md5/sha256 of both files), peak RSS 238 MB. 2 vCPU lets generating,
       hashing and the upload stream overlap, as for generateDataset; 1 GiB is 4x the peak. The upload
-      of 2 GB is the long part (tens of seconds at the ~100 MB/s one stream gets), far inside the
+      of 2 GB is the long part (tens of seconds, assuming ~100 MB/s for one stream), far inside the
       540 s that event-driven gen2 functions may run. Concurrency 1: one shard per instance, so
       shards spread over instances; max_instances 64 bounds the fan-out (a billion rows is 60 shards,
       so all of them run at once) and the cost of a runaway backlog.

@@ -91,6 +91,13 @@ export const ALLOCATION_DEFAULTS: Readonly<AllocationOptions> = Object.freeze({
   spreadInFlight: true,
 });
 
+/**
+ * Shards of equal size finish together, and every recordShard writes the
+ * version document: allow more contention retries than the client's 5, as
+ * giving up costs a redelivery that re-reads the whole shard.
+ */
+const SHARD_TRANSACTION = {maxAttempts: 15};
+
 /** Documents read per page while looking for the newest ready version. */
 const LATEST_SCAN_PAGE = 50;
 const LATEST_SCAN_MAX_PAGES = 20;
@@ -300,7 +307,7 @@ export class FirestoreCatalog implements Catalog {
         lastAttemptAt: now.toISOString(),
       } satisfies ShardDocument);
       return {state: 'attempt', attempt};
-    });
+    }, SHARD_TRANSACTION);
   }
 
   async recordShard(
@@ -345,7 +352,7 @@ export class FirestoreCatalog implements Catalog {
         of,
         completedNow: recorded + 1 === of,
       };
-    });
+    }, SHARD_TRANSACTION);
   }
 
   async shardRecords(version: number): Promise<ShardRecord[]> {

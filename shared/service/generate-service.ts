@@ -163,14 +163,17 @@ export async function generateOrFanOut(
 }
 
 /**
- * Writes the whole dataset in this request: every shard of the config in
- * turn (one file per format for shards 1, which is what generateDataset
- * answers 201 for), then the metadata.
+ * Writes a one-shard dataset in this request (one file per format, then
+ * the metadata): what generateDataset answers 201 for.
  */
 export async function generateToBucket(
   config: DatasetConfig,
   context: ServiceContext,
 ): Promise<GenerateResponse> {
+  if (shardCountOf(config) !== 1)
+    throw new RangeError(
+      `generateToBucket writes one file per format; ${config.shards} shards go through fanOutVersion`,
+    );
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     try {

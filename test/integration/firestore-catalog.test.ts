@@ -204,6 +204,13 @@ describe('FirestoreCatalog on the emulator', {timeout: 5 * 60_000}, () => {
       results.map(r => r.outcome).sort(),
       [...Array(4).fill('recorded'), ...Array(8).fill('duplicate')].sort(),
     );
+    assert.deepEqual(
+      results
+        .filter(r => r.outcome === 'recorded')
+        .map(r => r.recorded)
+        .sort(),
+      [1, 2, 3, 4],
+    );
     assert.equal(results.filter(r => r.completedNow).length, 1);
     const last = results.find(r => r.completedNow);
     assert.deepEqual(last && {recorded: last.recorded, of: last.of}, {
@@ -235,6 +242,36 @@ describe('FirestoreCatalog on the emulator', {timeout: 5 * 60_000}, () => {
       (await catalog.list(10)).records.map(r => r.version),
       [version],
     );
+  });
+
+  it('16 shards recorded at once (twice each): one completedNow, every count 1..16 once', async () => {
+    const {catalog} = fresh();
+    const sharded = resolveConfig({
+      nSamples: 16 * 65_536,
+      shards: 16,
+      seed: 1,
+    });
+    const {version} = await catalog.allocate({
+      config: sharded,
+      now,
+      leaseMs: 60_000,
+    });
+    const indices = Array.from({length: 16}, (_, k) => k);
+    const results = await Promise.all(
+      [...indices, ...indices].map(k =>
+        catalog.recordShard(version, shardRecord(k), now),
+      ),
+    );
+    assert.equal(results.filter(r => r.completedNow).length, 1);
+    assert.deepEqual(
+      results
+        .filter(r => r.outcome === 'recorded')
+        .map(r => r.recorded)
+        .sort((a, b) => a - b),
+      indices.map(k => k + 1),
+    );
+    assert.equal(results.filter(r => r.outcome === 'duplicate').length, 16);
+    assert.equal((await catalog.shardRecords(version)).length, 16);
   });
 
   it('refuses shards of versions not ours, not generating, or past their lease (and fails the latter)', async () => {

@@ -246,7 +246,7 @@ describe(
           {
             method: 'POST',
             headers: {'content-type': 'application/json'},
-            body: '{"nSamples": 100000001}',
+            body: '{"nSamples": 1000000001}',
           },
           400,
           'INVALID_ARGUMENT',

@@ -7,13 +7,20 @@
  * loaders' shard lists download to the sizes and checksums they state, and
  * the TFRecord shards concatenated are the single file of the same config.
  * Redelivered messages change nothing; a shard that meets a stranger's
- * object fails the version; malformed events are acknowledged, unwritten.
- * One local stack for the file.
+ * object fails the version; malformed events are acknowledged, unwritten;
+ * after the Pub/Sub emulator is killed (a process group this test's stack
+ * started) and restarted, the topic and subscription exist again and a
+ * sharded generate still reaches ready. One local stack for the file.
  */
 import assert from 'node:assert/strict';
 import {createHash, randomUUID} from 'node:crypto';
 import {after, before, describe, it} from 'node:test';
 import {setTimeout as sleep} from 'node:timers/promises';
+import {
+  EMULATOR_CHILDREN,
+  startedGroups,
+  type RestartEvent,
+} from '../../local/index.js';
 import {
   ApiClient,
   ApiError,
@@ -254,6 +261,8 @@ describe('sharded generate through Pub/Sub', {timeout: 10 * 60_000}, () => {
     }
     const single = await api.generate({...CONFIG, shards: 1});
     assert.ok(!('status' in single), JSON.stringify(single));
+    // 201 once written; readable once the storage trigger has committed it
+    await api.waitReady(single.version, {timeoutMs: 120_000});
     const link = await api.loadTfrecord(single.version);
     assert.ok(!isSharded(link), JSON.stringify(link).slice(0, 300));
     const bytes = await download(link);
@@ -300,6 +309,7 @@ describe('a shard that fails', {timeout: 10 * 60_000}, () => {
       preconditionOpts: {ifGenerationMatch: 0},
     });
     const [strangerMetadata] = await stranger.getMetadata();
+    const finished = bridgeFinished();
     const answer = await call(`${t.url}/generateDataset`, {
       method: 'POST',
       headers: {'content-type': 'application/json'},
@@ -316,8 +326,12 @@ describe('a shard that fails', {timeout: 10 * 60_000}, () => {
       assert.equal(error.status, 409, error.message);
       return true;
     });
-    // Nothing is left generating, and no metadata commits the version.
-    await waitFor('the other shards to settle', async () => {
+    // Every shard message is done with (the others may still write their
+    // shard's objects: a version fails, its finished uploads stay), nothing
+    // is left generating, and no metadata commits the version.
+    await bridgeDone(finished, SHARDS);
+    assert.equal(t.stack.shardBridge.stats.dropped, 0);
+    await waitFor('nothing generating', async () => {
       const generating = await t.firestore
         .collection(COLLECTION)
         .where('status', '==', 'generating')
@@ -407,5 +421,56 @@ describe('malformed shard events', {timeout: 5 * 60_000}, () => {
     assert.equal(t.stack.shardBridge.stats.delivered, delivered + 1);
     assert.equal(t.stack.shardBridge.stats.retries, retries);
     assert.equal(await written(), before);
+  });
+});
+
+describe('after the Pub/Sub emulator restarts', {timeout: 5 * 60_000}, () => {
+  it('the shard topic and subscription are made anew and a sharded generate reaches ready', async () => {
+    const name = EMULATOR_CHILDREN.pubsub;
+    const {supervisor} = t.stack;
+    const pid = supervisor.child(name).process.pid;
+    assert.ok(startedGroups().includes(pid), `${name} (${pid}) is not ours`);
+    const restarted = new Promise<RestartEvent>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${name} was not restarted within 120 s`)),
+        120_000,
+      );
+      supervisor.on('restarted', function onRestart(event: RestartEvent) {
+        if (event.name !== name) return;
+        clearTimeout(timer);
+        supervisor.off('restarted', onRestart);
+        resolve(event);
+      });
+    });
+    process.kill(-pid, 'SIGKILL');
+    const event = await restarted;
+    assert.equal(event.exit.signal, 'SIGKILL');
+    await supervisor.settled();
+    assert.equal(supervisor.child(name).state, 'running');
+    // The new emulator knew nothing: the topic and the subscription are there again.
+    const pubsub = t.stack.emulators.pubsub();
+    const [topicExists] = await pubsub
+      .topic(t.stack.emulators.shardTopic)
+      .exists();
+    assert.equal(topicExists, true);
+    const [subscriptionExists] = await pubsub
+      .subscription(t.stack.emulators.shardSubscription)
+      .exists();
+    assert.equal(subscriptionExists, true);
+    const answer = await api.generate({
+      nSamples: 4 * 65_536,
+      shards: 4,
+      seed: 99,
+    });
+    assert.ok('status' in answer, JSON.stringify(answer));
+    assert.equal(answer.status, 'generating');
+    const ready = await api.waitReady(answer.version, {timeoutMs: 180_000});
+    assert.equal(ready.status, 'ready');
+    const link = await api.loadTfrecord(answer.version);
+    assert.ok(isSharded(link));
+    assert.deepEqual(
+      link.shards.map(s => s.rows),
+      [65_536, 65_536, 65_536, 65_536],
+    );
   });
 });

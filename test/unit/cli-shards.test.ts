@@ -167,6 +167,32 @@ describe('exploration-data generate --shards / verify of shards', () => {
     assert.ok(failed.includes('parquet shard 2: file present'), failed.join());
   });
 
+  it('verify fails metadata whose config.shards is not the files it lists', () => {
+    const path = join(single, 'metadata_v2.json');
+    const metadata = JSON.parse(readFileSync(path, 'utf8'));
+    assert.equal(metadata.config.shards, 1);
+    metadata.config.shards = 3;
+    writeFileSync(path, JSON.stringify(metadata, null, 2) + '\n');
+    const report = run('verify', single, '--json');
+    assert.equal(report.code, 1);
+    const failed = JSON.parse(report.stdout).checks.filter(
+      (c: {ok: boolean}) => !c.ok,
+    );
+    assert.deepEqual(
+      failed.map((c: {name: string; detail: string}) => [c.name, c.detail]),
+      [
+        [
+          'parquet: shard count',
+          'the config says 3 shards, the metadata lists 1',
+        ],
+        [
+          'tfrecord: shard count',
+          'the config says 3 shards, the metadata lists 1',
+        ],
+      ],
+    );
+  });
+
   const bad: Array<[string[], RegExp]> = [
     [
       ['--samples', '300000', '--shards', '4'],

@@ -287,6 +287,19 @@ describe('readMetadata', () => {
     assert.equal(read.tables, undefined);
   });
 
+  it('accepts a config from before shards existed (counted as one shard), and refuses a wrong one', async () => {
+    const {shards, ...legacy} = config;
+    assert.equal(shards, 1);
+    const read = await readMetadata([
+      Buffer.from(withMember('config', legacy)),
+    ]);
+    assert.deepEqual(read.head.config, legacy);
+    await assert.rejects(
+      readMetadata([Buffer.from(withMember('config', {...config, shards: 2}))]),
+      /metadata's config: shards must be at most 1 for 10 rows/,
+    );
+  });
+
   it('accepts a sharded format: totals and every shard (DESIGN §4)', async () => {
     const sharded = {rows: 10, bytes: 200, shards: [file, file]};
     const read = await readMetadata([

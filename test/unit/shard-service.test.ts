@@ -232,6 +232,32 @@ describe('generateShardOfVersion', () => {
     assert.equal(written.createdAt, START.toISOString());
   });
 
+  it('GZIP TFRecord shards, Parquet left out: .tfrecord.gz shard names, bytes of one process', async () => {
+    const ctx = context();
+    const gzip = resolveConfig({
+      nSamples: 65_537,
+      shards: 2,
+      seed: 3,
+      formats: ['tfrecord'],
+      tfrecordCompression: 'GZIP',
+    });
+    const {version} = await fanOutVersion(gzip, ctx);
+    for (const shard of [1, 0])
+      await generateShardOfVersion({version, shard, shards: 2}, ctx);
+    const {destination} = await reference(version, gzip);
+    assert.deepEqual([...ctx.store.objects.keys()].sort(), [
+      'datasets/v1/dataset_v1-00000-of-00002.tfrecord.gz',
+      'datasets/v1/dataset_v1-00001-of-00002.tfrecord.gz',
+      metadataName(1),
+    ]);
+    for (const name of destination.files.keys())
+      assert.ok(
+        ctx.store.objects.get(name)?.bytes.equals(destination.bytes(name)),
+        `${name} differs`,
+      );
+    assert.equal(await record(ctx, version), 'recorded');
+  });
+
   it('redelivery of every message, before and after the recorder, changes nothing', async () => {
     const ctx = context();
     const version = await fannedOut(ctx);
