@@ -633,6 +633,7 @@ async function main(): Promise<void> {
     markdownReport(report) +
       (stackRuns.length > 0
         ? [
+            '',
             '## The local stack, one file against 16 shards',
             '',
             'A fresh local stack per run; POST /generateDataset, then loadMetadata until ready. Peak RSS is the sum over every',
