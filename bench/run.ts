@@ -4,11 +4,15 @@
  * written to the same disk), at 1M and 10M rows; then scale runs of our CLI
  * alone (one file, 16 shards on 1 and 2 workers) at 100M and 1B rows for
  * rows/s and peak RSS (Parquet only where the disk cannot hold the TFRecord).
- * At 10M rows and more, `verify` of one file and of 16 shards is timed too. Prints a table and saves JSON + markdown to
- * bench/results/. Measures; asserts nothing.
+ * At 10M rows and more, `verify` of one file and of 16 shards is timed too.
+ * Then the local stack at 10M and 100M rows, one file against 16 shards,
+ * from POST to ready, with the whole stack's peak RSS (bench/stack-shards.ts).
+ * Prints the tables and saves JSON + markdown to bench/results/. Measures;
+ * asserts nothing.
  *
  *   node build/bench/run.js --python PY [--sizes 1000000,10000000]
- *     [--rss-sizes 100000000,1000000000|none] [--skip notebook@10000000]... [--only ours,floor]
+ *     [--rss-sizes 100000000,1000000000|none] [--stack-sizes 10000000,100000000|none]
+ *     [--skip notebook@10000000]... [--only ours,floor|stack]
  *     [--quick] [--seed 42] [--tmp DIR] [--results DIR]
  */
 import {mkdir, mkdtemp, readdir, rm, stat, writeFile} from 'node:fs/promises';
@@ -19,6 +23,17 @@ import {parseArgs} from 'node:util';
 import {formatLoad, freeBytes, loadAverage, machineFacts} from './machine.js';
 import {lastJsonLine, runMeasured, stopActiveChildren} from './measured.js';
 import {resolveShardCount} from '../shared/shards.js';
+import {
+  describeStackRun,
+  measureStackRun,
+  STACK_SHARD_COUNTS,
+  STACK_SIZES,
+  stackMarkdownTable,
+  stackTargetLines,
+  stackTextTable,
+  stopActiveStack,
+  type StackRun,
+} from './stack-shards.js';
 import {
   compare,
   comparisonLines,
@@ -66,6 +81,8 @@ interface Options {
   python: string;
   sizes: number[];
   rssSizes: number[];
+  /** the local-stack section's sizes (each: one file, then 16 shards) */
+  stackSizes: number[];
   skip: Set<string>;
   only: Set<ProducerName>;
   seed: number;
@@ -92,6 +109,7 @@ function parseOptions(argv: string[]): Options {
       python: {type: 'string', default: process.env.BENCH_PYTHON ?? 'python3'},
       sizes: {type: 'string'},
       'rss-sizes': {type: 'string'},
+      'stack-sizes': {type: 'string'},
       skip: {type: 'string', multiple: true, default: []},
       only: {type: 'string'},
       seed: {type: 'string', default: '42'},
@@ -109,11 +127,14 @@ function parseOptions(argv: string[]): Options {
         '  --rss-sizes N,N    scale runs of our CLI alone (one file, 16 shards on 1 and 2 workers), for rows/s and',
         '                     peak RSS (default 100000000,1000000000; --quick: none; "none" skips); Parquet only',
         '                     at a size whose TFRecord the disk cannot hold (1B rows: 121 GB)',
+        '  --stack-sizes N,N  the local stack, one file then 16 shards, POST to ready, whole-stack peak RSS',
+        '                     (default 10000000,100000000; --quick: none; "none" skips; ~12 GB of disk at 100M)',
         '  --skip P@N         skip producer P at N rows (P: ours, shards16w1, shards16w2, floor, vectorised, notebook;',
         '                     P alone: all sizes;',
-        '                     "rss" skips the RSS runs); repeatable, or comma-separated',
-        '  --only P,P         run only these producers',
-        '  --quick            1M rows only, no RSS run',
+        '                     "rss" skips the RSS runs, "stack" the local-stack runs); repeatable, or comma-separated',
+        '  --only P,P         run only these producers; "stack" is the local-stack section',
+        '                     (--only stack runs it alone)',
+        '  --quick            1M rows only, no RSS run, no local-stack run',
         '  --seed S           seed for every producer (default 42)',
         '  --tmp DIR          where outputs go (removed after each producer; default the OS temp dir)',
         '  --results DIR      where the JSON and markdown go (default bench/results)',
@@ -132,24 +153,32 @@ function parseOptions(argv: string[]): Options {
     values['rss-sizes'] ?? (quick ? 'none' : '100000000,1000000000'),
     '--rss-sizes',
   );
+  const stackSizes = parseCountList(
+    values['stack-sizes'] ?? (quick ? 'none' : STACK_SIZES.join(',')),
+    '--stack-sizes',
+  );
   const skip = new Set(
     values.skip
       .flatMap(s => s.split(','))
       .map(s => s.trim().replaceAll('_', '')),
   );
-  const only = new Set(
-    (values.only ?? PRODUCERS.join(','))
-      .split(',')
-      .map(s => s.trim() as ProducerName),
-  );
-  for (const p of only) {
-    if (!PRODUCERS.includes(p))
+  const onlyList = (values.only ?? [...PRODUCERS, 'stack'].join(','))
+    .split(',')
+    .map(s => s.trim());
+  for (const p of onlyList) {
+    if (p !== 'stack' && !PRODUCERS.includes(p as ProducerName))
       throw new Error(`--only: unknown producer ${p}`);
   }
+  const only = new Set(
+    onlyList.filter((p): p is ProducerName => p !== 'stack'),
+  );
+  const stackRuns = onlyList.includes('stack') && !skip.has('stack');
   return {
     python: values.python,
-    sizes,
-    rssSizes,
+    // --only stack: no CLI runs at all, not a row of "skipped by flag" each
+    sizes: only.size > 0 ? sizes : [],
+    rssSizes: only.size > 0 ? rssSizes : [],
+    stackSizes: stackRuns ? stackSizes : [],
     skip,
     only,
     seed: Number(values.seed),
@@ -523,13 +552,40 @@ async function main(): Promise<void> {
     }
   }
 
+  const stackRuns: StackRun[] = [];
+  for (const rows of opts.stackSizes) {
+    for (const shards of STACK_SHARD_COUNTS) {
+      say(
+        `running the local stack at ${fmtInt(rows)} rows, ${shards === 1 ? 'one file' : `${shards} shards`}${expectation('ours', rows)}`,
+      );
+      const run = await measureStackRun(rows, shards, {
+        tmp: opts.tmp,
+        seed: opts.seed,
+        log: line => say(`  ${line}`),
+      });
+      stackRuns.push(run);
+      say(describeStackRun(run));
+    }
+  }
+  // The CLI's one-file time at that size, both formats (not a verify run).
+  const cliSecondsAt = (rows: number) =>
+    measurements.find(
+      m =>
+        m.producer === 'ours' &&
+        m.run !== 'verify' &&
+        m.formats === undefined &&
+        m.rows === rows &&
+        m.status === 'ok',
+    )?.wallSeconds;
+  const stackTargets = stackTargetLines(stackRuns, cliSecondsAt);
+
   const comparisons = compare(measurements);
   const checks = targets(measurements, comparisons);
   notes.push(
     'Python producers pay their imports (TensorFlow: seconds) inside their wall time; their own stage timings are in the JSON (producerSeconds).',
     'The floor writes as many bytes as our CLI wrote at that size (zeroed 8 MiB chunks, fsync per file).',
   );
-  const report: BenchReport = {
+  const report: BenchReport & {stack: StackRun[]; stackTargets: string[]} = {
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     command: commandLine(process.argv.slice(2)),
@@ -538,6 +594,7 @@ async function main(): Promise<void> {
       rssSizes: opts.rssSizes,
       skip: [...opts.skip],
       only: [...opts.only],
+      stackSizes: opts.stackSizes,
       seed: opts.seed,
       quick: opts.quick,
     },
@@ -550,14 +607,20 @@ async function main(): Promise<void> {
     comparisons,
     targets: checks,
     notes,
+    stack: stackRuns,
+    stackTargets,
   };
 
-  process.stdout.write(`\n${textTable(measurements)}\n\n`);
+  if (measurements.length > 0)
+    process.stdout.write(`\n${textTable(measurements)}\n\n`);
   for (const line of comparisonLines(comparisons))
     process.stdout.write(`${line}\n`);
-  if (checks.length > 0) {
+  if (stackRuns.length > 0)
+    process.stdout.write(`\n${stackTextTable(stackRuns)}\n`);
+  if (checks.length > 0 || stackTargets.length > 0) {
     process.stdout.write('\ntargets (shown, not asserted):\n');
-    for (const line of targetLines(checks)) process.stdout.write(`  ${line}\n`);
+    for (const line of [...targetLines(checks), ...stackTargets])
+      process.stdout.write(`  ${line}\n`);
   }
   process.stdout.write(
     `\nload average before ${formatLoad(report.loadBefore)}, after ${formatLoad(report.loadAfter)}\n`,
@@ -565,7 +628,25 @@ async function main(): Promise<void> {
 
   const base = join(opts.results, `${stamp}-${machine.host}`);
   await writeFile(`${base}.json`, JSON.stringify(report, null, 2) + '\n');
-  await writeFile(`${base}.md`, markdownReport(report));
+  await writeFile(
+    `${base}.md`,
+    markdownReport(report) +
+      (stackRuns.length > 0
+        ? [
+            '',
+            '## The local stack, one file against 16 shards',
+            '',
+            'A fresh local stack per run; POST /generateDataset, then loadMetadata until ready. Peak RSS is the sum over every',
+            "process of the stack at one instant (fake-gcs-server, the Java emulators, every function process, and the bench's",
+            'own node process, which runs the storage front, router and event bridges), sampled every 250 ms from /proc.',
+            '',
+            stackMarkdownTable(stackRuns),
+            '',
+            ...stackTargets.map(l => `- ${l}`),
+            '',
+          ].join('\n')
+        : ''),
+  );
   process.stdout.write(`saved ${base}.json and ${base}.md\n`);
 }
 
@@ -574,13 +655,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     // measure.py runs in its own process group: stop it and its producer.
     process.stderr.write(`bench: ${signal}, stopping\n`);
     stopActiveChildren();
-    if (currentChildDir) {
-      void rm(currentChildDir, {recursive: true, force: true}).finally(() =>
-        process.exit(130),
-      );
-    } else {
-      process.exit(130);
-    }
+    // ... and the local stack of a stack run, with its bucket directory.
+    void Promise.all([
+      stopActiveStack(),
+      currentChildDir
+        ? rm(currentChildDir, {recursive: true, force: true})
+        : undefined,
+    ]).finally(() => process.exit(130));
   });
 }
 

@@ -1,25 +1,31 @@
 /**
- * `exploration-data fetch`: a version's files through the loader functions
- * (signed URLs), into a folder, ready for `verify` (DESIGN §9).
+ * `exploration-data fetch`: a ready version's files (one per format, or every
+ * shard, several at once) through the loader functions' signed URLs into a
+ * folder, each checked against the loader's size, CRC-32C and MD5 as it
+ * streams in, then the whole folder through the checks `verify` makes
+ * (DESIGN §9). Whatever fails, nothing it wrote is left behind.
  */
 import {execFileSync} from 'node:child_process';
-import {createWriteStream} from 'node:fs';
-import {link, mkdir, rm, unlink} from 'node:fs/promises';
-import {basename, join} from 'node:path';
-import {Readable} from 'node:stream';
-import {pipeline} from 'node:stream/promises';
-import type {ReadableStream} from 'node:stream/web';
-import {ApiClient, ApiError, reach} from '../shared/api/index.js';
+import {mkdir, rm} from 'node:fs/promises';
+import {ApiClient} from '../shared/api/index.js';
 import {
-  AlreadyExistsError,
-  DatasetError,
-  InvalidArgumentError,
-} from '../shared/errors.js';
+  DEFAULT_PARALLEL_DOWNLOADS,
+  MAX_PARALLEL_DOWNLOADS,
+} from '../shared/api/download.js';
+import {DataLossError, InvalidArgumentError} from '../shared/errors.js';
+import {parseOptionalIntegerInRange} from '../shared/integer.js';
+import {verifyDirectory} from '../shared/verify.js';
+import {
+  fetchDataset,
+  removeFetched,
+  type FetchedDataset,
+} from './fetch-dataset.js';
 import {
   checkOutFolder,
   DATASET_VERSION_BOUNDS,
   parseIntegerFlag,
 } from './generate-command.js';
+import {progressBar} from './progress.js';
 
 /** `--base-url` must be an http(s) URL. */
 export function checkBaseUrl(raw: string): void {
@@ -58,54 +64,31 @@ export interface FetchFlags {
   token?: string;
   gcloudToken?: boolean;
   json?: boolean;
+  parallel?: string;
+  /** false with --no-verify */
+  verify?: boolean;
+  /** false with --no-progress */
+  progress?: boolean;
 }
 
-/** Streams a URL into `path`, which appears only when complete and is never overwritten. */
-export async function downloadTo(url: string, path: string): Promise<number> {
-  const response = await reach(url);
-  if (response.status !== 200 || !response.body) {
-    throw new DatasetError(
-      'INTERNAL',
-      `download of ${basename(path)} answered ${response.status}`,
-    );
-  }
-  const partial = `${path}.partial-${process.pid}`;
-  let bytes = 0;
-  const counted = Readable.fromWeb(response.body as ReadableStream).on(
-    'data',
-    (chunk: Buffer) => {
-      bytes += chunk.length;
-    },
+/** `--parallel`: files downloaded at once. */
+export function parseParallelFlag(raw: string | undefined): number {
+  return (
+    parseOptionalIntegerInRange(
+      raw,
+      '--parallel',
+      {min: 1, max: MAX_PARALLEL_DOWNLOADS},
+      {field: 'parallel'},
+    ) ?? DEFAULT_PARALLEL_DOWNLOADS
   );
-  try {
-    await pipeline(counted, createWriteStream(partial, {flags: 'wx'}));
-    await link(partial, path).catch((error: NodeJS.ErrnoException) => {
-      throw error.code === 'EEXIST'
-        ? new AlreadyExistsError(
-            `${path} already exists; not overwritten`,
-            error,
-          )
-        : error;
-    });
-  } finally {
-    await unlink(partial).catch(() => undefined);
-  }
-  return bytes;
 }
 
-/** A loader's answer, or undefined when the version has no file of that format (404). */
-async function optional<T>(answer: Promise<T>): Promise<T | undefined> {
-  try {
-    return await answer;
-  } catch (error) {
-    if (error instanceof ApiError && error.status === 404) return undefined;
-    throw error;
-  }
-}
+const MB = 1e6;
 
 export async function runFetch(flags: FetchFlags): Promise<void> {
   const selector = parseVersionFlag(flags.datasetVersion);
   checkBaseUrl(flags.baseUrl);
+  const parallel = parseParallelFlag(flags.parallel);
   const directory = await checkOutFolder(flags.out);
   const token =
     flags.token ??
@@ -117,53 +100,102 @@ export async function runFetch(flags: FetchFlags): Promise<void> {
       : undefined);
 
   const client = new ApiClient({baseUrl: flags.baseUrl, token});
-  const metadata = await client.loadMetadata(selector);
-  const {version} = metadata;
+  const ready = await client.loadMetadata(selector);
+  const started = performance.now();
 
-  const files: Record<string, {path: string; bytes: number}> = {};
-  const written: string[] = [];
   // The folder appears only once there is something to put in it, and goes
   // again (when this run made it) if the fetch fails.
   const created = await mkdir(directory, {recursive: true});
+  const showProgress =
+    flags.progress !== false && !flags.json && process.stderr.isTTY === true;
+  const bar = progressBar(showProgress, `fetching v${ready.version}`, 'MB');
+  let fetched: FetchedDataset | undefined;
+  let verified: boolean | null = null;
+  // Ctrl-C stops the downloads, and the cleanup below still runs.
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort(new Error('interrupted'));
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
   try {
-    for (const loader of ['loadParquet', 'loadTfrecord'] as const) {
-      const link = await optional(
-        loader === 'loadParquet'
-          ? client.loadParquet(version)
-          : client.loadTfrecord(version),
-      );
-      if (link === undefined) continue; // the version has no file of that format
-      if (!('url' in link))
-        throw new DatasetError(
-          'FAILED_PRECONDITION',
-          `version ${version} is sharded (${link.shards.length} shards); fetch takes one-file versions`,
+    let total = 0;
+    let done = 0;
+    fetched = await fetchDataset(client, ready, directory, {
+      parallel,
+      signal: interrupt.signal,
+      onTotal: bytes => {
+        total = bytes;
+      },
+      onBytes: bytes => {
+        done += bytes;
+        bar.update(Math.floor(done / MB), Math.ceil(total / MB));
+      },
+    });
+    bar.stop();
+    if (flags.verify !== false && !interrupt.signal.aborted) {
+      const report = await verifyDirectory(directory, ready.version);
+      verified = report.ok;
+      if (!report.ok) {
+        const failed = report.checks.filter(c => !c.ok);
+        throw new DataLossError(
+          `the downloaded files of v${ready.version} fail ${failed.length} of verify's ${report.checks.length} checks (first: ${failed[0].name}: ${failed[0].detail}); nothing kept`,
         );
-      const path = join(directory, basename(link.object));
-      const bytes = await downloadTo(link.url, path);
-      written.push(path);
-      files[loader === 'loadParquet' ? 'parquet' : 'tfrecord'] = {path, bytes};
+      }
     }
-    const metadataPath = join(directory, `metadata_v${version}.json`);
-    files.metadata = {
-      path: metadataPath,
-      bytes: await downloadTo(metadata.url, metadataPath),
-    };
+    // Ctrl-C after the last download (during verify) keeps nothing either.
+    if (interrupt.signal.aborted) throw interrupt.signal.reason;
   } catch (error) {
-    await Promise.all(written.map(path => rm(path, {force: true})));
+    bar.stop();
+    if (fetched) await removeFetched(fetched);
     if (created !== undefined)
       await rm(created, {recursive: true, force: true});
-    throw error;
+    throw interrupt.signal.aborted
+      ? new Error(`fetch interrupted; nothing of v${ready.version} kept`)
+      : error;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
   }
+  const seconds = (performance.now() - started) / 1000;
   if (flags.json) {
-    process.stdout.write(JSON.stringify({version, files}) + '\n');
-  } else {
-    const lines = [
-      `dataset v${version} fetched into ${directory}`,
-      ...Object.values(files).map(
-        f => `  ${f.path}  ${f.bytes.toLocaleString('en-US')} bytes`,
-      ),
-      `check it: exploration-data verify ${directory} --dataset-version ${version}`,
-    ];
-    process.stdout.write(lines.join('\n') + '\n');
+    process.stdout.write(
+      JSON.stringify({
+        version: fetched.version,
+        shards: fetched.shards,
+        files: fetched.files,
+        metadata: fetched.metadata,
+        bytes: fetched.bytes,
+        parallel,
+        verified,
+        seconds,
+      }) + '\n',
+    );
+    return;
   }
+  const lines = [
+    `dataset v${fetched.version} fetched into ${directory}: ${fetched.files.length} data files${fetched.shards > 1 ? ` (${fetched.shards} shards per format)` : ''}, ${(fetched.bytes / MB).toFixed(1)} MB in ${seconds.toFixed(1)} s, ${parallel} at once`,
+    ...(fetched.shards > 1 && fetched.files.length > 8
+      ? summarizeShards(fetched)
+      : [...fetched.files, fetched.metadata].map(
+          f => `  ${f.path}  ${f.bytes.toLocaleString('en-US')} bytes`,
+        )),
+    verified
+      ? "verified: every size, crc32c and md5 as the loaders said, and all of verify's checks passed"
+      : `sizes, crc32c and md5 as the loaders said (--no-verify: check the rest with exploration-data verify ${directory} --dataset-version ${fetched.version})`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Many shards: one line per format, and the metadata. */
+function summarizeShards(fetched: FetchedDataset): string[] {
+  const lines: string[] = [];
+  for (const format of ['parquet', 'tfrecord'] as const) {
+    const files = fetched.files.filter(f => f.format === format);
+    if (files.length === 0) continue;
+    const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    lines.push(
+      `  ${files[0].path} .. ${files[files.length - 1].path}  ${bytes.toLocaleString('en-US')} bytes`,
+    );
+  }
+  lines.push(
+    `  ${fetched.metadata.path}  ${fetched.metadata.bytes.toLocaleString('en-US')} bytes`,
+  );
+  return lines;
 }

@@ -107,7 +107,7 @@ export function buildProgram(): Command {
   program
     .command('fetch')
     .description(
-      'download a version through the loader functions (signed URLs) into DIR',
+      'download a ready version (both files, or every shard, several at once) through the loader functions (signed URLs) into DIR; each file is checked against the size, crc32c and md5 its loader gives, then the folder against everything verify checks; on any failure nothing is kept',
     )
     .requiredOption(
       '--base-url <url>',
@@ -126,7 +126,16 @@ export function buildProgram(): Command {
       '--gcloud-token',
       'get the identity token from `gcloud auth print-identity-token`',
     )
+    .option(
+      '--parallel <n>',
+      'files (shards) downloaded at once, 1..64 (default 4)',
+    )
+    .option(
+      '--no-verify',
+      "skip verify's checks after the downloads (each file's size, crc32c and md5 are still checked)",
+    )
     .option('--json', 'print a JSON summary')
+    .option('--no-progress', 'no progress bar, even on a terminal')
     .addOption(datasetVersionAlias())
     .hook('preAction', applyDatasetVersionAlias)
     .exitOverride()

@@ -8,11 +8,16 @@ export interface Progress {
   stop(): void;
 }
 
-export function progressBar(enabled: boolean, label: string): Progress {
+/** `unit` names what `update` counts (rows, MB, ...). */
+export function progressBar(
+  enabled: boolean,
+  label: string,
+  unit = 'rows',
+): Progress {
   if (!enabled) return {update: () => undefined, stop: () => undefined};
   const bar = new cliProgress.SingleBar(
     {
-      format: `${label} [{bar}] {percentage}% | {value}/{total} rows | {eta_formatted} left`,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {eta_formatted} left`,
       stream: process.stderr,
       hideCursor: true,
       etaBuffer: 20,

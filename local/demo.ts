@@ -1,10 +1,12 @@
 /**
  * `npm run demo`: the main job on the local stack. Starts everything, asks
  * for a dataset (10M rows by default), waits until it is recorded ready,
- * downloads both files through their signed URLs, verifies them against the
- * metadata, prints a report, and stops everything.
+ * downloads both files (or every shard, several at once) through their signed
+ * URLs, verifies them against the metadata, prints a report, and stops
+ * everything. With --shards S the POST answers 202 and the shards are
+ * written by generateShard through the Pub/Sub emulator.
  *
- *   node build/local/demo.js [--samples N] [--seed S] [--keep DIR]
+ *   node build/local/demo.js [--samples N] [--seed S] [--shards S] [--keep DIR]
  *   (usage: local/demo-usage.txt)
  */
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
@@ -12,16 +14,23 @@ import {mkdir} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {basename, join, resolve} from 'node:path';
 import {parseArgs} from 'node:util';
-import {ApiClient, describeError} from '../shared/api/index.js';
-import {downloadTo} from '../cli/fetch-command.js';
+import {
+  ApiClient,
+  describeError,
+  generateAndWait,
+  isGenerating,
+} from '../shared/api/index.js';
+import {fetchDataset, type FetchedDataset} from '../cli/fetch-dataset.js';
 import {
   checkOutFolder,
   integerFlagBounds,
   parseIntegerFlag,
 } from '../cli/generate-command.js';
 import {isBadInput} from '../cli/program.js';
+import {DEFAULTS} from '../shared/config.js';
 import {settingsFromEnv} from '../shared/settings.js';
 import {InvalidArgumentError} from '../shared/errors.js';
+import {MAX_SHARDS, resolveShardCount} from '../shared/shards.js';
 import {describeFit, verifyDirectory} from '../shared/verify.js';
 import {startLocalStack, type LocalStack} from './stack.js';
 
@@ -49,42 +58,38 @@ async function run(
   timings: Timings,
 ): Promise<boolean> {
   const client = new ApiClient({baseUrl: stack.url});
-  const generated = await timed(
-    timings,
-    'generate (POST /generateDataset)',
-    () => client.generate(request),
+  const started = performance.now();
+  const {answer, ready, answeredMs, readyMs} = await generateAndWait(
+    client,
+    request,
+    {
+      intervalMs: 200,
+      onAnswer: answer =>
+        process.stderr.write(
+          isGenerating(answer)
+            ? `[demo] version ${answer.version} accepted (202): ${answer.shards} shards through Pub/Sub to generateShard; waiting until it is ready\n`
+            : `[demo] version ${answer.version} written; waiting for the storage trigger to record it\n`,
+        ),
+    },
   );
-  const {version} = generated;
-  process.stderr.write(
-    `[demo] version ${version} written; waiting for the storage trigger to record it\n`,
-  );
-
-  const metadata = await timed(
-    timings,
-    'storage trigger -> ready in Firestore',
-    () => client.waitReady(version, {timeoutMs: 30 * 60_000, intervalMs: 200}),
-  );
+  timings[
+    isGenerating(answer)
+      ? 'POST /generateDataset -> 202 accepted'
+      : 'generate (POST /generateDataset)'
+  ] = answeredMs / 1000;
+  timings[
+    isGenerating(answer)
+      ? 'shards written -> metadata -> ready'
+      : 'storage trigger -> ready in Firestore'
+  ] = (readyMs - answeredMs) / 1000;
+  if (isGenerating(answer))
+    timings['POST -> ready'] = (performance.now() - started) / 1000;
+  const {version} = answer;
 
   await mkdir(directory, {recursive: true});
-  const sizes: Record<string, number> = {};
-  await timed(timings, 'download through signed URLs', async () => {
-    for (const loader of ['loadParquet', 'loadTfrecord'] as const) {
-      const link =
-        loader === 'loadParquet'
-          ? await client.loadParquet(version)
-          : await client.loadTfrecord(version);
-      if (!('url' in link))
-        throw new Error(
-          `${loader}: version ${version} is sharded; the demo asks for one file`,
-        );
-      await downloadTo(link.url, join(directory, basename(link.object)));
-      sizes[basename(link.object)] = link.sizeBytes;
-    }
-    await downloadTo(
-      metadata.url,
-      join(directory, `metadata_v${version}.json`),
-    );
-  });
+  const fetched = await timed(timings, 'download through signed URLs', () =>
+    fetchDataset(client, ready, directory),
+  );
 
   const report = await timed(timings, 'verify against metadata', () =>
     verifyDirectory(directory, version),
@@ -92,11 +97,8 @@ async function run(
 
   const lines = [
     '',
-    `dataset v${version}: ${generated.rows.toLocaleString('en-US')} rows, seed ${generated.seed}`,
-    ...Object.entries(sizes).map(
-      ([name, bytes]) =>
-        `  ${name.padEnd(28)} ${(bytes / 1e6).toFixed(1).padStart(9)} MB`,
-    ),
+    `dataset v${version}: ${answer.rows.toLocaleString('en-US')} rows, seed ${answer.seed}${fetched.shards > 1 ? `, ${fetched.shards} shards per format` : ''}`,
+    ...fileLines(fetched),
     '',
     'time per stage:',
     ...Object.entries(timings).map(
@@ -105,7 +107,7 @@ async function run(
     '',
     'install rate per target store (true = mean q of its creatives, observed = positives / rows):',
     `  ${'target store'.padEnd(20)} ${'rows'.padStart(10)} ${'true'.padStart(8)} ${'observed'.padStart(9)}`,
-    ...Object.entries(metadata.metadata.empirical.perTargetStore).map(
+    ...Object.entries(ready.metadata.empirical.perTargetStore).map(
       ([id, o]) =>
         `  ${id.padEnd(20)} ${String(o.rows).padStart(10)} ${(o.expectedRate ?? NaN).toFixed(4).padStart(8)} ${(o.rate ?? NaN).toFixed(4).padStart(9)}`,
     ),
@@ -119,7 +121,7 @@ async function run(
         ]
       : []),
     report.ok
-      ? `verified: all ${report.checks.length} checks passed (checksums, rows, same rows in both formats, every creative within its bound, goodness-of-fit over creatives and target stores)`
+      ? `verified: all ${report.checks.length} checks passed (checksums${fetched.shards > 1 ? ', shard layout' : ''}, rows, same rows in both formats, every creative within its bound, goodness-of-fit over creatives and target stores)`
       : `VERIFY FAILED:\n${report.checks
           .filter(c => !c.ok)
           .map(c => `  ${c.name}: ${c.detail}`)
@@ -127,6 +129,23 @@ async function run(
   ];
   process.stdout.write(lines.join('\n') + '\n');
   return report.ok;
+}
+
+/** A line per file; many shards: a line per format. */
+function fileLines(fetched: FetchedDataset): string[] {
+  const mb = (bytes: number) => (bytes / 1e6).toFixed(1).padStart(9);
+  if (fetched.shards === 1)
+    return fetched.files.map(
+      f => `  ${basename(f.path).padEnd(36)} ${mb(f.bytes)} MB`,
+    );
+  return (['parquet', 'tfrecord'] as const).flatMap(format => {
+    const files = fetched.files.filter(f => f.format === format);
+    if (files.length === 0) return [];
+    const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    return [
+      `  ${`${basename(files[0].path)} ..`.padEnd(36)} ${mb(bytes)} MB in ${files.length} shards`,
+    ];
+  });
 }
 
 /** The usage text, shared with scripts/demo.sh (which prints it without building). */
@@ -149,6 +168,7 @@ export function parseDemoFlags(
       options: {
         samples: {type: 'string'},
         seed: {type: 'string'},
+        shards: {type: 'string'},
         keep: {type: 'string'},
         help: {type: 'boolean', short: 'h'},
       },
@@ -163,8 +183,20 @@ export function parseDemoFlags(
   const request: Record<string, number> = {};
   const samples = parseIntegerFlag(values.samples, 'nSamples', bounds.nSamples);
   const seed = parseIntegerFlag(values.seed, 'seed', bounds.seed);
+  const shards = parseIntegerFlag(values.shards, 'shards', {
+    min: 1,
+    max: MAX_SHARDS,
+  });
   if (samples !== undefined) request.nSamples = samples;
   if (seed !== undefined) request.seed = seed;
+  if (shards !== undefined) {
+    // The service's rule (DESIGN §2): every shard at least one 65,536-row block.
+    request.shards = resolveShardCount(
+      samples ?? DEFAULTS.nSamples,
+      shards,
+      '--shards',
+    );
+  }
   if (values.keep === '') {
     throw new InvalidArgumentError('--keep must name a folder, got ""', 'keep');
   }

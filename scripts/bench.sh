@@ -3,7 +3,9 @@
 # measures our CLI against the notebook, the vectorised Python and the disk
 # floor (bench/run.ts; `npm run bench -- --help` lists the options).
 #
-#   npm run bench                       # 1M and 10M rows, then 100M rows of ours alone (RSS)
+#   npm run bench                       # 1M and 10M rows, then 100M rows of ours alone (RSS),
+#                                       # then the local stack at 10M/100M, one file vs 16 shards
+#   npm run bench -- --only stack       # the local-stack section alone
 #   npm run bench -- --quick            # 1M rows only
 #   npm run bench -- --skip notebook@10000000
 #

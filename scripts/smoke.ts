@@ -1,23 +1,35 @@
 /**
  * `npm run smoke -- --base-url URL`: generate -> wait until ready -> loaders ->
- * download through the signed URLs -> check sizes and checksums, against a
- * deployed service (https://REGION-PROJECT.cloudfunctions.net) or the local
- * stack (http://127.0.0.1:8080), which has the same URL layout.
+ * download through the signed URLs (every shard of a sharded version, 4 at
+ * once) -> check each file's size, CRC-32C and MD5 against its loader's
+ * answer, against a deployed service (https://REGION-PROJECT.cloudfunctions.net)
+ * or the local stack (http://127.0.0.1:8080), which has the same URL layout.
+ * The downloads go to a temporary folder, removed afterwards.
  *
  * In the cloud the functions need an identity token: pass --token, set
  * SMOKE_ID_TOKEN, or --gcloud-token to run `gcloud auth print-identity-token`.
  */
 import {execFileSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
+import {mkdtemp, rm} from 'node:fs/promises';
+import {tmpdir} from 'node:os';
+import {basename, join} from 'node:path';
 import {parseArgs} from 'node:util';
-import {ApiClient, describeError, reach} from '../shared/api/index.js';
+import {
+  ApiClient,
+  describeError,
+  generateAndWait,
+  isGenerating,
+} from '../shared/api/index.js';
+import {fetchDataset} from '../cli/fetch-dataset.js';
 import {parseIntegerInRange} from '../shared/integer.js';
 import {settingsFromEnv} from '../shared/settings.js';
-import {crc32c, crc32cBase64} from '../shared/formats/crc32c.js';
+import {MAX_SHARDS, resolveShardCount} from '../shared/shards.js';
 
 export interface SmokeResult {
   version: number;
   rows: number;
+  /** shards per format (1: one file) */
+  shards: number;
   downloads: Record<string, {bytes: number; md5: string; crc32c: string}>;
   seconds: number;
 }
@@ -27,14 +39,23 @@ export async function smoke(
   token: string | undefined,
   samples: number,
   log: (line: string) => void,
+  shards?: number,
 ): Promise<SmokeResult> {
   const started = performance.now();
   const client = new ApiClient({baseUrl, token});
-  const generated = await client.generate({nSamples: samples});
-  const {version} = generated;
-  log(`generateDataset: version ${version}, ${generated.rows} rows`);
-
-  await client.waitReady(version, {timeoutMs: 5 * 60_000, intervalMs: 500});
+  const request: Record<string, number> = {nSamples: samples};
+  if (shards !== undefined) request.shards = shards;
+  const {answer, ready} = await generateAndWait(client, request, {
+    timeoutMs: 10 * 60_000,
+    intervalMs: 500,
+    onAnswer: answer =>
+      log(
+        isGenerating(answer)
+          ? `generateDataset: version ${answer.version} accepted (202), ${answer.rows} rows in ${answer.shards} shards`
+          : `generateDataset: version ${answer.version}, ${answer.rows} rows`,
+      ),
+  });
+  const {version} = answer;
   log(`loadMetadata: version ${version} is ready`);
 
   const listed = await client.listDatasets(5);
@@ -42,42 +63,45 @@ export async function smoke(
     throw new Error(`listDatasets does not list version ${version}`);
   }
 
-  const downloads: SmokeResult['downloads'] = {};
-  for (const loader of ['loadParquet', 'loadTfrecord'] as const) {
-    const link =
-      loader === 'loadParquet'
-        ? await client.loadParquet(version, 300)
-        : await client.loadTfrecord(version, 300);
-    if (!('url' in link))
+  const directory = await mkdtemp(join(tmpdir(), 'exploration-smoke-'));
+  try {
+    const fetched = await fetchDataset(client, ready, directory, {
+      ttlSeconds: 300,
+    });
+    if (isGenerating(answer) && fetched.shards !== answer.shards)
       throw new Error(
-        `${loader}: version ${version} is sharded; smoke asks for one file`,
+        `the loaders list ${fetched.shards} shards; generateDataset accepted ${answer.shards}`,
       );
-    const response = await reach(link.url); // a signed URL needs no token
-    if (response.status !== 200)
-      throw new Error(
-        `download from ${loader}'s signed URL answered ${response.status}`,
-      );
-    const bytes = Buffer.from(await response.arrayBuffer());
-    const md5 = createHash('md5').update(bytes).digest('base64');
-    const crc = crc32cBase64(crc32c(bytes));
-    if (
-      bytes.length !== link.sizeBytes ||
-      md5 !== link.md5 ||
-      crc !== link.crc32c
-    ) {
-      throw new Error(
-        `${loader}: downloaded ${bytes.length} bytes md5 ${md5} crc32c ${crc}; expected ${link.sizeBytes} ${link.md5} ${link.crc32c}`,
-      );
+    const downloads: SmokeResult['downloads'] = {};
+    for (const [format, loader] of [
+      ['parquet', 'loadParquet'],
+      ['tfrecord', 'loadTfrecord'],
+    ] as const) {
+      const files = fetched.files.filter(f => f.format === format);
+      for (const f of files)
+        downloads[basename(f.path)] = {
+          bytes: f.bytes,
+          md5: f.md5,
+          crc32c: f.crc32c,
+        };
+      const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+      if (files.length === 1)
+        log(`${loader}: downloaded ${bytes} bytes, md5 and crc32c match`);
+      else if (files.length > 1)
+        log(
+          `${loader}: downloaded ${files.length} shards, ${bytes} bytes, each one's size, md5 and crc32c match`,
+        );
     }
-    downloads[loader] = {bytes: bytes.length, md5, crc32c: crc};
-    log(`${loader}: downloaded ${bytes.length} bytes, md5 and crc32c match`);
+    return {
+      version,
+      rows: answer.rows,
+      shards: fetched.shards,
+      downloads,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    await rm(directory, {recursive: true, force: true});
   }
-  return {
-    version,
-    rows: generated.rows,
-    downloads,
-    seconds: (performance.now() - started) / 1000,
-  };
 }
 
 async function main(): Promise<number> {
@@ -87,21 +111,32 @@ async function main(): Promise<number> {
       token: {type: 'string'},
       'gcloud-token': {type: 'boolean'},
       samples: {type: 'string', default: '100000'},
+      shards: {type: 'string'},
       help: {type: 'boolean'},
     },
   });
   if (values.help || !values['base-url']) {
     process.stdout.write(
-      'usage: npm run smoke -- --base-url URL [--token T | --gcloud-token] [--samples N (default 100000)]\n',
+      'usage: npm run smoke -- --base-url URL [--token T | --gcloud-token] [--samples N (default 100000)] [--shards S (1..1024, each at least 65536 rows; S > 1 is answered 202 and written through Pub/Sub)]\n',
     );
     return values.help ? 0 : 2;
   }
   let samples: number;
+  let shards: number | undefined;
   try {
     samples = parseIntegerInRange(values.samples ?? '', '--samples', {
       min: 1,
       max: settingsFromEnv().limits.maxSamples,
     });
+    if (values.shards !== undefined)
+      shards = resolveShardCount(
+        samples,
+        parseIntegerInRange(values.shards, '--shards', {
+          min: 1,
+          max: MAX_SHARDS,
+        }),
+        '--shards',
+      );
   } catch (error) {
     process.stderr.write(`smoke: ${(error as Error).message}\n`);
     return 2;
@@ -112,8 +147,12 @@ async function main(): Promise<number> {
       encoding: 'utf8',
     }).trim();
   }
-  const result = await smoke(values['base-url'], token, samples, line =>
-    process.stdout.write(`smoke: ${line}\n`),
+  const result = await smoke(
+    values['base-url'],
+    token,
+    samples,
+    line => process.stdout.write(`smoke: ${line}\n`),
+    shards,
   );
   process.stdout.write(`smoke: passed in ${result.seconds.toFixed(1)} s\n`);
   return 0;

@@ -14,6 +14,8 @@
 import {setTimeout as sleep} from 'node:timers/promises';
 import {STATUS_TABLE} from '../catalog/statuses.js';
 import {ApiError, errorBodyOf} from './api-error.js';
+import {longRequest} from './long-request.js';
+import {fileLinkOf, generateAnswerOf, MalformedAnswerError} from './answers.js';
 import type {
   DatasetList,
   FileLink,
@@ -62,15 +64,23 @@ export interface WaitReadyOptions {
 export async function reach(
   url: string,
   init?: RequestInit,
+  transport: (url: string, init: RequestInit) => Promise<Response> = fetch,
 ): Promise<Response> {
   try {
-    return await fetch(url, init);
+    return await transport(url, init ?? {});
   } catch (error) {
+    // fetch puts the system error in `cause`; node:http throws it itself.
     const cause = (error as {cause?: {code?: string; message?: string}}).cause;
-    const timedOut = (error as Error).name === 'TimeoutError';
+    const own = (error as {code?: string}).code;
+    const timedOut =
+      (error as Error).name === 'TimeoutError' ||
+      (cause as {name?: string} | undefined)?.name === 'TimeoutError';
     const why = timedOut
       ? 'timed out'
-      : (cause?.code ?? cause?.message ?? (error as Error).message);
+      : (cause?.code ??
+        (own && own !== 'ABORT_ERR' ? own : undefined) ??
+        cause?.message ??
+        (error as Error).message);
     throw new ApiError(
       {
         status: 0,
@@ -81,6 +91,15 @@ export async function reach(
       error,
     );
   }
+}
+
+function longTransport(url: string, init: RequestInit): Promise<Response> {
+  return longRequest(url, {
+    method: init.method ?? 'POST',
+    headers: init.headers as Record<string, string> | undefined,
+    body: init.body as string | undefined,
+    signal: init.signal ?? undefined,
+  });
 }
 
 function retryAfterSeconds(response: Response): number | undefined {
@@ -112,8 +131,14 @@ export class ApiClient {
   }
 
   /** POST /generateDataset: 201 written, or 202 generating (then waitReady). Never retried. */
-  generate(body: Record<string, unknown> = {}): Promise<GenerateAnswer> {
-    return this.send<GenerateAnswer>('/generateDataset', {
+  /**
+   * The answer is checked: a 201 `GeneratedDataset` or a 202
+   * `GeneratingDataset` (tell them apart with isGenerating); any other shape
+   * is an ApiError. generateAndWait (generate-and-wait.ts) does both steps.
+   */
+  async generate(body: Record<string, unknown> = {}): Promise<GenerateAnswer> {
+    const path = '/generateDataset';
+    const answer = await this.send<unknown>(path, {
       method: 'POST',
       headers: {'content-type': 'application/json'},
       body: JSON.stringify(body),
@@ -121,20 +146,50 @@ export class ApiClient {
       retries: 0,
       timeoutMs: this.options.generateTimeoutMs,
     });
+    return this.checked(path, () => generateAnswerOf(answer));
   }
 
+  /** One file (`url`, `object`, ...) or a sharded version's `shards` (isShardedLink, filesOfLink). */
   loadParquet(
     version: VersionSelector,
     ttlSeconds?: number,
   ): Promise<FileLink> {
-    return this.get<FileLink>('/loadParquet', {version, ttlSeconds});
+    return this.loadFile('/loadParquet', version, ttlSeconds);
   }
 
+  /** As loadParquet, for the TFRecord file or shards. */
   loadTfrecord(
     version: VersionSelector,
     ttlSeconds?: number,
   ): Promise<FileLink> {
-    return this.get<FileLink>('/loadTfrecord', {version, ttlSeconds});
+    return this.loadFile('/loadTfrecord', version, ttlSeconds);
+  }
+
+  private async loadFile(
+    path: '/loadParquet' | '/loadTfrecord',
+    version: VersionSelector,
+    ttlSeconds: number | undefined,
+  ): Promise<FileLink> {
+    const answer = await this.get<unknown>(path, {version, ttlSeconds});
+    return this.checked(path, () => fileLinkOf(answer, path.slice(1)));
+  }
+
+  /** A malformed 2xx answer as an ApiError (status 200 for any 2xx, code INTERNAL) naming the URL. */
+  private checked<T>(path: string, parse: () => T): T {
+    try {
+      return parse();
+    } catch (error) {
+      if (!(error instanceof MalformedAnswerError)) throw error;
+      throw new ApiError(
+        {
+          status: 200,
+          code: 'INTERNAL',
+          message: error.reason,
+          url: `${this.baseUrl}${path}`,
+        },
+        error,
+      );
+    }
   }
 
   loadMetadata(version: VersionSelector): Promise<MetadataLink> {
@@ -204,12 +259,17 @@ export class ApiClient {
     for (let attempt = 0; ; attempt++) {
       let failure: ApiError;
       try {
-        const response = await reach(url, {
-          method: request.method,
-          headers,
-          body: request.body,
-          signal: AbortSignal.timeout(request.timeoutMs),
-        });
+        // A POST generate may take longer to answer than fetch allows (long-request.ts).
+        const response = await reach(
+          url,
+          {
+            method: request.method,
+            headers,
+            body: request.body,
+            signal: AbortSignal.timeout(request.timeoutMs),
+          },
+          request.method === 'POST' ? longTransport : fetch,
+        );
         const text = await response.text();
         let body: unknown;
         try {

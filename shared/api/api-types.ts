@@ -11,7 +11,7 @@ export interface GeneratedDataset {
   durationMs: number;
 }
 
-/** POST /generateDataset -> 202: sharded, follow loadMetadata (waitReady). */
+/** POST /generateDataset -> 202: sharded (S > 1), answered at once; follow loadMetadata (waitReady). */
 export interface GeneratingDataset {
   version: number;
   status: 'generating';
@@ -22,6 +22,7 @@ export interface GeneratingDataset {
 
 export type GenerateAnswer = GeneratedDataset | GeneratingDataset;
 
+/** A signed download URL and what the object must be (GCS's base64 crc32c and md5). */
 export interface SignedFile {
   url: string;
   object: string;
@@ -36,11 +37,19 @@ export interface SingleFileLink extends SignedFile {
   expiresAt: string;
 }
 
-/** GET /loadParquet, /loadTfrecord for a sharded version: every shard in order. */
+/** One shard of a sharded version's loader answer: its rows too. */
+export interface ShardLink extends SignedFile {
+  rows: number;
+}
+
+/**
+ * GET /loadParquet, /loadTfrecord for a sharded version: every shard in row
+ * order (`url`/`object` absent), all with the same `expiresAt`.
+ */
 export interface ShardedLink {
   version: number;
   expiresAt: string;
-  shards: Array<SignedFile & {rows: number}>;
+  shards: ShardLink[];
 }
 
 export type FileLink = SingleFileLink | ShardedLink;

@@ -434,6 +434,14 @@ describe('npm run demo, before anything starts', () => {
         ['--frobnicate'],
         /^demo: Unknown option '--frobnicate' \(see npm run demo -- --help\)\n$/,
       ],
+      [
+        ['--shards', '5', '--samples', '200000'],
+        /^demo: --shards must be at most 4 for 200000 rows \(each shard holds at least one 65536-row block\), got 5\n$/,
+      ],
+      [
+        ['--shards', '0'],
+        /^demo: --shards must be an integer in 1\.\.1024, got "0"\n$/,
+      ],
     ] as const) {
       const {code, stdout, stderr} = demo(...args);
       assert.equal(code, 2, args.join(' '));

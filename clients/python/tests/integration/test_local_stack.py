@@ -253,20 +253,35 @@ def test_the_client_sends_json(client: Client) -> None:
 
 
 def test_sharded_version(client: Client, tmp_path: Path) -> None:
-    """Sharding (issue 9): 202, polled to ready, shards loaded in order = the single file."""
-    inputs: dict[str, Any] = {"nSamples": 140_000, "seed": 10, "formats": ["parquet"]}
-    try:
-        version = client.generate(shards=2, **inputs)
-    except ExplorationDataError as error:
-        if error.field == "shards":
-            pytest.skip(f"the service does not shard yet: {error.message}")
-        raise
-    files = client.files("parquet", version)
-    assert files.sharded
-    assert [f.name for f in files.files] == [
-        f"dataset_v{version}-00000-of-00002.parquet",
-        f"dataset_v{version}-00001-of-00002.parquet",
-    ]
-    frame = client.load_parquet(version)
+    """Sharding (issue 9): 202, polled to ready; the loaders' real shard lists;
+    load_parquet, load_tfrecord and download over them equal the single file."""
+    inputs: dict[str, Any] = {"nSamples": 140_000, "seed": 10}
+    version = client.generate(shards=3, **inputs)
+    names: dict[str, list[str]] = {}
+    for format, ext in (("parquet", "parquet"), ("tfrecord", "tfrecord")):
+        files = client.files(format, version)
+        assert files.sharded
+        names[format] = [f"dataset_v{version}-{k:05d}-of-00003.{ext}" for k in range(3)]
+        assert [f.name for f in files.files] == names[format]
+        assert [f.rows for f in files.files] == [65_536, 65_536, 8_928]
+        assert all(f.size_bytes and f.crc32c and f.md5 for f in files.files)
     cli = cli_generate(tmp_path / "cli", **inputs)
-    assert frame_digest(frame) == file_digest(cli / "dataset_v1.parquet")
+    single = file_digest(cli / "dataset_v1.parquet")
+    frame = client.load_parquet(version)
+    assert len(frame) == 140_000
+    assert frame_digest(frame) == single
+    digest, rows = tf_digest(client.load_tfrecord(version))
+    assert (rows, digest) == (140_000, single)
+
+    out = tmp_path / "data"
+    paths = client.download(version, out)
+    assert [p.name for p in paths] == [
+        *names["parquet"],
+        *names["tfrecord"],
+        f"metadata_v{version}.json",
+    ]
+    # DESIGN §3: the uncompressed TFRecord shards concatenated are the single file.
+    joined = b"".join((out / name).read_bytes() for name in names["tfrecord"])
+    assert joined == (cli / "dataset_v1.tfrecord").read_bytes()
+    report = json.loads(run_cli("verify", str(out), "--dataset-version", str(version), "--json"))
+    assert report["ok"] is True, [c for c in report["checks"] if not c["ok"]]
