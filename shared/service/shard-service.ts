@@ -36,6 +36,7 @@ import {DigestPool} from '../digest/digest-pool.js';
 import {AlreadyExistsError, DataLossError} from '../errors.js';
 import {
   assembleMetadata,
+  ShardBuffers,
   shardNames,
   writeMetadataFile,
   writeShard,
@@ -52,6 +53,15 @@ import type {ObjectStore, StoredObject} from '../storage/object-store.js';
 import type {ServiceContext} from './context.js';
 import {markFailedBounded} from './lifecycle.js';
 import type {ShardMessage} from './shard-messages.js';
+
+/**
+ * TFRecord blocks in flight per delivery (~8 MB each at the default shape),
+ * against generateDataset's 12: a generateShard process may hold several
+ * deliveries at once (the local stack runs two), and 4 is what each of the
+ * CLI's shard workers runs at full speed with. It keeps the local stack
+ * under 2 GB with 16 shards (docs/local-stack-memory.md).
+ */
+export const SHARD_TFRECORD_SLOTS = 4;
 
 /**
  * How a delivery ended (every one of them acknowledges; transient failures
@@ -323,6 +333,7 @@ async function writeAndRecord(
             new Set(present.keys()),
           ),
           digester: () => pool.open(),
+          buffers: new ShardBuffers(model, SHARD_TFRECORD_SLOTS),
         });
         break;
       } catch (error) {
