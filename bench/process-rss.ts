@@ -5,41 +5,10 @@
  * the peak of each label, the peak of the sum of all labels (the sum at one
  * instant, not the sum of the peaks) and the latest sample.
  */
-import {readdirSync, readFileSync} from 'node:fs';
+import {readFileSync} from 'node:fs';
+import {processTable, type ProcEntry} from '../local/proc-table.js';
 
-export interface ProcEntry {
-  pid: number;
-  ppid: number;
-  /** process group id */
-  pgid: number;
-  comm: string;
-}
-
-/** Every live process (zombies excluded), by pid. */
-export function processTable(): Map<number, ProcEntry> {
-  const table = new Map<number, ProcEntry>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-    const close = stat.lastIndexOf(')');
-    const comm = stat.slice(stat.indexOf('(') + 1, close);
-    const fields = stat.slice(close + 2).split(' ');
-    if (fields[0] === 'Z' || fields[0] === 'X') continue;
-    table.set(Number(entry), {
-      pid: Number(entry),
-      ppid: Number(fields[1]),
-      pgid: Number(fields[2]),
-      comm,
-    });
-  }
-  return table;
-}
+export {processTable, type ProcEntry};
 
 /** root and all its descendants that are in the table. */
 export function processTree(

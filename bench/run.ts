@@ -21,7 +21,12 @@ import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {formatLoad, freeBytes, loadAverage, machineFacts} from './machine.js';
-import {lastJsonLine, runMeasured, stopActiveChildren} from './measured.js';
+import {
+  lastJsonLine,
+  runMeasured,
+  stopActiveChildren,
+  type MeasuredRun,
+} from './measured.js';
 import {resolveShardCount} from '../shared/shards.js';
 import {
   describeStackRun,
@@ -339,7 +344,7 @@ async function measureOne(
   );
   const startedAt = new Date().toISOString();
   try {
-    const {measure, stdout, loadBefore, loadAfter} = await runMeasured({
+    const measured = await runMeasured({
       python: opts.python,
       measureScript: MEASURE,
       command: commandFor(producer, rows, out, opts, floorBytes, formats),
@@ -349,35 +354,45 @@ async function measureOne(
       env: {...process.env, TF_CPP_MIN_LOG_LEVEL: '2'},
     });
     const files = await dirBytes(out);
-    const summary = lastJsonLine(stdout);
     const result: Measurement = {
       ...base,
-      status: measure.exitCode === 0 ? 'ok' : 'failed',
-      wallSeconds: measure.wallSeconds,
-      commandSeconds: measure.commandSeconds,
-      syncSeconds: measure.syncSeconds,
-      userSeconds: measure.userSeconds,
-      systemSeconds: measure.systemSeconds,
-      rowsPerSecond: rows / measure.wallSeconds,
-      peakRssBytes: measure.peakRssBytes,
+      ...measuredFields(measured, rows, log, startedAt),
       outputBytes: Object.values(files).reduce((a, b) => a + b, 0),
       files,
-      producerSeconds: producerSeconds(producer, summary),
-      loadBefore,
-      loadAfter,
-      startedAt,
-      log,
+      producerSeconds: producerSeconds(producer, lastJsonLine(measured.stdout)),
     };
-    if (result.status === 'failed') {
-      result.reason = `exit ${measure.exitCode}; see ${log}`;
-    } else {
-      await onOutput?.(out);
-    }
+    if (result.status === 'ok') await onOutput?.(out);
     return result;
   } finally {
     await rm(dir, {recursive: true, force: true});
     currentChildDir = undefined;
   }
+}
+
+/** What every Measurement takes from a measured run: status, times, memory, load. */
+function measuredFields(
+  run: MeasuredRun,
+  rows: number,
+  log: string,
+  startedAt: string,
+): Omit<Measurement, 'producer' | 'rows' | 'run'> {
+  const {measure} = run;
+  const ok = measure.exitCode === 0;
+  return {
+    status: ok ? 'ok' : 'failed',
+    ...(ok ? {} : {reason: `exit ${measure.exitCode}; see ${log}`}),
+    wallSeconds: measure.wallSeconds,
+    commandSeconds: measure.commandSeconds,
+    syncSeconds: measure.syncSeconds,
+    userSeconds: measure.userSeconds,
+    systemSeconds: measure.systemSeconds,
+    rowsPerSecond: rows / measure.wallSeconds,
+    peakRssBytes: measure.peakRssBytes,
+    loadBefore: run.loadBefore,
+    loadAfter: run.loadAfter,
+    startedAt,
+    log,
+  };
 }
 
 /** `exploration-data verify` of a producer's output, measured like a producer. */
@@ -392,7 +407,7 @@ async function measureVerify(
   const log = join(logDir, `verify-${producer}-${rows}.log`);
   const startedAt = new Date().toISOString();
   try {
-    const {measure, loadBefore, loadAfter} = await runMeasured({
+    const measured = await runMeasured({
       python: opts.python,
       measureScript: MEASURE,
       command: [process.execPath, CLI, 'verify', out, '--json'],
@@ -400,25 +415,12 @@ async function measureVerify(
       stdoutFile: join(dir, 'stdout.txt'),
       logFile: log,
     });
-    const ok = measure.exitCode === 0;
     return {
       producer,
       rows,
       run: 'verify',
-      status: ok ? 'ok' : 'failed',
-      ...(ok ? {} : {reason: `exit ${measure.exitCode}; see ${log}`}),
-      wallSeconds: measure.wallSeconds,
-      commandSeconds: measure.commandSeconds,
-      syncSeconds: measure.syncSeconds,
-      userSeconds: measure.userSeconds,
-      systemSeconds: measure.systemSeconds,
-      rowsPerSecond: rows / measure.wallSeconds,
-      peakRssBytes: measure.peakRssBytes,
+      ...measuredFields(measured, rows, log, startedAt),
       outputBytes: 0,
-      loadBefore,
-      loadAfter,
-      startedAt,
-      log,
     };
   } finally {
     await rm(dir, {recursive: true, force: true});

@@ -13,17 +13,11 @@
  * and stops every group the parent registered with it.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
-import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  writeSync,
-} from 'node:fs';
+import {closeSync, fstatSync, openSync, writeSync} from 'node:fs';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {constants} from 'node:os';
 import {LocalStackError} from './errors.js';
+import {processTable, type ProcEntry} from './proc-table.js';
 
 export interface SpawnOptions {
   /** Short name used in messages, e.g. "pubsub-emulator". */
@@ -115,9 +109,9 @@ export function spawnInGroup(options: SpawnOptions): ManagedProcess {
 
 /** Pids of the group's processes that still run (zombies do not count). */
 export function groupMembers(pgid: number): number[] {
-  let entries: string[];
+  let table: Map<number, ProcEntry>;
   try {
-    entries = readdirSync('/proc');
+    table = processTable();
   } catch {
     // No procfs: fall back to the kernel's answer, zombies included.
     try {
@@ -127,23 +121,7 @@ export function groupMembers(pgid: number): number[] {
       return [];
     }
   }
-  const members: number[] = [];
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-    } catch {
-      continue; // exited meanwhile
-    }
-    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const state = fields[0];
-    if (Number(fields[2]) === pgid && state !== 'Z' && state !== 'X') {
-      members.push(Number(entry));
-    }
-  }
-  return members;
+  return [...table.values()].filter(p => p.pgid === pgid).map(p => p.pid);
 }
 
 /** Process groups started by this module that have not been stopped. */
