@@ -7,15 +7,12 @@
  * deterministic error and returns (acknowledged); a transient one throws,
  * and so does this handler, so that Pub/Sub delivers the message again.
  */
-import * as functions from '@google-cloud/functions-framework';
 import type {CloudEvent} from '@google-cloud/functions-framework';
 import {InvalidArgumentError} from '../shared/errors.js';
-import {jsonLogger} from '../shared/logger.js';
 import {shardMessageOfEvent} from '../shared/pubsub/pushed-message.js';
 import {generateShardOfVersion} from '../shared/service/shard-service.js';
 import {serviceContext} from './context.js';
-import {EventNotAcknowledged} from './event-not-acknowledged.js';
-import {currentExchange} from './exchange.js';
+import {retryingCloudEvent} from './event-not-acknowledged.js';
 
 export type GenerateShardResult =
   Awaited<ReturnType<typeof generateShardOfVersion>> | 'ignored-event';
@@ -49,22 +46,4 @@ export async function generateShardHandler(
   });
 }
 
-functions.cloudEvent('generateShard', async (event: CloudEvent<unknown>) => {
-  const exchange = currentExchange();
-  try {
-    await generateShardHandler(event, exchange?.requestId);
-  } catch (error) {
-    // Not the context's logger: making the context may be what failed.
-    jsonLogger().log(
-      'ERROR',
-      `generateShard failed, to be retried: ${error instanceof Error ? error.message : String(error)}`,
-      {
-        function: 'generateShard',
-        requestId: exchange?.requestId,
-        eventId: event.id,
-      },
-    );
-    if (exchange) exchange.failure = error;
-    throw new EventNotAcknowledged(exchange?.requestId);
-  }
-});
+retryingCloudEvent('generateShard', generateShardHandler);

@@ -3,16 +3,13 @@
  * google.cloud.storage.object.v1.finalized). Returns to acknowledge, throws
  * so that Eventarc retries (transient failures only).
  */
-import * as functions from '@google-cloud/functions-framework';
 import type {CloudEvent} from '@google-cloud/functions-framework';
 import {
   recordStorageEvent,
   type RecordResult,
 } from '../shared/service/record-service.js';
-import {jsonLogger} from '../shared/logger.js';
 import {serviceContext} from './context.js';
-import {EventNotAcknowledged} from './event-not-acknowledged.js';
-import {currentExchange} from './exchange.js';
+import {retryingCloudEvent} from './event-not-acknowledged.js';
 
 export const FINALIZED = 'google.cloud.storage.object.v1.finalized';
 
@@ -54,25 +51,4 @@ export async function recordDatasetMetadataHandler(
   );
 }
 
-functions.cloudEvent(
-  'recordDatasetMetadata',
-  async (event: CloudEvent<unknown>) => {
-    const exchange = currentExchange();
-    try {
-      await recordDatasetMetadataHandler(event, exchange?.requestId);
-    } catch (error) {
-      // Not the context's logger: making the context may be what failed.
-      jsonLogger().log(
-        'ERROR',
-        `recordDatasetMetadata failed, to be retried: ${error instanceof Error ? error.message : String(error)}`,
-        {
-          function: 'recordDatasetMetadata',
-          requestId: exchange?.requestId,
-          eventId: event.id,
-        },
-      );
-      if (exchange) exchange.failure = error;
-      throw new EventNotAcknowledged(exchange?.requestId);
-    }
-  },
-);
+retryingCloudEvent('recordDatasetMetadata', recordDatasetMetadataHandler);
