@@ -60,12 +60,14 @@ describe('terraform/ against the code', () => {
       .filter(f => f.endsWith('.ts'))
       .map(f => readFileSync(join(REPO_ROOT, 'functions', f), 'utf8'))
       .join('\n');
+    // functions.http('name', ...), functions.cloudEvent('name', ...), or
+    // retryingCloudEvent('name', ...) (functions/event-not-acknowledged.ts).
     const signatures = new Map(
       [
         ...sources.matchAll(
-          /functions\.(http|cloudEvent)(?:<[^>]*>)?\(\s*'(\w+)'/g,
+          /(?:functions\.(http|cloudEvent)(?:<[^>]*>)?|retryingCloudEvent)\(\s*'(\w+)'/g,
         ),
-      ].map(m => [m[2], m[1]]),
+      ].map(m => [m[2], m[1] ?? 'cloudEvent']),
     );
     for (const [name, {kind}] of Object.entries(deployed)) {
       assert.ok(
