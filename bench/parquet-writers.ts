@@ -23,14 +23,14 @@ import {
   ParquetDatasetWriter,
   SCHEMA,
 } from '../shared/formats/parquet/dataset-writer.js';
-import {buildModel, type DatasetModel} from '../shared/model.js';
+import {buildModel, type DatasetModel} from '../shared/dataset/model.js';
 import {
   COLUMNS,
   digestLine,
   rowMaker,
   rowSchemaDescription,
-} from '../shared/row-schema.js';
-import {rowBlocks} from '../shared/rows.js';
+} from '../shared/formats/row-schema.js';
+import {rowBlocks} from '../shared/dataset/rows.js';
 import {
   formatLoad,
   loadAverage,

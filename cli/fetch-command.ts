@@ -7,14 +7,14 @@
  */
 import {execFileSync} from 'node:child_process';
 import {mkdir, rm} from 'node:fs/promises';
-import {ApiClient} from '../shared/api/index.js';
+import {ApiClient} from '../clients/typescript/index.js';
 import {
   DEFAULT_PARALLEL_DOWNLOADS,
   MAX_PARALLEL_DOWNLOADS,
-} from '../shared/api/download.js';
+} from '../clients/typescript/download.js';
 import {DataLossError, InvalidArgumentError} from '../shared/errors.js';
-import {parseOptionalIntegerInRange} from '../shared/integer.js';
-import {verifyDirectory} from '../shared/verify.js';
+import {parseOptionalIntegerInRange} from '../shared/dataset/integer.js';
+import {verifyDirectory} from '../shared/verify/verify.js';
 import {
   fetchDataset,
   removeFetched,

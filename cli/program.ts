@@ -4,11 +4,11 @@
  * (`main.ts` is the executable; this module has no side effects.)
  */
 import {Command, CommanderError, Option} from 'commander';
-import {ApiError, describeError} from '../shared/api/index.js';
+import {ApiError, describeError} from '../clients/typescript/index.js';
 import {STATUS_TABLE} from '../shared/catalog/statuses.js';
 import {DatasetError, InvalidArgumentError} from '../shared/errors.js';
 import {ConfigurationError} from '../shared/settings.js';
-import {GENERATOR} from '../shared/version.js';
+import {GENERATOR} from '../shared/dataset/generator-version.js';
 import {runGenerate, type GenerateFlags} from './generate-command.js';
 import {runVerify, type VerifyFlags} from './verify-command.js';
 import {runFetch, type FetchFlags} from './fetch-command.js';

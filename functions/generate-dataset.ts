@@ -6,14 +6,14 @@
  * 64 KiB, never inflated).
  */
 import * as functions from '@google-cloud/functions-framework';
-import {resolveConfig} from '../shared/config.js';
+import {resolveConfig} from '../shared/dataset/config.js';
 import {InvalidArgumentError} from '../shared/errors.js';
 import {
   generateOrFanOut,
   isAccepted,
 } from '../shared/service/generate-service.js';
 import {MAX_BODY_BYTES} from './body-reader.js';
-import {serviceContext} from './context.js';
+import {serviceContext} from './instance-context.js';
 import type {RequestBody} from './exchange.js';
 import {httpFunction, queryOf} from './http.js';
 

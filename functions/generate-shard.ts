@@ -9,9 +9,9 @@
  */
 import type {CloudEvent} from '@google-cloud/functions-framework';
 import {InvalidArgumentError} from '../shared/errors.js';
-import {shardMessageOfEvent} from '../shared/pubsub/pushed-message.js';
+import {shardMessageOfEvent} from '../shared/messaging/pushed-message.js';
 import {generateShardOfVersion} from '../shared/service/shard-service.js';
-import {serviceContext} from './context.js';
+import {serviceContext} from './instance-context.js';
 import {retryingCloudEvent} from './event-not-acknowledged.js';
 
 export type GenerateShardResult =

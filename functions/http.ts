@@ -9,7 +9,7 @@ import {InvalidArgumentError} from '../shared/errors.js';
 import {jsonLogger, type Logger} from '../shared/logger.js';
 import {exchangeOf, requestIdFrom, type Exchange} from './exchange.js';
 import {errorBody, HttpError, toHttpError} from './http-error.js';
-import type {FunctionName} from './names.js';
+import type {FunctionName} from './function-names.js';
 import {REQUEST_POLICIES} from './request-policy.js';
 
 export {

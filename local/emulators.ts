@@ -33,7 +33,7 @@ import {
   loadPubsub,
   pubsubClient,
 } from './pubsub.js';
-import {SHARD_TOPIC} from '../shared/service/shard-messages.js';
+import {SHARD_TOPIC} from '../shared/messaging/shard-messages.js';
 import {startStorageFront, type StorageFront} from './storage-front.js';
 import {Supervisor} from './supervisor.js';
 import {httpOk, waitUntil} from './wait.js';

@@ -33,7 +33,7 @@ import {
   type FunctionName,
   type FunctionProcess,
 } from './functions.js';
-import {parseIntegerInRange} from '../shared/integer.js';
+import {parseIntegerInRange} from '../shared/dataset/integer.js';
 import {makeRunDir, repoRoot, type RunDir} from './paths.js';
 import {startRouter} from './router.js';
 import {createSigningKey, type SigningKey} from './signing-key.js';

@@ -2,9 +2,9 @@
  * Deployment settings, read once from the environment (DESIGN §8), each with
  * its default and bounds. A bad value fails fast at start-up with one error.
  */
-import {parseIntegerInRange} from './integer.js';
-import {DEFAULT_LIMITS, type DatasetLimits} from './config.js';
-import {SHARD_TOPIC} from './service/shard-messages.js';
+import {parseIntegerInRange} from './dataset/integer.js';
+import {DEFAULT_LIMITS, type DatasetLimits} from './dataset/config.js';
+import {SHARD_TOPIC} from './messaging/shard-messages.js';
 
 export class ConfigurationError extends Error {
   constructor(message: string) {

@@ -28,7 +28,7 @@ import type {
   Query,
 } from '@google-cloud/firestore';
 import {UnavailableError} from '../errors.js';
-import {GENERATOR} from '../version.js';
+import {GENERATOR} from '../dataset/generator-version.js';
 import {
   documentId,
   isAllocatableVersion,

@@ -5,9 +5,9 @@
  * or every shard of a sharded config), with well-formed sizes and checksums. Returns the first disagreement, or undefined.
  */
 import type {DatasetRecord} from '../catalog/records.js';
-import {FORMATS, shardCountOf} from '../config.js';
-import {objectName, shardFileName} from '../names.js';
-import {shardRange} from '../shards.js';
+import {FORMATS, shardCountOf} from '../dataset/config.js';
+import {objectName, shardFileName} from '../dataset/object-names.js';
+import {shardRange} from '../dataset/shard-plan.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -10,7 +10,11 @@
  * (shard-service.ts) writes the shards and the last one the metadata.
  */
 import {describeFailure, isTransient} from '../catalog/failures.js';
-import {shardCountOf, type DatasetConfig, type Format} from '../config.js';
+import {
+  shardCountOf,
+  type DatasetConfig,
+  type Format,
+} from '../dataset/config.js';
 import type {ObjectDigests} from '../digest/digests.js';
 import {
   AlreadyExistsError,
@@ -18,13 +22,13 @@ import {
   InvalidArgumentError,
   UnavailableError,
 } from '../errors.js';
-import {generateDataset} from '../generate.js';
-import {objectName, type DatasetFileKind} from '../names.js';
+import {generateDataset} from '../generation/generate.js';
+import {objectName, type DatasetFileKind} from '../dataset/object-names.js';
 import {leaseMsOf, shardedLeaseMsOf} from '../settings.js';
 import {gsUri} from '../storage/object-store.js';
-import type {ServiceContext} from './context.js';
+import type {ServiceContext} from './service-context.js';
 import {markFailedBounded} from './lifecycle.js';
-import {shardMessagesOf} from './shard-messages.js';
+import {shardMessagesOf} from '../messaging/shard-messages.js';
 
 export interface GenerateResponse {
   version: number;

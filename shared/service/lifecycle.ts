@@ -8,7 +8,7 @@
 import {isPastLease, leaseExpiredMessage} from '../catalog/catalog.js';
 import {describeFailure} from '../catalog/failures.js';
 import type {DatasetRecord} from '../catalog/records.js';
-import type {ServiceContext} from './context.js';
+import type {ServiceContext} from './service-context.js';
 
 /** How long a request waits for markFailed before it moves on. */
 export const MARK_FAILED_WAIT_MS = 5_000;

@@ -19,18 +19,22 @@ import {
   type RecordOutcome,
 } from '../catalog/catalog.js';
 import {describeFailure, isTransient} from '../catalog/failures.js';
-import type {Format} from '../config.js';
-import {filesOf, type FormatObjects, type MetadataHead} from '../metadata.js';
+import type {Format} from '../dataset/config.js';
+import {
+  filesOf,
+  type FormatObjects,
+  type MetadataHead,
+} from '../metadata/document.js';
 import {mapBounded} from '../parallel/map-bounded.js';
 import {
   MalformedMetadataError,
   readMetadata,
   type MetadataRead,
-} from '../metadata-reader.js';
+} from '../metadata/read.js';
 import {
   INLINE_PROBABILITIES_MAX_BYTES,
   probabilitiesRecordOf,
-} from '../probabilities-record.js';
+} from '../metadata/probabilities-record.js';
 
 /** What a version document may hold besides its probabilities and objects. */
 const RECORD_ROOM_BYTES = 900 * 1024;
@@ -42,10 +46,10 @@ function inlineBudgetBeside(objects: MetadataHead['objects']): number {
     RECORD_ROOM_BYTES - Buffer.byteLength(JSON.stringify(objects)),
   );
 }
-import {metadataVersionOf} from '../names.js';
+import {metadataVersionOf} from '../dataset/object-names.js';
 import {gsUri, ObjectGoneError} from '../storage/object-store.js';
 import {allocationMismatch} from './allocation-check.js';
-import type {ServiceContext} from './context.js';
+import type {ServiceContext} from './service-context.js';
 
 /** The parts of the Cloud Storage object resource an event carries that we use. */
 export interface StorageObjectEvent {

@@ -16,8 +16,8 @@ import {
   DataLossError,
   UnavailableError,
 } from '../errors.js';
-import type {DatasetFileKind} from '../names.js';
-import type {ByteSink} from '../sinks/sink.js';
+import type {DatasetFileKind} from '../dataset/object-names.js';
+import type {ByteSink} from './sinks/sink.js';
 import {
   ObjectGoneError,
   type ObjectStore,

@@ -27,15 +27,15 @@ import {
   type FileLink,
   type ShardedLink,
   type SignedFile,
-} from '../../shared/api/index.js';
+} from '../../clients/typescript/index.js';
 import {crc32c, crc32cBase64} from '../../shared/formats/crc32c.js';
 import {
   encodeShardMessage,
   MESSAGE_PUBLISHED,
   shardMessagesOf,
   type ShardMessage,
-} from '../../shared/service/shard-messages.js';
-import {shardPlan} from '../../shared/shards.js';
+} from '../../shared/messaging/shard-messages.js';
+import {shardPlan} from '../../shared/dataset/shard-plan.js';
 import {
   call,
   objectNames,

@@ -20,7 +20,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
 import {FirestoreCatalog} from '../../shared/catalog/firestore-catalog.js';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {projectPython, REPO_ROOT} from '../support/python.js';
 import {rowSchemaFile} from '../support/row-schema-file.js';
 import {startTestStack, type TestStack} from '../support/stack.js';

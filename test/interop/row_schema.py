@@ -1,4 +1,4 @@
-"""The dataset's row schema as the TypeScript side declares it (shared/row-schema.ts).
+"""The dataset's row schema as the TypeScript side declares it (shared/formats/row-schema.ts).
 
 The readers never list the columns themselves: they load the JSON that
 rowSchemaDescription() writes (test/support/row-schema-file.ts writes it to a

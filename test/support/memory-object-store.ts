@@ -7,8 +7,8 @@
 import {digestsOf} from '../../shared/digest/digests.js';
 import type {ObjectDigests} from '../../shared/digest/digests.js';
 import {AlreadyExistsError, DataLossError} from '../../shared/errors.js';
-import type {DatasetFileKind} from '../../shared/names.js';
-import type {ByteSink} from '../../shared/sinks/sink.js';
+import type {DatasetFileKind} from '../../shared/dataset/object-names.js';
+import type {ByteSink} from '../../shared/storage/sinks/sink.js';
 import {
   ObjectGoneError,
   type ObjectStore,

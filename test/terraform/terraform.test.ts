@@ -13,8 +13,8 @@ import {before, describe, it} from 'node:test';
 import {parse} from '@cdktf/hcl2json';
 import {getFunction} from '@google-cloud/functions-framework/testing';
 import {FUNCTION_NAMES} from '../../functions/index.js';
-import {MESSAGE_PUBLISHED} from '../../shared/service/shard-messages.js';
-import {SHARD_TOPIC} from '../../shared/service/shard-messages.js';
+import {MESSAGE_PUBLISHED} from '../../shared/messaging/shard-messages.js';
+import {SHARD_TOPIC} from '../../shared/messaging/shard-messages.js';
 import {SETTING_DEFAULTS} from '../../shared/settings.js';
 import {REPO_ROOT} from '../support/python.js';
 
@@ -94,7 +94,7 @@ describe('terraform/ against the code', () => {
   });
 
   it('sets every environment variable the code reads', () => {
-    const source = ['shared/settings.ts', 'functions/context.ts']
+    const source = ['shared/settings.ts', 'functions/instance-context.ts']
       .map(f => readFileSync(join(REPO_ROOT, f), 'utf8'))
       .join('\n');
     const read = new Set(

@@ -17,7 +17,7 @@ import {
   isGenerating,
   isShardedLink,
   MalformedAnswerError,
-} from '../../shared/api/index.js';
+} from '../../clients/typescript/index.js';
 
 const shard = (k: number) => ({
   url: `http://127.0.0.1:1/files/dataset_v4-0000${k}-of-00002.parquet?X-Goog-Signature=ab`,

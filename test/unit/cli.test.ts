@@ -14,9 +14,9 @@ import {createServer} from 'node:net';
 import type {AddressInfo} from 'node:net';
 import {fileURLToPath} from 'node:url';
 import {isBadInput} from '../../cli/program.js';
-import {ApiError} from '../../shared/api/index.js';
+import {ApiError} from '../../clients/typescript/index.js';
 import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
-import {GENERATOR} from '../../shared/version.js';
+import {GENERATOR} from '../../shared/dataset/generator-version.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-cli-'));

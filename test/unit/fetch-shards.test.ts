@@ -25,7 +25,7 @@ import {crc32c, crc32cBase64} from '../../shared/formats/crc32c.js';
 import type {
   DatasetMetadata,
   ShardedObjectRecord,
-} from '../../shared/metadata.js';
+} from '../../shared/metadata/document.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const VERSION = 3;

@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {
   buildMetadata,
   metadataHead,
   serializeMetadata,
-} from '../../shared/metadata.js';
+} from '../../shared/metadata/document.js';
 import {
   MalformedMetadataError,
   parseMetadata,
   readMetadata,
-} from '../../shared/metadata-reader.js';
-import {buildModel} from '../../shared/model.js';
-import {INLINE_PROBABILITIES_MAX_BYTES} from '../../shared/probabilities-record.js';
-import {summarizeProbabilities} from '../../shared/probabilities-summary.js';
+} from '../../shared/metadata/read.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {INLINE_PROBABILITIES_MAX_BYTES} from '../../shared/metadata/probabilities-record.js';
+import {summarizeProbabilities} from '../../shared/metadata/probabilities-summary.js';
 
 function metadataFor(nTargetStoreIds: number, nCreativePackIds: number) {
   const config = resolveConfig({

@@ -4,7 +4,7 @@ import {
   dataFileName,
   metadataVersionOf,
   objectName,
-} from '../../shared/names.js';
+} from '../../shared/dataset/object-names.js';
 
 describe('object names (DESIGN §3)', () => {
   it('uses the notebook file names under {prefix}v{N}/', () => {

@@ -3,7 +3,7 @@ import {describe, it} from 'node:test';
 import {
   RunningSummary,
   summarizeProbabilities,
-} from '../../shared/probabilities-summary.js';
+} from '../../shared/metadata/probabilities-summary.js';
 
 /** i / 2^20 for every i < 2^20, in a scrambled order: every partial sum is exact. */
 function scrambledGrid(): Float64Array {

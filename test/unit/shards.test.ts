@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {InvalidArgumentError} from '../../shared/errors.js';
-import {dataFileName, shardFileName} from '../../shared/names.js';
-import {ROWS_PER_BLOCK} from '../../shared/rows.js';
+import {
+  dataFileName,
+  shardFileName,
+} from '../../shared/dataset/object-names.js';
+import {ROWS_PER_BLOCK} from '../../shared/dataset/rows.js';
 import {
   defaultShardCount,
   MAX_SHARDS,
   resolveShardCount,
   shardPlan,
   shardRange,
-} from '../../shared/shards.js';
+} from '../../shared/dataset/shard-plan.js';
 
 const B = ROWS_PER_BLOCK;
 
