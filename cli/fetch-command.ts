@@ -3,7 +3,7 @@
  * shard, several at once) through the loader functions' signed URLs into a
  * folder, each checked against the loader's size, CRC-32C and MD5 as it
  * streams in, then the whole folder through the checks `verify` makes
- * (DESIGN §9). Whatever fails, nothing it wrote is left behind.
+ * (docs/design.md §9). Whatever fails, nothing it wrote is left behind.
  */
 import {execFileSync} from 'node:child_process';
 import {mkdir, rm} from 'node:fs/promises';

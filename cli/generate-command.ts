@@ -1,5 +1,5 @@
 /**
- * `exploration-data generate`: a dataset into a local folder (DESIGN §9).
+ * `exploration-data generate`: a dataset into a local folder (docs/design.md §9).
  */
 import {stat} from 'node:fs/promises';
 import {resolve} from 'node:path';

@@ -1,8 +1,8 @@
 /**
- * POST /generateDataset: body JSON per DESIGN §2 (empty = defaults) ->
+ * POST /generateDataset: body JSON per docs/design.md §2 (empty = defaults) ->
  * 201 {version, objects, rows, seed, checksums, durationMs} for one shard,
  * 202 {version, status: "generating", shards, rows, seed} for a sharded
- * request (DESIGN §5). The front door has read the body (JSON, at most
+ * request (docs/design.md §5). The front door has read the body (JSON, at most
  * 64 KiB, never inflated).
  */
 import * as functions from '@google-cloud/functions-framework';

@@ -1,5 +1,5 @@
 /**
- * generateShard: one shard of a sharded version (DESIGN §7), from the
+ * generateShard: one shard of a sharded version (docs/design.md §7), from the
  * `google.cloud.pubsub.topic.v1.messagePublished` CloudEvent that Eventarc
  * (locally: the local stack's bridge) makes of a message on the topic
  * `dataset-shards`. A malformed event or message can never succeed: it is

@@ -190,7 +190,7 @@ export function parseDemoFlags(
   if (samples !== undefined) request.nSamples = samples;
   if (seed !== undefined) request.seed = seed;
   if (shards !== undefined) {
-    // The service's rule (DESIGN §2): every shard at least one 65,536-row block.
+    // The service's rule (docs/design.md §2): every shard at least one 65,536-row block.
     request.shards = resolveShardCount(
       samples ?? DEFAULTS.nSamples,
       shards,

@@ -2,7 +2,7 @@
  * The whole local stack: emulators, the local signing key, the seven
  * functions behind one public port, and two event bridges: one delivers
  * the bucket's finalize events to recordDatasetMetadata, the other the
- * shard messages of the topic `dataset-shards` to generateShard (DESIGN §7).
+ * shard messages of the topic `dataset-shards` to generateShard (docs/design.md §7).
  *
  * Every child is supervised (supervisor.ts): a function process that dies
  * is started again on its port (the router follows it if it has to move);

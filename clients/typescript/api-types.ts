@@ -1,4 +1,4 @@
-/** The answers of the HTTP API (DESIGN §5), as the client hands them back. */
+/** The answers of the HTTP API (docs/design.md §5), as the client hands them back. */
 import type {DatasetMetadata} from '../../shared/metadata/document.js';
 
 /** POST /generateDataset -> 201: one shard, written. */

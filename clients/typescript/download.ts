@@ -1,7 +1,7 @@
 /**
  * Downloads through signed URLs into a folder: each file streamed to disk
  * (never held in memory) under a temporary name, its size, CRC-32C and MD5
- * computed on the way and compared with what the loader said (DESIGN §5),
+ * computed on the way and compared with what the loader said (docs/design.md §5),
  * and only then linked to its own name, which is never overwritten. Several
  * files (a sharded version's shards) go at once, bounded; the first failure
  * stops the others and removes every file this call wrote.

@@ -1,6 +1,6 @@
 /**
  * POST /generateDataset, then follow loadMetadata until the version is
- * ready: the long-running-operation pattern of DESIGN §5 in one call, for
+ * ready: the long-running-operation pattern of docs/design.md §5 in one call, for
  * both answers. A 201 (one file) is written but recorded by the storage
  * trigger a moment later; a 202 (sharded) is being written shard by shard.
  * Either way ApiClient.waitReady polls, bounded, and a failed version

@@ -1,5 +1,5 @@
 /**
- * What the services need of the dataset catalogue (DESIGN §6), apart from
+ * What the services need of the dataset catalogue (docs/design.md §6), apart from
  * where it lives: Firestore in the cloud and on the emulator
  * (firestore-catalog.ts), memory in unit tests (test/support/memory-catalog.ts).
  */

@@ -1,5 +1,5 @@
 /**
- * The dataset catalogue in Firestore (DESIGN §6), one document `v{N}` per
+ * The dataset catalogue in Firestore (docs/design.md §6), one document `v{N}` per
  * version and no other document.
  *
  * Allocation locks nothing: it reads the highest version (a one-document

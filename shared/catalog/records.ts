@@ -1,5 +1,5 @@
 /**
- * What the catalog holds per version (DESIGN §6): document `v{N}` in the
+ * What the catalog holds per version (docs/design.md §6): document `v{N}` in the
  * datasets collection.
  */
 import type {DatasetConfig, Format} from '../dataset/config.js';

@@ -1,5 +1,5 @@
 /**
- * The dataset request: fields, defaults and bounds of DESIGN §2, validated
+ * The dataset request: fields, defaults and bounds of docs/design.md §2, validated
  * before anything is generated or written.
  */
 import {randomInt} from 'node:crypto';
@@ -25,7 +25,7 @@ export function isTfrecordCompression(
 /** A fully resolved request: every field present, seed included. */
 export interface DatasetConfig {
   nSamples: number;
-  /** how many shards the data files are split into (1: one file per format; DESIGN §2, §3) */
+  /** how many shards the data files are split into (1: one file per format; docs/design.md §2, §3) */
   shards: number;
   nTargetStoreIds: number;
   nCreativePackIds: number;

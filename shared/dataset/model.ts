@@ -1,5 +1,5 @@
 /**
- * The notebook's generative model (DESIGN §2), drawn from stream 0 of the
+ * The notebook's generative model (docs/design.md §2), drawn from stream 0 of the
  * seed: ids, base probabilities, creative effects, the creative -> target map
  * and the true label probability of every pair.
  */

@@ -1,5 +1,5 @@
 /**
- * Object and file names of a version (DESIGN §3): `{prefix}v{N}/` holding
+ * Object and file names of a version (docs/design.md §3): `{prefix}v{N}/` holding
  * `dataset_v{N}.parquet`, `dataset_v{N}.tfrecord[.gz]` and `metadata_v{N}.json`.
  */
 import type {Format, TfrecordCompression} from './config.js';
@@ -25,7 +25,7 @@ const DATA_EXTENSIONS = ['.parquet', '.tfrecord.gz', '.tfrecord'] as const;
 
 /**
  * The name of shard `index` of `count` for a data file or object named
- * `single` (DESIGN §3, the TensorFlow/Beam convention): `dataset_v3.parquet`
+ * `single` (docs/design.md §3, the TensorFlow/Beam convention): `dataset_v3.parquet`
  * -> `dataset_v3-00002-of-00016.parquet`. With one shard, `single` itself.
  */
 export function shardFileName(

@@ -43,7 +43,7 @@ export interface ValueType<V> {
   digest: DigestEncoding;
   /** the value's text in the row digest */
   digestText(value: V): string;
-  /** what pandas (pyarrow engine) and pyarrow read the Parquet column as (DESIGN §2) */
+  /** what pandas (pyarrow engine) and pyarrow read the Parquet column as (docs/design.md §2) */
   pandasDtypes: readonly string[];
   arrowTypes: readonly string[];
 }

@@ -1,5 +1,5 @@
 /**
- * The ShardPublisher of the functions (DESIGN §7): publishes shard messages
+ * The ShardPublisher of the functions (docs/design.md §7): publishes shard messages
  * to the Pub/Sub topic `dataset-shards` (env SHARD_TOPIC) with
  * @google-cloud/pubsub, which finds the emulator through
  * PUBSUB_EMULATOR_HOST and the project through GOOGLE_CLOUD_PROJECT, as the

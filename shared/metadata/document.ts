@@ -1,5 +1,5 @@
 /**
- * metadata_v{N}.json (DESIGN §4): the notebook's two probability maps, plus
+ * metadata_v{N}.json (docs/design.md §4): the notebook's two probability maps, plus
  * what traceability needs: the resolved config, the generator, the pair
  * probabilities, the objects with their checksums, and what was observed.
  */
@@ -15,7 +15,7 @@ export interface ObjectRecord extends ObjectDigests {
   rows: number;
 }
 
-/** A format of a sharded version: totals, and every shard in order (DESIGN §4). */
+/** A format of a sharded version: totals, and every shard in order (docs/design.md §4). */
 export interface ShardedObjectRecord {
   rows: number;
   bytes: number;

@@ -1,5 +1,5 @@
 /**
- * What the catalogue stores of a version's probabilities (DESIGN §6): the
+ * What the catalogue stores of a version's probabilities (docs/design.md §6): the
  * four maps inline while they fit a Firestore document (1 MiB, with room left
  * for the rest of the record), else a summary and a pointer to the metadata
  * object that holds them.

@@ -1,6 +1,6 @@
 /**
  * Whether a parsed metadata object is the one this service's generator wrote
- * for an allocation (DESIGN §6): same version, same resolved config, same
+ * for an allocation (docs/design.md §6): same version, same resolved config, same
  * generator, exactly the data objects that config names (one per format,
  * or every shard of a sharded config), with well-formed sizes and checksums. Returns the first disagreement, or undefined.
  */
@@ -57,7 +57,7 @@ function fileMismatch(
   return undefined;
 }
 
-/** A sharded format: totals, and every shard named and sized as DESIGN §3 places rows. */
+/** A sharded format: totals, and every shard named and sized as docs/design.md §3 places rows. */
 function shardedMismatch(
   format: string,
   object: unknown,

@@ -4,7 +4,7 @@
  * version `failed` at once (bounded: a catalogue that is down cannot hold
  * the request; the lease ends the version then).
  *
- * A sharded request (config.shards > 1, DESIGN §5, §7) is allocated with a
+ * A sharded request (config.shards > 1, docs/design.md §5, §7) is allocated with a
  * lease over the whole fan-out, its shard messages are published to the
  * shard topic, and it is answered at once, `generating`; generateShard
  * (shard-service.ts) writes the shards and the last one the metadata.

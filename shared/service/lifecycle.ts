@@ -1,5 +1,5 @@
 /**
- * A version's lifecycle as every reader sees it (DESIGN §6): `generating`
+ * A version's lifecycle as every reader sees it (docs/design.md §6): `generating`
  * under a lease, then `ready` or `failed`. A version found past its lease is
  * reported failed and recorded so by whoever reads it; marking a version
  * failed never holds up the request that does it (the lease covers a

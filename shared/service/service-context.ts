@@ -15,6 +15,6 @@ export interface ServiceContext {
   catalog: Catalog;
   log: Logger;
   now(): Date;
-  /** Where a sharded generate publishes its shard messages (DESIGN §7); absent: sharded requests are refused. */
+  /** Where a sharded generate publishes its shard messages (docs/design.md §7); absent: sharded requests are refused. */
   shardPublisher?: ShardPublisher;
 }

@@ -2,7 +2,7 @@
  * The per-file part of verify: every data file of a version (one per format,
  * or every shard) checked on worker threads in parallel: size, CRC-32C, MD5,
  * SHA-256 and row count against the metadata; for a sharded version also the
- * layout (shard names, each shard's rows as DESIGN §3 places them, totals).
+ * layout (shard names, each shard's rows as docs/design.md §3 places them, totals).
  * The rows of each format are merged, in shard order, into one summary for
  * the statistical checks; the metadata's empirical tallies are checked
  * against them per target store.
@@ -185,7 +185,7 @@ function checkFile(
   return true;
 }
 
-/** Shard count, names, each shard's row range and the totals (DESIGN §3). */
+/** Shard count, names, each shard's row range and the totals (docs/design.md §3). */
 function checkLayout(
   metadata: MetadataHead,
   format: Format,
@@ -215,7 +215,7 @@ function checkLayout(
       );
   });
   check(
-    `${format}: ${count} shards named and sized as DESIGN §3 places rows`,
+    `${format}: ${count} shards named and sized as docs/design.md §3 places rows`,
     wrong.length === 0,
     wrong.length === 0
       ? `${count} shards of up to ${shardRange(nSamples, count, 0).end} rows`

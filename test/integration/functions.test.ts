@@ -211,7 +211,7 @@ describe(
 );
 
 describe(
-  'the error contract of DESIGN §5: JSON errors, nothing written',
+  'the error contract of docs/design.md §5: JSON errors, nothing written',
   {timeout: 5 * 60_000},
   () => {
     const cases: Array<[string, string, RequestInit, number, string, string?]> =

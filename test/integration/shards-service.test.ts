@@ -1,5 +1,5 @@
 /**
- * The shard fan-out end to end on the real emulators (DESIGN §7): a sharded
+ * The shard fan-out end to end on the real emulators (docs/design.md §7): a sharded
  * POST answers 202, generateDataset publishes one message per shard to the
  * Pub/Sub emulator's `dataset-shards`, the local stack's shard bridge
  * delivers each as the messagePublished CloudEvent Eventarc would make, and

@@ -154,7 +154,7 @@ describe(
         assert.ok(parquet, 'pandas read no Parquet file');
         assert.equal(parquet.rows, rows);
         assert.deepEqual(parquet.columns, COLUMN_NAMES);
-        // DESIGN §2: what pandas and pyarrow must read each column as
+        // docs/design.md §2: what pandas and pyarrow must read each column as
         for (const {name, type} of COLUMNS) {
           assert.ok(
             type.pandasDtypes.includes(parquet.pandasDtypes[name]),

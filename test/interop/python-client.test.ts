@@ -1,5 +1,5 @@
 /**
- * The Python client (clients/python, DESIGN §10) in the project's venv:
+ * The Python client (clients/python, docs/design.md §10) in the project's venv:
  * ruff and mypy --strict on the package, a pip install of it, its unit tests
  * against a fake HTTP server, and its integration tests against the real
  * local stack started here. The client is imported from the working tree

@@ -1,6 +1,6 @@
 /**
  * allocationMismatch on sharded metadata: exactly S shards per format, named
- * and holding the rows DESIGN §3 places, sizes summing to the total.
+ * and holding the rows docs/design.md §3 places, sizes summing to the total.
  */
 import assert from 'node:assert/strict';
 import {before, describe, it} from 'node:test';

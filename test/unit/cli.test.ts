@@ -314,7 +314,7 @@ describe('exploration-data, every bad input one line and exit 2', () => {
     assert.equal(stdout, `${GENERATOR.version}\n`);
   });
 
-  it('generate --version N is the dataset version (DESIGN §9), as --dataset-version N', () => {
+  it('generate --version N is the dataset version (docs/design.md §9), as --dataset-version N', () => {
     const out = join(scratch, 'alias');
     const {code, stdout, stderr} = run(
       'generate',

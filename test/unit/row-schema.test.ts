@@ -164,7 +164,7 @@ describe('row schema', () => {
     assert.equal(exampleBytes(SAMPLE_ROW), encodeExample(SAMPLE_ROW).length);
   });
 
-  it('yields the model of DESIGN §2 from a drawn creative and label', () => {
+  it('yields the model of docs/design.md §2 from a drawn creative and label', () => {
     const model = buildModel({
       seed: 3,
       nTargetStoreIds: 7,
