@@ -9,7 +9,7 @@
  */
 import {buildModel} from '../shared/dataset/model.js';
 import {SplitMix64, streamFor, Xoshiro128ss} from '../shared/dataset/prng.js';
-import {ROWS_PER_BLOCK} from '../shared/dataset/rows.js';
+import {ROWS_PER_BLOCK} from '../shared/dataset/blocks.js';
 
 const MASK_64 = (1n << 64n) - 1n;
 

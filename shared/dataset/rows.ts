@@ -4,10 +4,8 @@
  * is chunked, shared out or resumed.
  */
 import type {DatasetModel} from './model.js';
+import {blockCount, ROWS_PER_BLOCK} from './blocks.js';
 import {rowBlockStream, streamFor} from './prng.js';
-
-/** Part of the generator's contract: changing it changes every dataset. */
-export const ROWS_PER_BLOCK = 65_536;
 
 /** A run of consecutive rows; buffers are reused, so copy what you keep. */
 export interface RowBlock {
@@ -18,10 +16,6 @@ export interface RowBlock {
   creative: Int32Array;
   /** label of each row, 0 or 1 */
   label: Uint8Array;
-}
-
-export function blockCount(nSamples: number): number {
-  return Math.ceil(nSamples / ROWS_PER_BLOCK);
 }
 
 /** Fills `block` with the rows of block `blockIndex`. */

@@ -1,11 +1,11 @@
 /**
- * How a dataset is split into shards (DESIGN §2, §3): how many, and which
+ * How a dataset is split into shards (docs/design.md §2, §3): how many, and which
  * rows each holds. Shard k holds rows [k * R, min((k + 1) * R, nSamples))
  * with R = ceil(blocks / S) * ROWS_PER_BLOCK, a whole number of row blocks,
  * so row i is the same sample (the same block stream) whatever S is.
  */
 import {InvalidArgumentError} from '../errors.js';
-import {blockCount, ROWS_PER_BLOCK} from './rows.js';
+import {ROWS_PER_BLOCK, blockCount} from './blocks.js';
 
 export const MAX_SHARDS = 1024;
 /** Up to this many rows a dataset is one file by default. */

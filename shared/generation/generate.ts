@@ -33,7 +33,7 @@ import {
 import {writeMetadata} from '../metadata/write.js';
 import {buildModel, type DatasetModel} from '../dataset/model.js';
 import {shardFileName, type DatasetFileKind} from '../dataset/object-names.js';
-import {drawBlock, newRowBlock, ROWS_PER_BLOCK} from '../dataset/rows.js';
+import {drawBlock, newRowBlock} from '../dataset/rows.js';
 import {
   resolveShardCount,
   shardPlan,
@@ -44,6 +44,7 @@ import {ChecksumSink} from '../storage/sinks/checksum-sink.js';
 import {GzipSink} from '../storage/sinks/gzip-sink.js';
 import type {ByteSink} from '../storage/sinks/sink.js';
 import {PARQUET_CREATED_BY} from '../dataset/generator-version.js';
+import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
 
 /** Where the files of one version go: a folder, a bucket, memory. */
 export interface DatasetDestination {

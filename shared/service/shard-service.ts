@@ -1,5 +1,5 @@
 /**
- * generateShard's domain (DESIGN §3, §7): write shard k of a sharded
+ * generateShard's domain (docs/design.md §3, §7): write shard k of a sharded
  * version, record it, and, for whoever records the last shard, write
  * `metadata_v{N}.json` (the storage trigger then commits the version).
  *
@@ -46,13 +46,13 @@ import {
 import {targetTallyOf} from '../metadata/document.js';
 import {buildModel, type DatasetModel} from '../dataset/model.js';
 import {objectName, type DatasetFileKind} from '../dataset/object-names.js';
-import {ROWS_PER_BLOCK} from '../dataset/rows.js';
 import {shardRange} from '../dataset/shard-plan.js';
 import type {ByteSink} from '../storage/sinks/sink.js';
 import type {ObjectStore, StoredObject} from '../storage/object-store.js';
 import type {ServiceContext} from './service-context.js';
 import {markFailedBounded} from './lifecycle.js';
 import type {ShardMessage} from '../messaging/shard-messages.js';
+import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
 
 /**
  * TFRecord blocks in flight per delivery (~8 MB each at the default shape),
