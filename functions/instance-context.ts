@@ -8,8 +8,9 @@ import {FirestoreCatalog} from '../shared/catalog/firestore-catalog.js';
 import {jsonLogger} from '../shared/logger.js';
 import {PubsubShardPublisher} from '../shared/messaging/pubsub-shard-publisher.js';
 import type {ServiceContext} from '../shared/service/service-context.js';
-import {ConfigurationError, settingsFromEnv} from '../shared/settings.js';
+import {settingsFromEnv} from '../shared/settings.js';
 import {GcsObjectStore} from '../shared/storage/gcs-object-store.js';
+import {ConfigurationError} from '../shared/errors.js';
 
 export function createServiceContext(
   env: Record<string, string | undefined> = process.env,

@@ -1,5 +1,5 @@
 /**
- * The generate and loader answers (DESIGN §5) checked at the boundary: the
+ * The generate and loader answers (docs/design.md §5) checked at the boundary: the
  * client hands back the typed union only when the JSON has its shape, and
  * says which field is wrong otherwise. Plus the guards and the one "files of
  * a link" helper that fetch, smoke and the demo use for both shapes.
@@ -12,19 +12,7 @@ import type {
   ShardLink,
   SignedFile,
 } from './api-types.js';
-
-/** The answer does not have the shape DESIGN §5 gives it. */
-export class MalformedAnswerError extends Error {
-  /** What is wrong, without the function's name. */
-  readonly reason: string;
-
-  constructor(what: string, why: string) {
-    const reason = `an answer without the shape of DESIGN §5: ${why}`;
-    super(`${what}: ${reason}`);
-    this.name = 'MalformedAnswerError';
-    this.reason = reason;
-  }
-}
+import {MalformedAnswerError} from './api-error.js';
 
 type Json = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 /**
- * The one client of the HTTP API (DESIGN §5), over Node's global fetch: used
+ * The one client of the HTTP API (docs/design.md §5), over Node's global fetch: used
  * by the CLI's `fetch`, `npm run smoke`, the demo and the tests.
  *
  * - every answer other than the expected 2xx is an ApiError carrying the
@@ -13,9 +13,9 @@
  */
 import {setTimeout as sleep} from 'node:timers/promises';
 import {STATUS_TABLE} from '../../shared/catalog/statuses.js';
-import {ApiError, errorBodyOf} from './api-error.js';
+import {ApiError, errorBodyOf, MalformedAnswerError} from './api-error.js';
 import {longRequest} from './long-request.js';
-import {fileLinkOf, generateAnswerOf, MalformedAnswerError} from './answers.js';
+import {fileLinkOf, generateAnswerOf} from './answers.js';
 import type {
   DatasetList,
   FileLink,

@@ -11,7 +11,7 @@ import {
 export class ApiError extends Error {
   /** HTTP status; 0 when no answer came (connection refused, timeout). */
   readonly status: number;
-  /** The server's `error.code` (DESIGN §5), or UNAVAILABLE / INTERNAL when it sent none. */
+  /** The server's `error.code` (docs/design.md §5), or UNAVAILABLE / INTERNAL when it sent none. */
   readonly code: string;
   readonly field: string | undefined;
   readonly requestId: string | undefined;
@@ -61,7 +61,7 @@ export class ApiError extends Error {
   }
 }
 
-/** The JSON error body of DESIGN §5, when `body` is one. */
+/** The JSON error body of docs/design.md §5, when `body` is one. */
 export function errorBodyOf(body: unknown):
   | {
       code: string;
@@ -92,4 +92,17 @@ export function errorBodyOf(body: unknown):
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) return error.summary();
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The answer does not have the shape docs/design.md §5 gives it. */
+export class MalformedAnswerError extends Error {
+  /** What is wrong, without the function's name. */
+  readonly reason: string;
+
+  constructor(what: string, why: string) {
+    const reason = `an answer without the shape of docs/design.md §5: ${why}`;
+    super(`${what}: ${reason}`);
+    this.name = 'MalformedAnswerError';
+    this.reason = reason;
+  }
 }

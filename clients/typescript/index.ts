@@ -1,14 +1,13 @@
-/** The HTTP API client (DESIGN §5): re-exports only. */
+/** The HTTP API client (docs/design.md §5): re-exports only. */
 export {ApiClient, reach} from './api-client.js';
 export type {ApiClientOptions, WaitReadyOptions} from './api-client.js';
-export {ApiError, describeError} from './api-error.js';
+export {ApiError, describeError, MalformedAnswerError} from './api-error.js';
 export {
   fileLinkOf,
   filesOfLink,
   generateAnswerOf,
   isGenerating,
   isShardedLink,
-  MalformedAnswerError,
 } from './answers.js';
 export {
   generateAndWait,

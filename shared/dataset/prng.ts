@@ -10,8 +10,6 @@ const TWO_32 = 0x1_0000_0000;
 const INV_TWO_32 = 1 / TWO_32; // exact: a power of two
 const TWO_53 = 2 ** 53;
 const MASK_64 = (1n << 64n) - 1n;
-/** Largest bound for which `x * bound` stays exact in a double. */
-export const MAX_BOUND = 2 ** 21;
 
 /** SplitMix64 (Steele, Lea & Flood), the seeding generator Vigna recommends. */
 export class SplitMix64 {
@@ -102,7 +100,7 @@ const STREAM_KEY_DOMAIN = 'exploration-data/stream-key/v1';
 /**
  * The 128-bit key of stream `stream` for `seed`: the first 16 bytes of
  * SHA-256(domain || seed as u64 big-endian || stream as u64 big-endian).
- * A hash of both numbers (DESIGN §2), so no two (seed, stream) pairs share a
+ * A hash of both numbers (docs/design.md §2), so no two (seed, stream) pairs share a
  * stream except by a 2^-128 accident; the old `seed XOR (stream * constant)`
  * key let seed 0 block 1 and seed 7892186128520289 block 460 coincide.
  * Costs about 2 microseconds per 65,536-row block (docs/generator.md).

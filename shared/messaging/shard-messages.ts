@@ -1,5 +1,5 @@
 /**
- * The shard fan-out's message (DESIGN §7): one per shard of a sharded
+ * The shard fan-out's message (docs/design.md §7): one per shard of a sharded
  * version, published by generateDataset to the Pub/Sub topic
  * `dataset-shards` and delivered by Eventarc (locally: the local stack's
  * bridge) to generateShard as a `google.cloud.pubsub.topic.v1.messagePublished`
@@ -10,9 +10,6 @@
 import {InvalidArgumentError} from '../errors.js';
 import {MAX_VERSION} from '../catalog/catalog.js';
 import {MAX_SHARDS} from '../dataset/shard-plan.js';
-
-/** The topic's default name (env SHARD_TOPIC). */
-export const SHARD_TOPIC = 'dataset-shards';
 
 /** The CloudEvent type Eventarc delivers a Pub/Sub message as. */
 export const MESSAGE_PUBLISHED =

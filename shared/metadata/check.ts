@@ -1,5 +1,5 @@
 /**
- * What makes the small members of a metadata_v{N}.json (DESIGN §4) a typed
+ * What makes the small members of a metadata_v{N}.json (docs/design.md §4) a typed
  * MetadataHead: schemaVersion, version, createdAt, generator, a fully
  * resolved config, objects (one file per format, or `shards: [...]`) and
  * empirical. Each error names the member at fault and what it holds
@@ -8,7 +8,7 @@
  * metadata JSON into a typed value.
  */
 import {FORMATS, resolveConfig, type DatasetConfig} from '../dataset/config.js';
-import {InvalidArgumentError} from '../errors.js';
+import {InvalidArgumentError, MalformedMetadataError} from '../errors.js';
 import {
   METADATA_SCHEMA_VERSION,
   type Empirical,
@@ -16,14 +16,6 @@ import {
   type MetadataHead,
   type ObjectRecord,
 } from './document.js';
-
-/** The bytes are not a metadata object this service could have written. */
-export class MalformedMetadataError extends Error {
-  constructor(message: string, options?: {cause?: unknown}) {
-    super(message, options);
-    this.name = 'MalformedMetadataError';
-  }
-}
 
 function shown(value: unknown): string {
   if (value === null) return 'null';

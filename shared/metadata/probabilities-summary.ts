@@ -37,11 +37,3 @@ export class RunningSummary {
     };
   }
 }
-
-export function summarizeProbabilities(
-  values: ArrayLike<number>,
-): ProbabilitiesSummary {
-  const summary = new RunningSummary();
-  for (let i = 0; i < values.length; i++) summary.add(values[i]);
-  return summary.result();
-}

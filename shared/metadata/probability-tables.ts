@@ -5,8 +5,8 @@
  * maps are never whole objects: at 1,000,000 creative packs JSON.parse of
  * the file held ~760 MB (docs/large-configs.md has the figures).
  */
-import {MalformedMetadataError} from './check.js';
 import type {ProbabilityMapKey} from './document.js';
+import {MalformedMetadataError} from '../errors.js';
 
 export class ProbabilityTables {
   /** target store ids, in the order first seen */

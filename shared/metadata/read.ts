@@ -1,5 +1,5 @@
 /**
- * The one parser of metadata_v{N}.json (DESIGN §4): the recorder, the
+ * The one parser of metadata_v{N}.json (docs/design.md §4): the recorder, the
  * loaders, verify and the tests turn its bytes into a typed value here and
  * nowhere else. It reads the object as it streams in, without holding it
  * whole: at 1,000,000 creative packs the object is ~140 MB, and JSON.parse
@@ -15,7 +15,7 @@
  * (docs/large-configs.md: why).
  */
 import {JSONParser} from '@streamparser/json';
-import {checkHead, MalformedMetadataError} from './check.js';
+import {checkHead} from './check.js';
 import {
   METADATA_KEYS,
   PROBABILITY_MAPS,
@@ -28,8 +28,7 @@ import {
   type ProbabilitiesSummary,
 } from './probabilities-summary.js';
 import {ProbabilityTables} from './probability-tables.js';
-
-export {MalformedMetadataError};
+import {MalformedMetadataError} from '../errors.js';
 
 export interface ProbabilityMaps {
   target_store_id_probs: Record<string, number>;

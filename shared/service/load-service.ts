@@ -5,8 +5,13 @@
 import type {Format} from '../dataset/config.js';
 import type {DatasetRecord, DatasetStatus} from '../catalog/records.js';
 import {requireServable} from '../catalog/statuses.js';
-import {DataLossError, InvalidArgumentError, NotFoundError} from '../errors.js';
-import {MalformedMetadataError, parseMetadata} from '../metadata/read.js';
+import {
+  DataLossError,
+  InvalidArgumentError,
+  NotFoundError,
+  MalformedMetadataError,
+} from '../errors.js';
+import {parseMetadata} from '../metadata/read.js';
 import {
   METADATA_ANSWER_MAX_BYTES,
   summarizedMetadata,
@@ -73,7 +78,7 @@ export interface ObjectLink {
   md5: string;
 }
 
-/** One shard of a sharded version's format, signed (DESIGN §5). */
+/** One shard of a sharded version's format, signed (docs/design.md §5). */
 export interface ShardLink {
   url: string;
   object: string;

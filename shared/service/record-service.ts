@@ -1,5 +1,5 @@
 /**
- * recordDatasetMetadata's domain (DESIGN §6). A finalized
+ * recordDatasetMetadata's domain (docs/design.md §6). A finalized
  * `metadata_v{N}.json` commits version N only when this service allocated N,
  * N is still `generating` under its lease, and the metadata (read at the
  * event's generation) matches the allocation and the data objects actually
@@ -26,11 +26,7 @@ import {
   type MetadataHead,
 } from '../metadata/document.js';
 import {mapBounded} from '../parallel/map-bounded.js';
-import {
-  MalformedMetadataError,
-  readMetadata,
-  type MetadataRead,
-} from '../metadata/read.js';
+import {readMetadata, type MetadataRead} from '../metadata/read.js';
 import {
   INLINE_PROBABILITIES_MAX_BYTES,
   probabilitiesRecordOf,
@@ -47,9 +43,10 @@ function inlineBudgetBeside(objects: MetadataHead['objects']): number {
   );
 }
 import {metadataVersionOf} from '../dataset/object-names.js';
-import {gsUri, ObjectGoneError} from '../storage/object-store.js';
+import {gsUri} from '../storage/object-store.js';
 import {allocationMismatch} from './allocation-check.js';
 import type {ServiceContext} from './service-context.js';
+import {MalformedMetadataError, ObjectGoneError} from '../errors.js';
 
 /** The parts of the Cloud Storage object resource an event carries that we use. */
 export interface StorageObjectEvent {

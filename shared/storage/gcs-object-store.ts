@@ -15,14 +15,11 @@ import {
   AlreadyExistsError,
   DataLossError,
   UnavailableError,
+  ObjectGoneError,
 } from '../errors.js';
 import type {DatasetFileKind} from '../dataset/object-names.js';
 import type {ByteSink} from './sinks/sink.js';
-import {
-  ObjectGoneError,
-  type ObjectStore,
-  type StoredObject,
-} from './object-store.js';
+import {type ObjectStore, type StoredObject} from './object-store.js';
 import {signedReadUrl, type SignedUrl} from './signed-url.js';
 
 const CONTENT_TYPES: Record<DatasetFileKind, string> = {

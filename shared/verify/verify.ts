@@ -13,9 +13,13 @@ import {createReadStream} from 'node:fs';
 import {readdir} from 'node:fs/promises';
 import {join} from 'node:path';
 import type {Format} from '../dataset/config.js';
-import {InvalidArgumentError, NotFoundError} from '../errors.js';
+import {
+  InvalidArgumentError,
+  NotFoundError,
+  MalformedMetadataError,
+} from '../errors.js';
 import type {MetadataHead} from '../metadata/document.js';
-import {MalformedMetadataError, readMetadata} from '../metadata/read.js';
+import {readMetadata} from '../metadata/read.js';
 import {buildModel, pairProbability} from '../dataset/model.js';
 import type {ProbabilityTables} from '../metadata/probability-tables.js';
 import type {RowsSummary} from '../storage/sinks/row-sink.js';

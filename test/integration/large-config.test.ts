@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
 import {after, before, describe, it} from 'node:test';
 import {buildModel} from '../../shared/dataset/model.js';
-import {summarizeProbabilities} from '../../shared/metadata/probabilities-summary.js';
+import {summarizeProbabilities} from '../support/summarize-probabilities.js';
 import {
   postJson,
   startTestStack,

@@ -6,14 +6,11 @@ import {
   metadataHead,
   serializeMetadata,
 } from '../../shared/metadata/document.js';
-import {
-  MalformedMetadataError,
-  parseMetadata,
-  readMetadata,
-} from '../../shared/metadata/read.js';
+import {parseMetadata, readMetadata} from '../../shared/metadata/read.js';
 import {buildModel} from '../../shared/dataset/model.js';
 import {INLINE_PROBABILITIES_MAX_BYTES} from '../../shared/metadata/probabilities-record.js';
-import {summarizeProbabilities} from '../../shared/metadata/probabilities-summary.js';
+import {summarizeProbabilities} from '../support/summarize-probabilities.js';
+import {MalformedMetadataError} from '../../shared/errors.js';
 
 function metadataFor(nTargetStoreIds: number, nCreativePackIds: number) {
   const config = resolveConfig({
@@ -300,7 +297,7 @@ describe('readMetadata', () => {
     );
   });
 
-  it('accepts a sharded format: totals and every shard (DESIGN §4)', async () => {
+  it('accepts a sharded format: totals and every shard (docs/design.md §4)', async () => {
     const sharded = {rows: 10, bytes: 200, shards: [file, file]};
     const read = await readMetadata([
       Buffer.from(withMember('objects', {parquet: sharded})),

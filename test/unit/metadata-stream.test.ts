@@ -12,8 +12,8 @@ import {
 import {readMetadata} from '../../shared/metadata/read.js';
 import {metadataChunks, writeMetadata} from '../../shared/metadata/write.js';
 import {buildModel} from '../../shared/dataset/model.js';
-import {summarizeProbabilities} from '../../shared/metadata/probabilities-summary.js';
-import {MemorySink} from '../../shared/storage/sinks/sink.js';
+import {summarizeProbabilities} from '../support/summarize-probabilities.js';
+import {MemorySink} from '../support/memory-sink.js';
 import type {ObjectDigests} from '../../shared/digest/digests.js';
 
 function inputsFor(nTargetStoreIds: number, nCreativePackIds: number) {

@@ -11,7 +11,7 @@ import {
   INLINE_PROBABILITIES_MAX_BYTES,
   probabilitiesRecordOf,
 } from '../../shared/metadata/probabilities-record.js';
-import {summarizeProbabilities} from '../../shared/metadata/probabilities-summary.js';
+import {summarizeProbabilities} from '../support/summarize-probabilities.js';
 
 function metadataFor(nTargetStoreIds: number, nCreativePackIds: number) {
   const config = resolveConfig({

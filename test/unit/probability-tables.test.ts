@@ -10,12 +10,10 @@ import {
   buildMetadata,
   serializeMetadata,
 } from '../../shared/metadata/document.js';
-import {
-  MalformedMetadataError,
-  readMetadata,
-} from '../../shared/metadata/read.js';
+import {readMetadata} from '../../shared/metadata/read.js';
 import {buildModel} from '../../shared/dataset/model.js';
 import {ProbabilityTables} from '../../shared/metadata/probability-tables.js';
+import {MalformedMetadataError} from '../../shared/errors.js';
 
 describe('ProbabilityTables', () => {
   it('hold what the generator wrote, by id and by index', async () => {

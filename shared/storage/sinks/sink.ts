@@ -19,30 +19,3 @@ export interface ByteSink {
   /** Give up: release resources and remove what was written, even after close. */
   abort(reason: unknown): Promise<void>;
 }
-
-/** Keeps the bytes in memory; for tests and small outputs. */
-export class MemorySink implements ByteSink {
-  private readonly chunks: Uint8Array[] = [];
-  closed = false;
-  aborted = false;
-
-  async write(chunk: Uint8Array): Promise<void> {
-    if (this.closed || this.aborted)
-      throw new Error('write after end of MemorySink');
-    // A copy: the caller may reuse `chunk` once this resolves (the contract above).
-    this.chunks.push(Buffer.from(chunk));
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-
-  async abort(): Promise<void> {
-    this.aborted = true;
-    this.chunks.length = 0;
-  }
-
-  bytes(): Buffer {
-    return Buffer.concat(this.chunks);
-  }
-}
