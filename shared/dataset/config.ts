@@ -194,7 +194,7 @@ export function resolveConfig(
   );
   return {
     nSamples,
-    // 1 up to 33,554,432 rows, else ceil(nSamples / 16,777,216); bounds in shards.ts
+    // 1 up to 33,554,432 rows, else ceil(nSamples / 16,777,216); bounds in shard-plan.ts
     shards: resolveShardCount(nSamples, record.shards, 'shards'),
     nTargetStoreIds: integerIn(
       record,

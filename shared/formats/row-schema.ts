@@ -1,6 +1,6 @@
 /**
  * The dataset's row schema, declared once (docs/design.md §2): for each column, in
- * file order, its name, the kind of value it holds (row-value-types.ts: its
+ * file order, its name, the kind of value it holds (value-types.ts: its
  * Parquet type, TF feature, digest encoding), its repetition, and how a
  * drawn row block (rows.ts) yields its value.
  *

@@ -279,7 +279,7 @@ export function assembleMetadata(args: {
   });
 }
 
-/** Streams metadata_v{N}.json (metadata-stream.ts); returns its checksums. */
+/** Streams metadata_v{N}.json (metadata/write.ts); returns its checksums. */
 export async function writeMetadataFile(
   destination: DatasetDestination,
   name: string,

@@ -1,17 +1,10 @@
 /**
- * The ShardPublisher of the functions (docs/design.md §7): publishes shard messages
- * to the Pub/Sub topic `dataset-shards` (env SHARD_TOPIC) with
- * @google-cloud/pubsub, which finds the emulator through
- * PUBSUB_EMULATOR_HOST and the project through GOOGLE_CLOUD_PROJECT, as the
- * Storage and Firestore clients do.
- *
- * The library is loaded on the first publish, not at start-up: importing it
- * costs ~0.4 s of CPU, and of all the functions only generateDataset (and
- * only for a sharded request) publishes. The messages of one call go out in
- * batches; the call resolves once Pub/Sub has taken every one of them, and
- * fails (UnavailableError: the caller fails the version and answers 503)
- * when any is refused or when they have not all been taken within
- * `timeoutMs`.
+ * The ShardPublisher of the functions (docs/design.md §7): publishes shard
+ * messages to the topic SHARD_TOPIC with @google-cloud/pubsub (the emulator
+ * through PUBSUB_EMULATOR_HOST), loaded on the first publish (importing it
+ * costs ~0.4 s of CPU and only a sharded generate publishes). Resolves once
+ * Pub/Sub has taken every message; an UnavailableError when any is refused
+ * or not taken within `timeoutMs`.
  */
 import type {PubSub, Topic} from '@google-cloud/pubsub';
 import {UnavailableError} from '../errors.js';

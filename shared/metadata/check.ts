@@ -4,7 +4,7 @@
  * resolved config, objects (one file per format, or `shards: [...]`) and
  * empirical. Each error names the member at fault and what it holds
  * (`metadata's objects.parquet.shards[2].rows must be a whole number >= 0,
- * got -1`). Used by metadata-reader.ts, the one parser; nothing else turns
+ * got -1`). Used by read.ts, the one parser; nothing else turns
  * metadata JSON into a typed value.
  */
 import {FORMATS, resolveConfig, type DatasetConfig} from '../dataset/config.js';

@@ -244,20 +244,14 @@ export function metadataHead(args: MetadataInputs): MetadataHead {
 
 /**
  * The whole metadata as one object. It takes ~1 GB at 1,000,000 creative
- * packs: the generator streams it instead (metadata-stream.ts); this form is
+ * packs: the generator streams it instead (write.ts); this form is
  * for small configs and for tests, which check that both give the same bytes.
  */
 export function buildMetadata(
   args: MetadataInputs & {model: DatasetModel},
 ): DatasetMetadata {
   const {model} = args;
-  const head = metadataHead(args);
-  return {
-    schemaVersion: head.schemaVersion,
-    version: head.version,
-    createdAt: head.createdAt,
-    generator: head.generator,
-    config: head.config,
+  return metadataOf(metadataHead(args), {
     target_store_id_probs: mapOf(model.targetIds, t => model.targetProbs[t]),
     creative_pack_id_probs: mapOf(
       model.creativeIds,
@@ -268,6 +262,21 @@ export function buildMetadata(
       c => model.targetIds[model.creativeTarget[c]],
     ),
     pair_probs: mapOf(model.creativeIds, c => model.pairProbs[c]),
+  });
+}
+
+/** The document from its head and its four maps, its members in METADATA_KEYS order. */
+export function metadataOf(
+  head: MetadataHead,
+  maps: Pick<DatasetMetadata, ProbabilityMapKey>,
+): DatasetMetadata {
+  return {
+    schemaVersion: head.schemaVersion,
+    version: head.version,
+    createdAt: head.createdAt,
+    generator: head.generator,
+    config: head.config,
+    ...maps,
     objects: head.objects,
     empirical: head.empirical,
   };

@@ -1,7 +1,7 @@
 /**
  * The four per-id maps of a metadata object as verify uses them: each id
  * once, a Map from id to its index, the values in packed number arrays.
- * Filled entry by entry as metadata-reader.ts streams the maps past, so the
+ * Filled entry by entry as read.ts streams the maps past, so the
  * maps are never whole objects: at 1,000,000 creative packs JSON.parse of
  * the file held ~760 MB (docs/large-configs.md has the figures).
  */

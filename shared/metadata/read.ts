@@ -1,23 +1,18 @@
 /**
  * The one parser of metadata_v{N}.json (docs/design.md §4): the recorder, the
  * loaders, verify and the tests turn its bytes into a typed value here and
- * nowhere else. It reads the object as it streams in, without holding it
- * whole: at 1,000,000 creative packs the object is ~140 MB, and JSON.parse
- * of it took ~760 MB (docs/large-configs.md has the figures).
- *
- * The small members are parsed whole and checked into a typed MetadataHead
- * (metadata-check.ts); the four per-id maps are checked entry by entry (an
- * object of numbers, or of strings for creative_pack_target), counted against
- * the config, pair_probs summarized, and handed on as the caller asks: kept
- * whole while their JSON stays under a size (the recorder, loadMetadata), or
- * as ProbabilityTables (verify). Malformed bytes are a MalformedMetadataError
- * naming what is wrong. The streaming parser is @streamparser/json
- * (docs/large-configs.md: why).
+ * nowhere else. It reads the object as it streams in (@streamparser/json),
+ * never whole: ~140 MB at 1,000,000 creative packs (docs/large-configs.md).
+ * The small members are checked into a MetadataHead (check.ts); the four
+ * maps entry by entry, counted against the config, and kept whole under a
+ * size or handed on as ProbabilityTables. Malformed bytes are a
+ * MalformedMetadataError naming what is wrong.
  */
 import {JSONParser} from '@streamparser/json';
 import {checkHead} from './check.js';
 import {
   METADATA_KEYS,
+  metadataOf,
   PROBABILITY_MAPS,
   type DatasetMetadata,
   type MetadataHead,
@@ -243,16 +238,7 @@ export function parseMetadata(bytes: Uint8Array): DatasetMetadata {
   checkNonEmpty(counts);
   const head = checkHead(whole);
   checkCountsAgainstConfig(head, counts);
-  return {
-    schemaVersion: head.schemaVersion,
-    version: head.version,
-    createdAt: head.createdAt,
-    generator: head.generator,
-    config: head.config,
-    ...(maps as ProbabilityMaps),
-    objects: head.objects,
-    empirical: head.empirical,
-  };
+  return metadataOf(head, maps as ProbabilityMaps);
 }
 
 /** Each map has one entry per id the config asks for (duplicate keys would count twice). */

@@ -175,7 +175,7 @@ export async function loadMetadata(
     throw new NotFoundError(
       `dataset version ${record.version} has no metadata object`,
     );
-  // Past a size the metadata is answered summarized (metadata-view.ts), never read whole.
+  // Past a size the metadata is answered summarized (metadata/view.ts), never read whole.
   const gone = () =>
     new NotFoundError(
       `the metadata object of dataset version ${record.version} is gone from the bucket`,

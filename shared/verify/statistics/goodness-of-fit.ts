@@ -1,26 +1,10 @@
 /**
- * Goodness-of-fit of observed label counts to their true probabilities, with
- * power to see the creative effects (issue 7): one exact two-sided p-value
- * per group (a creative, or a target store), combined by Fisher's method,
- *
- *   X = -2 * sum(ln p_i)  against  chi-square with 2m degrees of freedom,
- *
- * m the groups tested. Assumptions, all met by the generator's model:
- * - given the rows n_i of each group, the labels are independent Bernoulli
- *   draws (the PRNG is taken as ideal; a label's probability is
- *   round(q * 2^32) / 2^32, within 2^-33 of q, which is ignored);
- * - a creative's labels are Binomial(n_c, q_c): its p-value is the exact
- *   binomial one (binomial.ts), valid however small n_c q_c is;
- * - a target store's positives are a sum of binomials with different q_c
- *   (Poisson-binomial). Hoeffding (1956, Theorem 4) bounds each of its tails
- *   by the binomial's with the mean probability qbar, at least 2 away from
- *   n qbar; nearer, the p-value is 1. So its p-value is conservative.
- * Each p_i satisfies P(p_i <= a) <= a under the null hypothesis, so X is
- * stochastically no larger than chi-square(2m), and the test's false-failure
- * rate is at most alpha for any counts: discreteness and tiny expected counts
- * only cost power, never validity. Groups without rows, or whose q is 0 or 1
- * and whose labels agree with it, carry no information and are skipped; a
- * label that contradicts q = 0 or 1 makes p_i = 0 and fails the test.
+ * Goodness-of-fit of observed label counts to their true probabilities: one
+ * exact two-sided p-value per group (a creative, or a target store: a
+ * Poisson-binomial bounded by Hoeffding's theorem, so conservative), combined
+ * by Fisher's method, X = -2 * sum(ln p_i) against chi-square(2m). Valid for
+ * any counts; groups without information are skipped. The assumptions and
+ * why they hold: docs/verify.md.
  */
 import gammainc from '@stdlib/math-base-special-gammainc';
 import {
