@@ -19,7 +19,7 @@ import {
   describeError,
   generateAndWait,
   isGenerating,
-} from '../shared/api/index.js';
+} from '../clients/typescript/index.js';
 import {fetchDataset, type FetchedDataset} from '../cli/fetch-dataset.js';
 import {
   checkOutFolder,
@@ -27,11 +27,11 @@ import {
   parseIntegerFlag,
 } from '../cli/generate-command.js';
 import {isBadInput} from '../cli/program.js';
-import {DEFAULTS} from '../shared/config.js';
+import {DEFAULTS} from '../shared/dataset/config.js';
 import {settingsFromEnv} from '../shared/settings.js';
 import {InvalidArgumentError} from '../shared/errors.js';
-import {MAX_SHARDS, resolveShardCount} from '../shared/shards.js';
-import {describeFit, verifyDirectory} from '../shared/verify.js';
+import {MAX_SHARDS, resolveShardCount} from '../shared/dataset/shard-plan.js';
+import {describeFit, verifyDirectory} from '../shared/verify/verify.js';
 import {startLocalStack, type LocalStack} from './stack.js';
 
 interface Timings {
@@ -190,7 +190,7 @@ export function parseDemoFlags(
   if (samples !== undefined) request.nSamples = samples;
   if (seed !== undefined) request.seed = seed;
   if (shards !== undefined) {
-    // The service's rule (DESIGN §2): every shard at least one 65,536-row block.
+    // The service's rule (docs/design.md §2): every shard at least one 65,536-row block.
     request.shards = resolveShardCount(
       samples ?? DEFAULTS.nSamples,
       shards,

@@ -1,25 +1,13 @@
 /**
- * The local stand-in for Eventarc: receives messages from a Pub/Sub
- * emulator subscription, turns each into the CloudEvent Eventarc would
- * deliver (a `CloudEventTransform`) and POSTs it to the target URL. A 2xx
- * acknowledges the message; anything else (or no answer) is retried with
- * exponential backoff, a bounded number of times, then dropped and logged.
- *
- * Two transforms (cloud-event.ts): the Cloud Storage notifications that
- * fake-gcs-server publishes become `google.cloud.storage.object.v1.finalized`
- * events (the default, for recordDatasetMetadata); the shard messages of
- * the topic `dataset-shards` become `google.cloud.pubsub.topic.v1.messagePublished`
- * events (for generateShard).
- *
- * Receiving is @google-cloud/pubsub's streaming pull: its flow control
- * holds at most `maxPending` messages, its lease management keeps their
- * ack deadlines extended through retries, and it batches acks and nacks.
- * Deliveries run `maxInFlight` at a time; a message keeps its place among
- * them from its first attempt to its ack, backoff included, so a retry
- * starts when its log line says, never behind messages received later.
- * When the stream fails for good (the emulator restarted and the
- * subscription is new), the bridge opens it again with backoff;
- * `reconnect(host)` points it at a moved emulator.
+ * The local stand-in for Eventarc: pulls messages from a Pub/Sub emulator
+ * subscription (streaming pull, flow control `maxPending`), turns each into
+ * the CloudEvent Eventarc would deliver (cloud-event.ts: storage
+ * notifications become `...storage.object.v1.finalized`, shard messages
+ * `...pubsub.topic.v1.messagePublished`) and POSTs it, `maxInFlight` at a
+ * time. A 2xx acknowledges; anything else is retried with backoff a bounded
+ * number of times, then dropped and logged. A message keeps its delivery slot
+ * through its backoff, so a retry starts when its log line says, never behind
+ * messages received later. A failed stream is reopened.
  */
 import type {Message, PubSub, Subscription} from '@google-cloud/pubsub';
 import {setMaxListeners} from 'node:events';

@@ -2,7 +2,7 @@
  * The whole local stack: emulators, the local signing key, the seven
  * functions behind one public port, and two event bridges: one delivers
  * the bucket's finalize events to recordDatasetMetadata, the other the
- * shard messages of the topic `dataset-shards` to generateShard (DESIGN §7).
+ * shard messages of the topic `dataset-shards` to generateShard (docs/design.md §7).
  *
  * Every child is supervised (supervisor.ts): a function process that dies
  * is started again on its port (the router follows it if it has to move);
@@ -33,7 +33,7 @@ import {
   type FunctionName,
   type FunctionProcess,
 } from './functions.js';
-import {parseIntegerInRange} from '../shared/integer.js';
+import {parseIntegerInRange} from '../shared/dataset/integer.js';
 import {makeRunDir, repoRoot, type RunDir} from './paths.js';
 import {startRouter} from './router.js';
 import {createSigningKey, type SigningKey} from './signing-key.js';

@@ -6,8 +6,8 @@
  * scoreNoise > 0, and pi_e is the policy over them. The logging value is
  * sum_e rows_e * V_true(pi_e) / nSamples.
  */
-import type {DatasetModel} from '../model.js';
-import {ROWS_PER_BLOCK} from '../rows.js';
+import type {DatasetModel} from '../dataset/model.js';
+import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
 import {policyProbabilities} from './probabilities.js';
 import {noisyScores} from './scores.js';
 import type {AdaptivePolicy} from './spec.js';

@@ -17,8 +17,8 @@
  * The construction (stack order included) is part of the generator's
  * contract: the rows depend on it.
  */
-import {MAX_BOUND, type Xoshiro128ss} from '../prng.js';
-import type {DatasetModel} from '../model.js';
+import {MAX_BOUND, type Xoshiro128ss} from '../dataset/prng.js';
+import type {DatasetModel} from '../dataset/model.js';
 import {storesOf} from './stores.js';
 
 /** What sampling draws from: a stream of shared/prng.ts. */

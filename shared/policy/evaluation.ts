@@ -5,7 +5,7 @@
  * and the probabilities pi(c | m(c)) it stands for.
  */
 import {InvalidArgumentError} from '../errors.js';
-import type {DatasetModel} from '../model.js';
+import type {DatasetModel} from '../dataset/model.js';
 import {policyProbabilities} from './probabilities.js';
 import {trueScores} from './scores.js';
 import {

@@ -13,7 +13,7 @@
  * O(C) over the store index; an adaptive policy's `adaptive` member is
  * ignored here (its scores are the caller's).
  */
-import type {DatasetModel} from '../model.js';
+import type {DatasetModel} from '../dataset/model.js';
 import type {LoggingPolicy} from './spec.js';
 import {storesOf, type StoreIndex} from './stores.js';
 

@@ -11,8 +11,8 @@ import {
   ID_LETTERS,
   IdCodeSet,
   type DatasetModel,
-} from '../model.js';
-import {MODEL_STREAM, streamFor, type Xoshiro128ss} from '../prng.js';
+} from '../dataset/model.js';
+import {MODEL_STREAM, streamFor, type Xoshiro128ss} from '../dataset/prng.js';
 
 /** buildModel's distinctIds, drawing the same numbers without making strings. */
 function skipDistinctIds(rng: Xoshiro128ss, count: number): void {

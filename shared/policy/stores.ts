@@ -4,7 +4,7 @@
  * creatives[offsets[t] .. offsets[t + 1]). Everything per store then runs in
  * O(C) over typed arrays, 1,000,000 creatives x 10,000 stores included.
  */
-import type {DatasetModel} from '../model.js';
+import type {DatasetModel} from '../dataset/model.js';
 
 export interface StoreIndex {
   nStores: number;

@@ -9,7 +9,7 @@
  * (Neumaier), so a value is within a few ulps of the exact sum of its terms
  * whatever C.
  */
-import type {DatasetModel} from '../model.js';
+import type {DatasetModel} from '../dataset/model.js';
 import {storesOf} from './stores.js';
 
 /** Neumaier's compensated sum, added to term by term. */

@@ -31,8 +31,8 @@ import {
   startEventBridge,
   type RestartEvent,
 } from '../../local/index.js';
-import {ApiClient, isGenerating} from '../../shared/api/index.js';
-import {encodeShardMessage} from '../../shared/service/shard-messages.js';
+import {ApiClient, isGenerating} from '../../clients/typescript/index.js';
+import {encodeShardMessage} from '../../shared/messaging/shard-messages.js';
 import {REPO_ROOT} from '../support/python.js';
 import {startTestStack, type TestStack} from '../support/stack.js';
 

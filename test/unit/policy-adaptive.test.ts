@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import type {DatasetModel} from '../../shared/model.js';
-import {rowBlockStream, streamFor} from '../../shared/prng.js';
-import {newRowBlock, ROWS_PER_BLOCK} from '../../shared/rows.js';
+import type {DatasetModel} from '../../shared/dataset/model.js';
+import {rowBlockStream, streamFor} from '../../shared/dataset/prng.js';
+import {ROWS_PER_BLOCK} from '../../shared/dataset/blocks.js';
+import {newRowBlock} from '../../shared/dataset/rows.js';
 import {
   AdaptiveState,
   epochOfBlock,

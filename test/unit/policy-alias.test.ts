@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {buildModel, type DatasetModel} from '../../shared/model.js';
-import {streamFor} from '../../shared/prng.js';
+import {buildModel, type DatasetModel} from '../../shared/dataset/model.js';
+import {streamFor} from '../../shared/dataset/prng.js';
 import {
   buildAliasTable,
   rowSampler,
@@ -13,7 +13,7 @@ import {policyProbabilities} from '../../shared/policy/probabilities.js';
 import {lazyScoreNoise, trueScores} from '../../shared/policy/scores.js';
 import type {LoggingPolicy} from '../../shared/policy/spec.js';
 import {storesOf} from '../../shared/policy/stores.js';
-import {chiSquareSurvival} from '../../shared/statistics/goodness-of-fit.js';
+import {chiSquareSurvival} from '../../shared/verify/statistics/goodness-of-fit.js';
 
 const U = UNITS_PER_COLUMN;
 

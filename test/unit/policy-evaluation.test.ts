@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {InvalidArgumentError} from '../../shared/errors.js';
-import {buildModel} from '../../shared/model.js';
+import {buildModel} from '../../shared/dataset/model.js';
 import {
   evaluationProbabilities,
   parseEvaluationPolicy,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import type {DatasetModel} from '../../shared/model.js';
-import {streamFor} from '../../shared/prng.js';
+import type {DatasetModel} from '../../shared/dataset/model.js';
+import {streamFor} from '../../shared/dataset/prng.js';
 import {rowSampler, UNITS_PER_COLUMN} from '../../shared/policy/alias.js';
 import {policyProbabilities} from '../../shared/policy/probabilities.js';
 import {storesOf} from '../../shared/policy/stores.js';

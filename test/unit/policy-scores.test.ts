@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {buildModel} from '../../shared/model.js';
-import {MODEL_STREAM, streamFor} from '../../shared/prng.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {MODEL_STREAM, streamFor} from '../../shared/dataset/prng.js';
 import {
   drawStandardNormals,
   lazyScoreNoise,

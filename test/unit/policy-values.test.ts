@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {buildModel, type DatasetModel} from '../../shared/model.js';
+import {buildModel, type DatasetModel} from '../../shared/dataset/model.js';
 import {
   policyProbabilities,
   uniformProbabilities,

@@ -1,4 +1,4 @@
-"""``Client``: the service's HTTP API (DESIGN §5) as the notebook's functions."""
+"""``Client``: the service's HTTP API (docs/design.md §5) as the notebook's functions."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ class Client:
     ) -> int:
         """Generates a dataset and returns its version once it is ready.
 
-        The arguments are the API's fields (DESIGN §2); those left out take the
+        The arguments are the API's fields (docs/design.md §2); those left out take the
         service's defaults. A single-file request answers 201 when the files are
         written; a sharded one answers 202 at once. Either way the version is
         then followed through ``loadMetadata`` until it is ``ready``; a version

@@ -61,7 +61,7 @@ def test_load_parquet_equals_the_cli_file(generated: dict[str, Any], client: Cli
     assert str(frame.dtypes["target_store_id"]) in ("object", "string", "str")
     assert frame_digest(frame) == file_digest(cli_file)
     [cached] = (client.cache.root / f"v{generated['version']}").rglob("*.parquet")
-    assert sha256_of(cached) == sha256_of(cli_file)  # byte-identical, as DESIGN §9 says
+    assert sha256_of(cached) == sha256_of(cli_file)  # byte-identical, as docs/design.md §9 says
 
 
 def test_load_parquet_without_cache_reads_the_same_rows(
@@ -280,7 +280,7 @@ def test_sharded_version(client: Client, tmp_path: Path) -> None:
         *names["tfrecord"],
         f"metadata_v{version}.json",
     ]
-    # DESIGN §3: the uncompressed TFRecord shards concatenated are the single file.
+    # docs/design.md §3: the uncompressed TFRecord shards concatenated are the single file.
     joined = b"".join((out / name).read_bytes() for name in names["tfrecord"])
     assert joined == (cli / "dataset_v1.tfrecord").read_bytes()
     report = json.loads(run_cli("verify", str(out), "--dataset-version", str(version), "--json"))
