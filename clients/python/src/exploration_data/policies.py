@@ -290,7 +290,7 @@ def _table_probs(space: ActionSpace, metadata: Mapping[str, Any], table: Any) ->
     for t in named_stores:
         if abs(sums[t] - 1.0) > PROBS_SUM_TOLERANCE:
             raise _bad(
-                f"policy.probs of store {space.store_ids[t]!r} sum to {sums[t]!r}, not 1 "
+                f"policy.probs of store {space.store_ids[t]!r} sum to {float(sums[t])!r}, not 1 "
                 f"(within {PROBS_SUM_TOLERANCE:g})",
                 "policy.probs",
             )
