@@ -71,20 +71,23 @@ def _check_bound(arrays: Mapping[str, tuple[str, int]], bound: int, hint: str) -
         )
 
 
-def _fill_by_store(
-    out: Floats, stores: Ints, values: Floats, members: list[Ints], rows: Ints | None = None
-) -> None:
-    """out[i, c] = values[c] for every round i and creative c of round i's store."""
-    positions = np.arange(len(stores)) if rows is None else rows
-    order = np.argsort(stores, kind="stable")
-    sorted_stores = stores[order]
-    edges = np.searchsorted(sorted_stores, np.arange(len(members) + 1))
-    for t, creatives in enumerate(members):
-        lo, hi = edges[t], edges[t + 1]
-        if lo == hi or len(creatives) == 0:
-            continue
-        round_rows = positions[order[lo:hi]]
-        out[round_rows[:, None], creatives[None, :]] = values[creatives]
+def _by_store(space: ActionSpace, stores: Ints, values: Floats) -> Floats:
+    """(n, n_actions): row i is ``values`` on round i's candidates C_t, 0 elsewhere.
+
+    A gather of whole rows from the (n_stores, n_actions) table of the stores'
+    rows (contiguous copies: ~30x faster than scattering n x |C_t| entries).
+    """
+    n, k = len(stores), space.n_actions
+    if space.n_stores <= n:
+        table = np.zeros((space.n_stores, k), dtype=np.float64)
+        table[space.store_of, np.arange(k)] = values
+        out: Floats = table[stores]
+        return out
+    out = np.zeros((n, k), dtype=np.float64)  # fewer rounds than stores: row by row
+    members = space.members()
+    for i, t in enumerate(stores.tolist()):
+        out[i, members[t]] = values[members[t]]
+    return out
 
 
 # ------------------------------------------------------------------ to_obp --
@@ -186,8 +189,7 @@ def to_obp(
         )
 
     if context == "store-onehot":
-        context_array = np.zeros((n, s), dtype=np.float64)
-        context_array[np.arange(n), stores] = 1.0
+        context_array = np.eye(s, dtype=np.float64)[stores] if s <= n else _one_hot(stores, s)
     else:
         context_array = stores.astype(np.float64).reshape(n, 1)
     if action_context == "store-onehot":
@@ -209,12 +211,15 @@ def to_obp(
         "action_context": action_array,
     }
     if dense:
-        members = space.members()
-        expected = np.zeros((n, k), dtype=np.float64)
-        _fill_by_store(expected, stores, space.q, members)
-        feedback["expected_reward"] = expected
-        feedback["pi_b"] = _logging_pi_b(data, stores, action, reward, pscore, epochs, members)
+        feedback["expected_reward"] = _by_store(space, stores, space.q)
+        feedback["pi_b"] = _logging_pi_b(data, stores, action, reward, pscore, epochs)
     return feedback
+
+
+def _one_hot(stores: Ints, width: int) -> Floats:
+    out = np.zeros((len(stores), width), dtype=np.float64)
+    out[np.arange(len(stores)), stores] = 1.0
+    return out
 
 
 def _logging_pi_b(
@@ -224,17 +229,15 @@ def _logging_pi_b(
     reward: Ints,
     pscore: Floats,
     epochs: Ints | None,
-    members: list[Ints],
 ) -> Floats:
     space = data.space
     n, k = len(stores), space.n_actions
-    pi_b = np.zeros((n, k), dtype=np.float64)
     fixed = data.logging
     if fixed is not None:
-        _fill_by_store(pi_b, stores, fixed, members)
-        return pi_b.reshape(n, k, 1)
+        return _by_store(space, stores, fixed).reshape(n, k, 1)
+    pi_b = np.empty((n, k), dtype=np.float64)
     for e, probs, rows in adaptive_epochs(data.metadata, space, action, reward, epochs):
-        _fill_by_store(pi_b, stores[rows], probs, members, rows)
+        pi_b[rows[0] : rows[-1] + 1] = _by_store(space, stores[rows], probs)
         # The recomputed policy must give each row its logged propensity.
         off = np.flatnonzero(np.abs(probs[action[rows]] - pscore[rows]) > 1e-9)
         if len(off):
@@ -331,9 +334,7 @@ def action_dist(
     for batch in data.batches(labels=False):
         stores[start : start + len(batch.stores)] = batch.stores
         start += len(batch.stores)
-    out = np.zeros((n, k), dtype=np.float64)
-    _fill_by_store(out, stores, probs, space.members())
-    return out.reshape(n, k, 1)
+    return _by_store(space, stores, probs).reshape(n, k, 1)
 
 
 # ------------------------------------------------------------------- to_vw --

@@ -470,3 +470,16 @@ def test_an_adaptive_log_with_a_wrong_pscore_is_refused(tmp_path: Path) -> None:
     assert "epoch 0's policy recomputed" in error.value.message
     assert ope.to_obp(folder, context="store-index")["pscore"].shape == (2 * BLOCK + 1000,)
     assert meta["logging_policy"]["adaptive"] == {"updateEveryBlocks": 1}
+
+
+def test_fewer_rounds_than_stores_build_the_same_rows(version_dir: Path) -> None:
+    # 2 rounds, 3 stores: the row-by-row path instead of the gather from the store table
+    few = ope.to_obp((table(ROWS[:2]).to_pandas(), metadata()), dense=True)
+    many = ope.to_obp(version_dir, dense=True)
+    for key in ("context", "expected_reward", "pi_b"):
+        np.testing.assert_array_equal(few[key], many[key][:2])
+    dist = ope.action_dist((table(ROWS[:2]).to_pandas(), metadata()), {"type": "uniform"})
+    assert dist[:, :, 0].tolist() == [
+        [0.5, 0, 0.5, 0, 0],
+        pytest.approx([0, 1 / 3, 0, 1 / 3, 1 / 3]),
+    ]
