@@ -341,7 +341,9 @@ class Client:
         """The Parquet data of a version (all shards, in order) as one pandas DataFrame.
 
         Columns ``target_store_id``, ``creative_pack_id`` (strings) and ``label``
-        (int64). ``df.attrs["version"]`` is the version read (useful with "latest").
+        (int64), then ``pscore`` (float64) and, for an adaptive policy,
+        ``policy_epoch`` (int64) when the version has a logging policy.
+        ``df.attrs["version"]`` is the version read (useful with "latest").
 
         Args:
             version: a version number or ``"latest"``.
