@@ -75,7 +75,8 @@ def _by_store(space: ActionSpace, stores: Ints, values: Floats) -> Floats:
     """(n, n_actions): row i is ``values`` on round i's candidates C_t, 0 elsewhere.
 
     A gather of whole rows from the (n_stores, n_actions) table of the stores'
-    rows (contiguous copies: ~30x faster than scattering n x |C_t| entries).
+    rows: contiguous copies, 0.3 s at 1M x 100 here where scattering the
+    n x |C_t| entries with 2-D fancy indexing took 5 s.
     """
     n, k = len(stores), space.n_actions
     if space.n_stores <= n:
