@@ -197,12 +197,24 @@ def _close(x: Any, y: Any) -> bool:
     return bool(x == y)
 
 
+def _store_extreme(space: ActionSpace, scores: Floats, highest: bool) -> Floats:
+    ref = np.full(space.n_stores, -np.inf if highest else np.inf)
+    (np.maximum if highest else np.minimum).at(ref, space.store_of, scores)
+    return ref
+
+
 def softmax_probs(space: ActionSpace, scores: Floats, beta: float) -> Floats:
-    """pi(c|t) = exp(beta s_c) / sum over C_t of exp(beta s), computed stably per store."""
-    logits = beta * scores
-    top = np.full(space.n_stores, -np.inf)
-    np.maximum.at(top, space.store_of, logits)
-    weights = np.exp(logits - top[space.store_of])
+    """pi(c|t) = exp(beta s_c) / sum over C_t of exp(beta s), computed stably per store.
+
+    The service's arithmetic (shared/policy/probabilities.ts), so that the numbers
+    agree to the last bit: w_c = exp(beta (s_c - ref_t)) with ref_t the store's
+    highest score for beta > 0 (lowest for beta < 0) and w = 1 at ref_t, summed in
+    creative order; beta = 0 is the uniform 1/|C_t|.
+    """
+    if beta == 0:
+        return uniform_probs(space)
+    ref = _store_extreme(space, scores, highest=beta > 0)[space.store_of]
+    weights = np.where(scores == ref, 1.0, np.exp(beta * (scores - ref)))
     sums = np.bincount(space.store_of, weights=weights, minlength=space.n_stores)
     probs: Floats = weights / sums[space.store_of]
     return probs
@@ -210,8 +222,7 @@ def softmax_probs(space: ActionSpace, scores: Floats, beta: float) -> Floats:
 
 def greedy_choice(space: ActionSpace, scores: Floats) -> Ints:
     """For each creative, 1 if it is its store's highest score (lowest index on ties)."""
-    top = np.full(space.n_stores, -np.inf)
-    np.maximum.at(top, space.store_of, scores)
+    top = _store_extreme(space, scores, highest=True)
     best = np.flatnonzero(scores == top[space.store_of])
     _, first = np.unique(space.store_of[best], return_index=True)
     chosen = np.zeros(space.n_actions, dtype=np.int64)
@@ -220,9 +231,9 @@ def greedy_choice(space: ActionSpace, scores: Floats) -> Ints:
 
 
 def epsilon_greedy_probs(space: ActionSpace, scores: Floats, epsilon: float) -> Floats:
-    """(1 - e) on the store's highest score (lowest index on ties) + e / |C_t|."""
-    uniform = 1.0 / space.store_sizes[space.store_of]
-    probs: Floats = (1.0 - epsilon) * greedy_choice(space, scores) + epsilon * uniform
+    """(1 - e) + e / |C_t| on the store's highest score (lowest index on ties), e / |C_t| else."""
+    spread = epsilon / space.store_sizes[space.store_of].astype(np.float64)
+    probs: Floats = np.where(greedy_choice(space, scores) == 1, (1.0 - epsilon) + spread, spread)
     return probs
 
 
