@@ -12,7 +12,7 @@ import {
 import {InlineDigester} from '../../shared/digest/inline-digester.js';
 import {filesOf, isSharded, type ObjectRecord} from '../../shared/metadata.js';
 import {buildModel} from '../../shared/model.js';
-import {COLUMN_NAMES} from '../../shared/row-schema.js';
+import {BASE_SCHEMA} from '../../shared/row-schema.js';
 import {dataFileName, type DatasetFileKind} from '../../shared/names.js';
 import {shardPlan} from '../../shared/shards.js';
 import {FIXED_TIME, generateInMemory} from '../support/datasets.js';
@@ -51,7 +51,7 @@ async function parquetRows(bytes: Buffer): Promise<string[]> {
       bytes.byteOffset + bytes.length,
     ) as ArrayBuffer,
   });
-  return rows.map(r => COLUMN_NAMES.map(n => String(r[n])).join('\t'));
+  return rows.map(r => BASE_SCHEMA.names.map(n => String(r[n])).join('\t'));
 }
 
 describe('sharded generation', () => {
