@@ -43,7 +43,7 @@ export type ConfigPath = 'loggingPolicy' | 'loggingPolicy.adaptive';
 export type ColumnSource<V> =
   | {
       from: 'creative';
-      dictionary(model: DatasetModel, config: RowSchemaConfig): readonly V[];
+      dictionary(model: DatasetModel, config: RowSchemaConfig): ArrayLike<V>;
       indexByCreative?(
         model: DatasetModel,
         config: RowSchemaConfig,
