@@ -21,13 +21,11 @@ import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {
   ParquetDatasetWriter,
-  SCHEMA,
+  parquetSchema,
 } from '../shared/formats/parquet/dataset-writer.js';
 import {buildModel, type DatasetModel} from '../shared/dataset/model.js';
 import {
-  COLUMNS,
-  digestLine,
-  rowMaker,
+  BASE_SCHEMA,
   rowSchemaDescription,
 } from '../shared/formats/row-schema.js';
 import {rowBlocks} from '../shared/dataset/rows.js';
@@ -118,7 +116,7 @@ async function writeHyparquet(
   const {ParquetWriter, fileWriter} = await import('hyparquet-writer');
   const writer = new ParquetWriter({
     writer: fileWriter(path),
-    schema: SCHEMA,
+    schema: parquetSchema(BASE_SCHEMA),
     createdBy: CREATED_BY,
   });
   // One row group of strings as JS arrays at a time (its streaming API).
@@ -374,14 +372,14 @@ async function child(name: string, rows: number, seed: number, out: string) {
 
 // ----------------------------------------------------------- parent mode ---
 
-/** The row digest (row-schema.ts DIGEST_DEFINITION; read_dataset.py computes the same). */
+/** The row digest (row-schema.ts digestDefinition; read_dataset.py computes the same). */
 function expectedDigest(seed: number, rows: number): string {
   const model = modelFor(seed);
   const hash = createHash('sha256');
-  const rowOf = rowMaker(model);
+  const {rowOf} = BASE_SCHEMA.rowMaker(model);
   const lines: string[][] = model.creativeIds.map((_, c) => [
-    digestLine(rowOf(c, 0)),
-    digestLine(rowOf(c, 1)),
+    BASE_SCHEMA.digestLine(rowOf(c, 0)),
+    BASE_SCHEMA.digestLine(rowOf(c, 1)),
   ]);
   for (const block of rowBlocks(model, seed, rows)) {
     const parts: string[] = new Array<string>(block.count);
@@ -417,7 +415,7 @@ interface WriterResult {
 
 /** docs/design.md §2: what pandas must read each column as. */
 const WANT_DTYPES: Record<string, readonly string[]> = Object.fromEntries(
-  COLUMNS.map(c => [c.name, c.type.pandasDtypes]),
+  BASE_SCHEMA.columns.map(c => [c.name, c.type.pandasDtypes]),
 );
 
 function pythonPath(given: string | undefined): string {

@@ -16,6 +16,11 @@ export interface RowBlock {
   creative: Int32Array;
   /** label of each row, 0 or 1 */
   label: Uint8Array;
+  /**
+   * Per-row values for the row schema's `row` sources, by field name
+   * (row-schema.ts ColumnSource); absent for a dataset that has none.
+   */
+  perRow?: Readonly<Record<string, Float64Array | Int32Array>>;
 }
 
 /** Fills `block` with the rows of block `blockIndex`. */

@@ -2,8 +2,8 @@
  * The kinds of value a dataset column can hold, each with its encoders: how
  * the value is written and read in Parquet and in a tf.train.Example feature,
  * how it is written into the row digest, and what pandas/pyarrow read it as.
- * A column (row-schema.ts) names one of these; a new kind of value (a float
- * propensity score, say) is one more object here.
+ * A column (row-schema.ts) names one of these; a new kind of value is one
+ * more object here (and its digest encoding in the Python readers).
  */
 import type {ConvertedType, LogicalType, ParquetType} from 'hyparquet';
 import {DataLossError} from '../errors.js';
@@ -14,20 +14,21 @@ export type TfDtype = 'string' | 'int64' | 'float32';
 
 /**
  * How a value is written into the row digest; the Python readers
- * (test/interop/row_schema.py) implement the same names.
+ * (exploration_data/readers.py, test/interop/row_schema.py) implement the
+ * same names.
  */
-export type DigestEncoding = 'utf8' | 'decimal';
+export type DigestEncoding = 'utf8' | 'decimal' | 'float32-as-float64-bits';
 
 export interface ValueType<V> {
   /** the name the Python side knows it by */
-  name: 'utf8' | 'int64';
+  name: 'utf8' | 'int64' | 'float64';
   parquet: {
     type: ParquetType;
     convertedType?: ConvertedType;
     logicalType?: LogicalType;
   };
   /** a dictionary value as hyparquet-writer's writePlain takes it */
-  toParquet(value: V): string | bigint;
+  toParquet(value: V): string | bigint | number;
   /** a value as hyparquet's reader hands it back */
   fromParquet(value: unknown): V;
   tf: {kind: FeatureKind; dtype: TfDtype};
@@ -40,6 +41,15 @@ export interface ValueType<V> {
    * a packed list's payload): what example-size.ts adds up.
    */
   featureBytes(value: V): number;
+  /**
+   * Numeric types: writes the value's featureBytes(value) bytes at
+   * out[offset] exactly as protobufjs does (the TFRecord encoder patches a
+   * record in place with it), and a value whose encoding is as long as any.
+   */
+  numeric?: {
+    writeFeature(value: number, out: Uint8Array, offset: number): void;
+    widest: number;
+  };
   digest: DigestEncoding;
   /** the value's text in the row digest */
   digestText(value: V): string;
@@ -55,6 +65,28 @@ export function varintBytes(value: number): number {
     length++;
   }
   return length;
+}
+
+/** Bytes of an int64 as a protobuf varint: a negative one is 10 (two's complement). */
+function int64VarintBytes(value: number): number {
+  return value < 0 ? 10 : varintBytes(value);
+}
+
+function writeInt64Varint(value: number, out: Uint8Array, offset: number) {
+  if (value < 0) {
+    let bits = BigInt.asUintN(64, BigInt(value));
+    for (let i = 0; i < 9; i++) {
+      out[offset++] = Number(bits & 0x7fn) | 0x80;
+      bits >>= 7n;
+    }
+    out[offset] = Number(bits);
+    return;
+  }
+  while (value >= 0x80) {
+    out[offset++] = (value % 128) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[offset] = value;
 }
 
 /** A UTF-8 string: Parquet BYTE_ARRAY (UTF8/STRING), a BytesList feature. */
@@ -83,7 +115,7 @@ export const UTF8_STRING: ValueType<string> = {
   arrowTypes: ['string', 'large_string'],
 };
 
-/** A whole number (here 0 or 1): Parquet INT64, a packed Int64List feature. */
+/** A whole number: Parquet INT64, a packed Int64List feature (varints). */
 export const INT64: ValueType<number> = {
   name: 'int64',
   parquet: {type: 'INT64'},
@@ -95,10 +127,55 @@ export const INT64: ValueType<number> = {
     typeof value === 'number'
       ? value
       : (value as {toNumber(): number}).toNumber(),
-  // non-negative values only (a negative int64 is a 10-byte varint)
-  featureBytes: value => varintBytes(value),
+  featureBytes: int64VarintBytes,
+  numeric: {writeFeature: writeInt64Varint, widest: -1},
   digest: 'decimal',
   digestText: value => String(value),
   pandasDtypes: ['int64'],
   arrowTypes: ['int64'],
+};
+
+// One double and its bits, for the digest text of a FLOAT64 value.
+const DOUBLE = new Float64Array(1);
+const DOUBLE_BITS = new BigInt64Array(DOUBLE.buffer);
+const FLOAT = new Float32Array(1);
+const FLOAT_BYTES = new Uint8Array(FLOAT.buffer);
+
+/**
+ * A double: Parquet DOUBLE, a FloatList feature (so float32 in a TFRecord:
+ * tf.train.Feature has no double). The row digest writes the value as both
+ * formats hold it, rounded to float32 (Math.fround, round half to even),
+ * then the 8 bytes of that double read as a little-endian int64, in
+ * decimal: exact, and the same from either file.
+ */
+export const FLOAT64: ValueType<number> = {
+  name: 'float64',
+  parquet: {type: 'DOUBLE'},
+  toParquet: value => value,
+  fromParquet: value => Number(value),
+  tf: {kind: 'float_list', dtype: 'float32'},
+  toFeature: value => value,
+  fromFeature: value => {
+    if (typeof value !== 'number')
+      throw new DataLossError(
+        'tf.train.Example: a float_list value is not a number',
+      );
+    return value;
+  },
+  featureBytes: () => 4,
+  numeric: {
+    // protobufjs writes a float through a Float32Array, little endian
+    writeFeature: (value, out, offset) => {
+      FLOAT[0] = value;
+      out.set(FLOAT_BYTES, offset);
+    },
+    widest: 0,
+  },
+  digest: 'float32-as-float64-bits',
+  digestText: value => {
+    DOUBLE[0] = Math.fround(value);
+    return DOUBLE_BITS[0].toString();
+  },
+  pandasDtypes: ['float64'],
+  arrowTypes: ['double'],
 };

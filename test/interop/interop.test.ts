@@ -9,7 +9,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
-import {COLUMN_NAMES, COLUMNS} from '../../shared/formats/row-schema.js';
+import {BASE_SCHEMA} from '../../shared/formats/row-schema.js';
 import {projectPython, REPO_ROOT, runPythonJson} from '../support/python.js';
 import {rowSchemaFile} from '../support/row-schema-file.js';
 
@@ -153,9 +153,9 @@ describe(
         const parquet = report.parquet;
         assert.ok(parquet, 'pandas read no Parquet file');
         assert.equal(parquet.rows, rows);
-        assert.deepEqual(parquet.columns, COLUMN_NAMES);
+        assert.deepEqual(parquet.columns, BASE_SCHEMA.names);
         // docs/design.md §2: what pandas and pyarrow must read each column as
-        for (const {name, type} of COLUMNS) {
+        for (const {name, type} of BASE_SCHEMA.columns) {
           assert.ok(
             type.pandasDtypes.includes(parquet.pandasDtypes[name]),
             `${name}: pandas reads ${parquet.pandasDtypes[name]}`,
@@ -187,11 +187,15 @@ describe(
           assert.equal(tfrecord.rows, rows);
           assert.deepEqual(
             tfrecord.tfTypes,
-            Object.fromEntries(COLUMNS.map(c => [c.name, c.type.tf.dtype])),
+            Object.fromEntries(
+              BASE_SCHEMA.columns.map(c => [c.name, c.type.tf.dtype]),
+            ),
           );
           assert.deepEqual(
             tfrecord.featureKinds,
-            Object.fromEntries(COLUMNS.map(c => [c.name, c.type.tf.kind])),
+            Object.fromEntries(
+              BASE_SCHEMA.columns.map(c => [c.name, c.type.tf.kind]),
+            ),
           );
           assert.equal(
             tfrecord.digest,

@@ -10,7 +10,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
 import {
-  COLUMN_NAMES,
+  BASE_SCHEMA,
   CREATIVE_PACK_ID,
   LABEL,
   TARGET_STORE_ID,
@@ -105,7 +105,7 @@ describe(
         [1_048_576, 51_424],
       );
       for (const [g, group] of report.pyarrow.rowGroups.entries()) {
-        assert.deepEqual(Object.keys(group.columns), COLUMN_NAMES);
+        assert.deepEqual(Object.keys(group.columns), BASE_SCHEMA.names);
         for (const [name, column] of Object.entries(group.columns)) {
           const where = `row group ${g}, ${name}`;
           assert.equal(column.hasMinMax, true, where);
@@ -141,7 +141,7 @@ describe(
         report.pyarrow.rowGroups.length,
       );
       for (const [g, group] of report.duckdb.rowGroups.entries()) {
-        for (const name of COLUMN_NAMES) {
+        for (const name of BASE_SCHEMA.names) {
           const arrow = report.pyarrow.rowGroups[g].columns[name];
           assert.deepEqual(
             group[name],

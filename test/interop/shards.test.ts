@@ -9,7 +9,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
-import {COLUMNS} from '../../shared/formats/row-schema.js';
+import {BASE_SCHEMA} from '../../shared/formats/row-schema.js';
 import {projectPython, REPO_ROOT, runPythonJson} from '../support/python.js';
 import {rowSchemaFile} from '../support/row-schema-file.js';
 
@@ -126,7 +126,7 @@ describe(
         assert.equal(parquet.files, shards);
         assert.equal(parquet.globMatchesMetadata, true);
         assert.equal(parquet.pandasRows, rows);
-        for (const column of COLUMNS) {
+        for (const column of BASE_SCHEMA.columns) {
           assert.ok(
             column.type.pandasDtypes.includes(
               parquet.pandasDtypes[column.name],

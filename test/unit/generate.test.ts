@@ -8,7 +8,7 @@ import {generateDataset} from '../../shared/generation/generate.js';
 import {filesOf} from '../../shared/metadata/document.js';
 import {TfrecordDeframer} from '../../shared/formats/tfrecord/framing.js';
 import {decodeExample} from '../../shared/formats/tfrecord/example.js';
-import {COLUMNS, valueOf} from '../../shared/formats/row-schema.js';
+import {BASE_SCHEMA, valueOf} from '../../shared/formats/row-schema.js';
 import type {ByteSink} from '../../shared/storage/sinks/sink.js';
 import {generateInMemory} from '../support/datasets.js';
 import {MemoryDestination} from '../support/memory-destination.js';
@@ -74,12 +74,12 @@ describe('generateDataset', () => {
     const deframer = new TfrecordDeframer();
     const records = deframer
       .push(destination.bytes('dataset_v1.tfrecord'))
-      .map(decodeExample);
+      .map(payload => decodeExample(payload));
     deframer.end();
     assert.equal(records.length, 70_000);
     assert.deepEqual(
-      records.map(r => COLUMNS.map(c => String(valueOf(r, c)))),
-      rows.map(r => COLUMNS.map(c => String(r[c.name]))),
+      records.map(r => BASE_SCHEMA.columns.map(c => String(valueOf(r, c)))),
+      rows.map(r => BASE_SCHEMA.columns.map(c => String(r[c.name]))),
     );
   });
 

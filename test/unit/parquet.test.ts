@@ -7,7 +7,7 @@ import {
 } from '../../shared/formats/parquet/bit-pack.js';
 import {ParquetDatasetWriter} from '../../shared/formats/parquet/dataset-writer.js';
 import {buildModel} from '../../shared/dataset/model.js';
-import {COLUMNS, rowMaker, valueOf} from '../../shared/formats/row-schema.js';
+import {BASE_SCHEMA, valueOf} from '../../shared/formats/row-schema.js';
 import {rowBlocks} from '../../shared/dataset/rows.js';
 
 function toArrayBuffer(bytes: Buffer): ArrayBuffer {
@@ -32,14 +32,17 @@ async function writeAndRead(
   });
   const chunks: Uint8Array[] = [...writer.start()];
   // each row as hyparquet reads it back: the schema's values in Parquet form
-  const rowOf = rowMaker(model);
-  const expected: Array<Record<string, string | bigint>> = [];
+  const {rowOf} = BASE_SCHEMA.rowMaker(model);
+  const expected: Array<Record<string, string | bigint | number>> = [];
   for (const block of rowBlocks(model, 4, nSamples)) {
     for (let i = 0; i < block.count; i++) {
       const row = rowOf(block.creative[i], block.label[i]);
       expected.push(
         Object.fromEntries(
-          COLUMNS.map(c => [c.name, c.type.toParquet(valueOf(row, c))]),
+          BASE_SCHEMA.columns.map(c => [
+            c.name,
+            c.type.toParquet(valueOf(row, c)),
+          ]),
         ),
       );
     }
@@ -80,7 +83,11 @@ describe('ParquetDatasetWriter', () => {
       assert.equal(metadata.row_groups.length, Math.ceil(n / rowGroupRows));
       assert.deepEqual(
         metadata.schema.slice(1).map(e => [e.name, e.type, e.repetition_type]),
-        COLUMNS.map(c => [c.name, c.type.parquet.type, c.repetition]),
+        BASE_SCHEMA.columns.map(c => [
+          c.name,
+          c.type.parquet.type,
+          c.repetition,
+        ]),
       );
       for (const group of metadata.row_groups) {
         for (const column of group.columns) {
@@ -103,7 +110,7 @@ describe('ParquetDatasetWriter', () => {
     const stats = parquetMetadata(file).row_groups[0].columns.map(
       c => c.meta_data?.statistics,
     );
-    for (const [k, column] of COLUMNS.entries()) {
+    for (const [k, column] of BASE_SCHEMA.columns.entries()) {
       const values = expected.map(r => r[column.name]).sort();
       assert.equal(stats[k]?.min_value, values[0], column.name);
       assert.equal(stats[k]?.max_value, values[values.length - 1], column.name);

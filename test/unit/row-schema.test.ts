@@ -17,15 +17,11 @@ import {HEADER_BYTES} from '../../shared/formats/tfrecord/framing.js';
 import {buildModel} from '../../shared/dataset/model.js';
 import {RowCollector} from '../../shared/storage/sinks/row-sink.js';
 import {
-  COLUMN_NAMES,
-  COLUMNS,
+  BASE_SCHEMA,
   CREATIVE_PACK_ID,
-  digestLine,
   LABEL,
-  ROW_SCHEMA,
-  rowMaker,
+  ROW_COLUMNS,
   rowSchemaDescription,
-  SAMPLE_ROW,
   TARGET_STORE_ID,
   valueOf,
   type Row,
@@ -88,7 +84,7 @@ describe('row schema', () => {
         file.byteOffset + file.length,
       ) as ArrayBuffer,
     );
-    assert.equal(metadata.schema[0].num_children, COLUMNS.length);
+    assert.equal(metadata.schema[0].num_children, BASE_SCHEMA.columns.length);
     assert.deepEqual(
       metadata.schema.slice(1).map(e => ({
         name: e.name,
@@ -97,7 +93,7 @@ describe('row schema', () => {
         convertedType: e.converted_type,
         logicalType: e.logical_type,
       })),
-      COLUMNS.map(c => ({
+      BASE_SCHEMA.columns.map(c => ({
         name: c.name,
         type: c.type.parquet.type,
         repetition: c.repetition,
@@ -108,7 +104,7 @@ describe('row schema', () => {
     for (const group of metadata.row_groups) {
       assert.deepEqual(
         group.columns.map(c => c.meta_data?.path_in_schema.join('.')),
-        COLUMN_NAMES,
+        BASE_SCHEMA.names,
       );
     }
   });
@@ -120,7 +116,7 @@ describe('row schema', () => {
     const example = tfrecord.subarray(HEADER_BYTES, HEADER_BYTES + length);
     assert.deepEqual(
       featureMap(example),
-      COLUMNS.map(c => [c.name, c.type.tf.kind]),
+      BASE_SCHEMA.columns.map(c => [c.name, c.type.tf.kind]),
     );
   });
 
@@ -149,7 +145,7 @@ describe('row schema', () => {
     for (const length of [0, 1, 17, 104, 105, 127, 128, 300, 16_383, 16_384]) {
       for (const label of [0, 1]) {
         const row = Object.fromEntries(
-          COLUMNS.map(c => [
+          BASE_SCHEMA.columns.map(c => [
             c.name,
             c.source.from === 'label' ? label : 'x'.repeat(length),
           ]),
@@ -161,7 +157,10 @@ describe('row schema', () => {
         );
       }
     }
-    assert.equal(exampleBytes(SAMPLE_ROW), encodeExample(SAMPLE_ROW).length);
+    assert.equal(
+      exampleBytes(BASE_SCHEMA.sampleRow),
+      encodeExample(BASE_SCHEMA.sampleRow).length,
+    );
   });
 
   it('yields the model of docs/design.md §2 from a drawn creative and label', () => {
@@ -170,7 +169,7 @@ describe('row schema', () => {
       nTargetStoreIds: 7,
       nCreativePackIds: 50,
     });
-    const rowOf = rowMaker(model);
+    const {rowOf} = BASE_SCHEMA.rowMaker(model);
     for (const c of [0, 1, 49]) {
       for (const label of [0, 1]) {
         const row = rowOf(c, label);
@@ -182,20 +181,24 @@ describe('row schema', () => {
       }
     }
     assert.deepEqual(
-      ROW_SCHEMA.map(c => c.name),
+      ROW_COLUMNS.map(c => c.name),
       [TARGET_STORE_ID.name, CREATIVE_PACK_ID.name, LABEL.name],
     );
   });
 
   it('digests a row as its columns joined by tabs, then a newline', () => {
     const rows: Row[] = [
-      {...SAMPLE_ROW, [LABEL.name]: 0},
-      {...SAMPLE_ROW, [LABEL.name]: 1},
+      {...BASE_SCHEMA.sampleRow, [LABEL.name]: 0},
+      {...BASE_SCHEMA.sampleRow, [LABEL.name]: 1},
     ];
     const lines = rows.map(
-      r => COLUMNS.map(c => String(valueOf(r, c))).join('\t') + '\n',
+      r =>
+        BASE_SCHEMA.columns.map(c => String(valueOf(r, c))).join('\t') + '\n',
     );
-    assert.deepEqual(rows.map(digestLine), lines);
+    assert.deepEqual(
+      rows.map(r => BASE_SCHEMA.digestLine(r)),
+      lines,
+    );
     const collector = new RowCollector();
     for (const row of rows) collector.add(row);
     const summary = collector.summary();
@@ -216,9 +219,13 @@ describe('row schema', () => {
           c.tf.dtype,
         ],
       ),
-      COLUMNS.map(c => [c.name, c.type.parquet.type, c.type.tf.dtype]),
+      BASE_SCHEMA.columns.map(c => [
+        c.name,
+        c.type.parquet.type,
+        c.type.tf.dtype,
+      ]),
     );
     for (const role of Object.values(description.roles))
-      assert.ok(COLUMN_NAMES.includes(role as string), String(role));
+      assert.ok(BASE_SCHEMA.names.includes(role as string), String(role));
   });
 });

@@ -19,7 +19,7 @@ import {
   type ObjectRecord,
 } from '../../shared/metadata/document.js';
 import {buildModel} from '../../shared/dataset/model.js';
-import {COLUMN_NAMES} from '../../shared/formats/row-schema.js';
+import {BASE_SCHEMA} from '../../shared/formats/row-schema.js';
 import {
   dataFileName,
   type DatasetFileKind,
@@ -61,7 +61,7 @@ async function parquetRows(bytes: Buffer): Promise<string[]> {
       bytes.byteOffset + bytes.length,
     ) as ArrayBuffer,
   });
-  return rows.map(r => COLUMN_NAMES.map(n => String(r[n])).join('\t'));
+  return rows.map(r => BASE_SCHEMA.names.map(n => String(r[n])).join('\t'));
 }
 
 describe('sharded generation', () => {

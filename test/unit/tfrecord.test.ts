@@ -16,16 +16,10 @@ import {
   tfrecordRecordBytes,
 } from '../../shared/formats/tfrecord/example-size.js';
 import {buildModel} from '../../shared/dataset/model.js';
-import {
-  COLUMN_NAMES,
-  LABEL,
-  rowMaker,
-  SAMPLE_ROW,
-  type Row,
-} from '../../shared/formats/row-schema.js';
+import {BASE_SCHEMA, LABEL, type Row} from '../../shared/formats/row-schema.js';
 import {drawBlock, newRowBlock} from '../../shared/dataset/rows.js';
 
-const row: Row = {...SAMPLE_ROW, [LABEL.name]: 1};
+const row: Row = {...BASE_SCHEMA.sampleRow, [LABEL.name]: 1};
 
 describe('tf.train.Example', () => {
   it('round-trips a row', () => {
@@ -39,7 +33,8 @@ describe('tf.train.Example', () => {
     // Example.features (field 1, length-delimited) holding one map entry per column
     assert.equal(bytes[0], 0x0a);
     assert.equal(bytes[1], bytes.length - 2);
-    for (const key of COLUMN_NAMES) assert.ok(bytes.includes(Buffer.from(key)));
+    for (const key of BASE_SCHEMA.names)
+      assert.ok(bytes.includes(Buffer.from(key)));
     // the label: Feature{int64_list (field 3): Int64List{value: [1]} packed: tag 0x0a, length 1, varint 1}
     assert.ok(bytes.includes(Buffer.from([0x1a, 0x03, 0x0a, 0x01, 0x01])));
     assert.equal(bytes.length, exampleBytes(row));
@@ -128,7 +123,7 @@ describe('TfrecordBlockEncoder', () => {
       // a reused buffer holds old bytes: the encoder must not depend on zeroed memory
       const dirty = Buffer.alloc(encoder.bytesFor(block.count), 0xab);
       const fast = encoder.encode(block, dirty);
-      const rowOf = rowMaker(model);
+      const {rowOf} = BASE_SCHEMA.rowMaker(model);
       const slow: Uint8Array[] = [];
       for (let i = 0; i < block.count; i++) {
         slow.push(

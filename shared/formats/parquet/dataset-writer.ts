@@ -24,40 +24,54 @@ import {writeMetadata} from 'hyparquet-writer/src/metadata.js';
 import {writePlain} from 'hyparquet-writer/src/plain.js';
 import {snappyCompress} from 'hyparquet-writer/src/snappy.js';
 import type {DatasetModel} from '../../dataset/model.js';
-import {COLUMNS, type Column} from '../row-schema.js';
+import {
+  BASE_SCHEMA,
+  perRowArray,
+  type Column,
+  type RowSchema,
+  type RowSchemaConfig,
+} from '../row-schema.js';
 import type {RowBlock} from '../../dataset/rows.js';
 import {bitWidthFor, encodeDictionaryIndices} from './bit-pack.js';
+import {ValueDictionary} from './value-dictionary.js';
 
 export const ROW_GROUP_ROWS = 1 << 20;
 export const PAGE_ROWS = 1 << 17;
 const MAGIC = new Uint8Array([0x50, 0x41, 0x52, 0x31]); // "PAR1"
 
-/** The file's schema, derived from the row schema (row-schema.ts). */
-export const SCHEMA: SchemaElement[] = [
-  {name: 'schema', num_children: COLUMNS.length},
-  ...COLUMNS.map((c): SchemaElement => ({
-    name: c.name,
-    type: c.type.parquet.type,
-    repetition_type: c.repetition,
-    ...(c.type.parquet.convertedType && {
-      converted_type: c.type.parquet.convertedType,
-    }),
-    ...(c.type.parquet.logicalType && {
-      logical_type: c.type.parquet.logicalType,
-    }),
-  })),
-];
+/** A dataset's Parquet schema, derived from its row schema (row-schema.ts). */
+export function parquetSchema(schema: RowSchema): SchemaElement[] {
+  return [
+    {name: 'schema', num_children: schema.columns.length},
+    ...schema.columns.map((c): SchemaElement => ({
+      name: c.name,
+      type: c.type.parquet.type,
+      repetition_type: c.repetition,
+      ...(c.type.parquet.convertedType && {
+        converted_type: c.type.parquet.convertedType,
+      }),
+      ...(c.type.parquet.logicalType && {
+        logical_type: c.type.parquet.logicalType,
+      }),
+    })),
+  ];
+}
+
+type ParquetValue = string | bigint | number;
 
 /** A column as the writer sees it: its dictionary and each row's index into it. */
 interface DictionaryColumn {
   name: string;
   type: ParquetType;
-  dictionary: readonly unknown[];
-  toParquet: (value: unknown) => string | bigint;
+  /** the values the indices point at (a `row` column's: this row group's) */
+  dictionary: ArrayLike<unknown>;
+  toParquet: (value: unknown) => ParquetValue;
   /** per row: the dictionary index (filled per row group) */
   indices: Int32Array | Uint8Array;
   /** copies rows [from, from + count) of a block to indices[to ...] */
   fill(block: RowBlock, from: number, count: number, to: number): void;
+  /** after a row group is written (a `row` column starts a new dictionary) */
+  reset?(): void;
 }
 
 /**
@@ -68,6 +82,7 @@ interface DictionaryColumn {
 function dictionaryColumn(
   column: Column,
   model: DatasetModel,
+  config: RowSchemaConfig,
   rowGroupRows: number,
 ): DictionaryColumn {
   const base = {
@@ -87,10 +102,29 @@ function dictionaryColumn(
     };
   }
   const indices = new Int32Array(rowGroupRows);
-  const index = source.indexByCreative?.(model);
+  if (source.from === 'row') {
+    const values = new ValueDictionary();
+    return {
+      ...base,
+      get dictionary() {
+        return values.values();
+      },
+      indices,
+      fill: (block, from, count, to) =>
+        values.indexAll(
+          perRowArray(block, source.field),
+          from,
+          count,
+          indices,
+          to,
+        ),
+      reset: () => values.clear(),
+    };
+  }
+  const index = source.indexByCreative?.(model, config);
   return {
     ...base,
-    dictionary: source.dictionary(model),
+    dictionary: source.dictionary(model, config),
     indices,
     fill: index
       ? (block, from, count, to) => {
@@ -105,6 +139,8 @@ function dictionaryColumn(
 
 export interface ParquetWriterOptions {
   createdBy: string;
+  /** the dataset's columns (default: a dataset without a logging policy) */
+  schema?: RowSchema;
   rowGroupRows?: number;
   pageRows?: number;
 }
@@ -113,6 +149,7 @@ export class ParquetDatasetWriter {
   private readonly rowGroupRows: number;
   private readonly pageRows: number;
   private readonly createdBy: string;
+  private readonly schema: SchemaElement[];
   private readonly columns: DictionaryColumn[];
   private buffered = 0;
   private offset = 0;
@@ -125,8 +162,10 @@ export class ParquetDatasetWriter {
     if (this.pageRows % 8 !== 0)
       throw new RangeError('pageRows must be a multiple of 8');
     this.createdBy = options.createdBy;
-    this.columns = COLUMNS.map(c =>
-      dictionaryColumn(c, model, this.rowGroupRows),
+    const schema = options.schema ?? BASE_SCHEMA;
+    this.schema = parquetSchema(schema);
+    this.columns = schema.columns.map(c =>
+      dictionaryColumn(c, model, schema.config, this.rowGroupRows),
     );
   }
 
@@ -158,7 +197,7 @@ export class ParquetDatasetWriter {
     const footer = new ByteWriter();
     const metadata: Omit<FileMetaData, 'metadata_length'> = {
       version: 2,
-      schema: SCHEMA,
+      schema: this.schema,
       num_rows: BigInt(this.totalRows),
       row_groups: this.rowGroups,
       created_by: this.createdBy,
@@ -181,6 +220,7 @@ export class ParquetDatasetWriter {
       chunks.push(...bytes);
       columnChunks.push(chunk);
       uncompressedTotal += uncompressed;
+      column.reset?.();
     }
     this.rowGroups.push({
       columns: columnChunks,
@@ -203,7 +243,7 @@ export class ParquetDatasetWriter {
     const indices = column.indices;
     for (let i = 0; i < rows; i++) used[indices[i]] = 1;
     const remap = new Int32Array(column.dictionary.length);
-    const values: Array<string | bigint> = [];
+    const values: ParquetValue[] = [];
     for (let d = 0; d < used.length; d++) {
       if (used[d]) {
         remap[d] = values.length;
@@ -227,7 +267,12 @@ export class ParquetDatasetWriter {
     };
 
     const plain = new ByteWriter();
-    writePlain(plain, values as string[] | bigint[], column.type, undefined);
+    writePlain(
+      plain,
+      values as string[] | bigint[] | number[],
+      column.type,
+      undefined,
+    );
     const dictionaryRaw = plain.getBytes();
     const dictionaryPage = snappyCompress(dictionaryRaw);
     const dictionaryOffset = this.offset;
@@ -288,10 +333,20 @@ export class ParquetDatasetWriter {
   }
 }
 
-function extreme<T extends string | bigint>(values: T[], sign: 1 | -1): T {
-  let best = values[0];
+/** The least (sign -1) or greatest value; NaN is no candidate (the Parquet spec). */
+function extreme(
+  values: ParquetValue[],
+  sign: 1 | -1,
+): ParquetValue | undefined {
+  let best: ParquetValue | undefined;
   for (const value of values) {
-    if ((sign > 0 && value > best) || (sign < 0 && value < best)) best = value;
+    if (value !== value) continue; // NaN
+    if (
+      best === undefined ||
+      (sign > 0 && value > best) ||
+      (sign < 0 && value < best)
+    )
+      best = value;
   }
   return best;
 }

@@ -9,30 +9,33 @@ import {
 } from 'hyparquet';
 import {DataLossError} from '../../errors.js';
 import {
-  COLUMN_NAMES,
-  COLUMNS,
+  BASE_SCHEMA,
   CREATIVE_PACK_ID,
   LABEL,
   TARGET_STORE_ID,
+  type RowSchema,
 } from '../row-schema.js';
 import {RowCollector, type RowsSummary} from '../../storage/sinks/row-sink.js';
 
-/** "name TYPE" of each column, as the row schema declares and the file says. */
-const EXPECTED = COLUMNS.map(c => `${c.name} ${c.type.parquet.type}`);
-
-/** Each column's digest text of a value as hyparquet hands it over. */
-const DIGEST = COLUMNS.map(c => {
-  const {fromParquet, digestText} = c.type;
-  return (value: unknown) => digestText(fromParquet(value));
-});
-
-export async function readParquetRows(path: string): Promise<RowsSummary> {
+/** Reads the file as a dataset with `schema`'s columns (rowSchemaFor its config). */
+export async function readParquetRows(
+  path: string,
+  schema: RowSchema = BASE_SCHEMA,
+): Promise<RowsSummary> {
+  const names = schema.names;
+  // "name TYPE" of each column, as the row schema declares and the file says
+  const expected = schema.columns.map(c => `${c.name} ${c.type.parquet.type}`);
+  // each column's digest text of a value as hyparquet hands it over
+  const digest = schema.columns.map(c => {
+    const {fromParquet, digestText} = c.type;
+    return (value: unknown) => digestText(fromParquet(value));
+  });
   const file = await asyncBufferFromFile(path);
   const metadata = await parquetMetadataAsync(file);
   const found = metadata.schema.slice(1).map(e => `${e.name} ${e.type}`);
-  if (found.join(', ') !== EXPECTED.join(', ')) {
+  if (found.join(', ') !== expected.join(', ')) {
     throw new DataLossError(
-      `${path}: columns are ${found.join(', ')}, expected ${EXPECTED.join(', ')}`,
+      `${path}: columns are ${found.join(', ')}, expected ${expected.join(', ')}`,
     );
   }
   const collector = new RowCollector();
@@ -42,9 +45,9 @@ export async function readParquetRows(path: string): Promise<RowsSummary> {
     const size = rowEnd - rowStart;
     // hyparquet hands columns over in pieces (pages); place each where it belongs.
     const columns = new Map<string, unknown[]>(
-      COLUMN_NAMES.map(name => [name, new Array<unknown>(size)]),
+      names.map(name => [name, new Array<unknown>(size)]),
     );
-    const filled = new Map<string, number>(COLUMN_NAMES.map(name => [name, 0]));
+    const filled = new Map<string, number>(names.map(name => [name, 0]));
     await parquetRead({
       file,
       metadata,
@@ -64,21 +67,21 @@ export async function readParquetRows(path: string): Promise<RowsSummary> {
         );
       },
     });
-    for (const name of COLUMN_NAMES) {
+    for (const name of names) {
       if (filled.get(name) !== size) {
         throw new DataLossError(
           `${path}: column ${name} of row group at row ${rowStart} has ${filled.get(name)} of ${size} values`,
         );
       }
     }
-    const values = COLUMNS.map(c => columns.get(c.name) as unknown[]);
+    const values = names.map(name => columns.get(name) as unknown[]);
     const target = columns.get(TARGET_STORE_ID.name) as unknown[];
     const creative = columns.get(CREATIVE_PACK_ID.name) as unknown[];
     const label = columns.get(LABEL.name) as unknown[];
     for (let i = 0; i < size; i++) {
-      let line = DIGEST[0](values[0][i]);
+      let line = digest[0](values[0][i]);
       for (let k = 1; k < values.length; k++)
-        line += '\t' + DIGEST[k](values[k][i]);
+        line += '\t' + digest[k](values[k][i]);
       collector.addLine(
         line + '\n',
         TARGET_STORE_ID.type.fromParquet(target[i]),

@@ -1,13 +1,18 @@
 /**
  * Encodes blocks of rows as TFRecord bytes by copying prebuilt records.
  *
- * Every column of the row schema (row-schema.ts) but the label is a function
- * of the creative pack, every value of a column has one length, and a label
- * is one varint byte, so every record of a dataset has the same length R
- * (example-size.ts). For each creative pack the framed record with label 0
- * is built once from the schema (protobufjs + CRC-32C); the record with
- * label 1 differs only in that byte and in the payload CRC, kept apart.
- * A row then costs one copy of R bytes, plus a 5-byte patch when labelled 1.
+ * One framed record per creative pack (protobufjs + CRC-32C), built from the
+ * row schema with label 0; the record with label 1 differs only in that
+ * byte and in the payload CRC, kept apart. A row costs one copy of the
+ * record, plus a 5-byte patch when labelled 1. Every value of a `creative`
+ * or `label` column has one length, so without `row` columns every record
+ * of a dataset has the same length R (example-size.ts).
+ *
+ * A `row` column (a per-row value: a propensity per epoch, an epoch) is
+ * checked per row against the value the creative's record holds; when it
+ * differs the record is patched in place (value bytes and both CRCs), or
+ * rebuilt when the value's encoded length changes. Values that change
+ * rarely (per block) so cost one compare per row.
  *
  * The copy is the hot loop. For up to WORD_TABLE_MAX_CREATIVES creatives it
  * is done in 32-bit words: each record is kept at the four byte alignments a
@@ -18,44 +23,126 @@
 import type {DatasetModel} from '../../dataset/model.js';
 import type {RowBlock} from '../../dataset/rows.js';
 import {crc32c, maskCrc} from '../crc32c.js';
-import {rowMaker} from '../row-schema.js';
+import {
+  BASE_SCHEMA,
+  perRowArray,
+  rowField,
+  type Column,
+  type RowMaker,
+  type RowSchema,
+} from '../row-schema.js';
 import {encodeExample} from './example.js';
-import {tfrecordRecordBytes} from './example-size.js';
+import {exampleLayout, tfrecordRecordBytes} from './example-size.js';
 import {FOOTER_BYTES, frameRecord, HEADER_BYTES} from './framing.js';
 
 /** 4 alignments x ~R bytes per creative: 64k creatives take ~32 MB. */
 export const WORD_TABLE_MAX_CREATIVES = 65_536;
 
-export class TfrecordBlockEncoder {
-  /** bytes per record */
-  readonly recordBytes: number;
-  private readonly records: Buffer;
-  private readonly labelOneCrc: Uint32Array;
-  /** where the label's varint byte sits inside a record */
-  private readonly labelOffset: number;
-  /** words per aligned record, and the records at alignment 0..3 (or undefined: copy path) */
-  private readonly wordsPerRecord: number;
-  private readonly wordTable: Uint32Array | undefined;
+export interface TfrecordEncoderOptions {
+  /** the dataset's columns (default: a dataset without a logging policy) */
+  schema?: RowSchema;
+  wordTableMaxCreatives?: number;
+}
+
+/**
+ * Each creative's framed record with label 0, the masked payload CRC of its
+ * label-1 twin, and (when there are few enough creatives) the records at the
+ * four alignments as words.
+ */
+class RecordTable {
+  readonly records: Buffer;
+  readonly labelOneCrc: Uint32Array;
+  /** words per aligned record */
+  readonly words: number;
+  readonly wordTable: Uint32Array | undefined;
+  private readonly wordBytes: Uint8Array | undefined;
 
   constructor(
-    model: DatasetModel,
-    options: {wordTableMaxCreatives?: number} = {},
+    nCreatives: number,
+    /** bytes per record slot: the longest record */
+    readonly stride: number,
+    zeroed: boolean,
+    wordTableMaxCreatives: number,
   ) {
+    this.records = zeroed
+      ? Buffer.alloc(nCreatives * stride)
+      : Buffer.allocUnsafe(nCreatives * stride);
+    this.labelOneCrc = new Uint32Array(nCreatives);
+    this.words = Math.ceil((3 + stride) / 4);
+    if (nCreatives <= wordTableMaxCreatives) {
+      this.wordTable = new Uint32Array(nCreatives * 4 * this.words);
+      this.wordBytes = new Uint8Array(this.wordTable.buffer);
+    }
+  }
+
+  /** Sets creative c's record (label 0) and the CRC of the one with label 1. */
+  set(c: number, record: Uint8Array, labelOneCrc: number): void {
+    const at = c * this.stride;
+    if (record.length < this.stride)
+      this.records.fill(0, at + record.length, at + this.stride);
+    this.records.set(record, at);
+    this.labelOneCrc[c] = labelOneCrc;
+    this.align(c);
+  }
+
+  /** Copies creative c's record into its four aligned slots of the word table. */
+  align(c: number): void {
+    const bytes = this.wordBytes;
+    if (!bytes) return;
+    const slot = this.words * 4;
+    const record = this.records.subarray(
+      c * this.stride,
+      (c + 1) * this.stride,
+    );
+    for (let phase = 0; phase < 4; phase++) {
+      const at = (c * 4 + phase) * slot;
+      if (phase > 0) bytes.fill(0, at, at + phase);
+      bytes.fill(0, at + phase + record.length, at + slot);
+      bytes.set(record, at + phase);
+    }
+  }
+}
+
+export class TfrecordBlockEncoder {
+  /** bytes of a record as built at construction (every record's, without `row` columns) */
+  readonly recordBytes: number;
+  /** bytes the longest record can take */
+  readonly maxRecordBytes: number;
+  private readonly table: RecordTable;
+  /** where the label's varint byte sits inside a record */
+  private readonly labelOffset: number;
+  /** the `row` columns' state, when the schema has any */
+  private readonly rowColumns: RowColumnRecords | undefined;
+
+  constructor(model: DatasetModel, options: TfrecordEncoderOptions = {}) {
+    const schema = options.schema ?? BASE_SCHEMA;
     const nCreatives = model.creativeIds.length;
-    const rowOf = rowMaker(model);
+    const rows = schema.rowMaker(model);
+    const rowOf = rows.rowOf;
     const build = (c: number, label: number): Uint8Array =>
-      encodeExample(rowOf(c, label));
+      encodeExample(rowOf(c, label), schema);
     const zero = build(0, 0);
     const one = build(0, 1);
     this.labelOffset = HEADER_BYTES + differingByte(zero, one);
     this.recordBytes = HEADER_BYTES + zero.length + FOOTER_BYTES;
-    if (this.recordBytes !== tfrecordRecordBytes(rowOf(0, 1))) {
+    if (this.recordBytes !== tfrecordRecordBytes(schema, rowOf(0, 1))) {
       throw new Error(
-        `TFRecord record of ${this.recordBytes} bytes, the row schema says ${tfrecordRecordBytes(rowOf(0, 1))}`,
+        `TFRecord record of ${this.recordBytes} bytes, the row schema says ${tfrecordRecordBytes(schema, rowOf(0, 1))}`,
       );
     }
-    this.records = Buffer.allocUnsafe(nCreatives * this.recordBytes);
-    this.labelOneCrc = new Uint32Array(nCreatives);
+    const widest = schema.rowColumns.map(
+      c => (c.type.numeric as {widest: number}).widest,
+    );
+    this.maxRecordBytes = Math.max(
+      this.recordBytes,
+      tfrecordRecordBytes(schema, rowOf(0, 1, widest)),
+    );
+    this.table = new RecordTable(
+      nCreatives,
+      this.maxRecordBytes,
+      this.maxRecordBytes !== this.recordBytes,
+      options.wordTableMaxCreatives ?? WORD_TABLE_MAX_CREATIVES,
+    );
     for (let c = 0; c < nCreatives; c++) {
       const payload = c === 0 ? zero : build(c, 0);
       if (payload.length + HEADER_BYTES + FOOTER_BYTES !== this.recordBytes) {
@@ -63,32 +150,21 @@ export class TfrecordBlockEncoder {
           `TFRecord records must share one length; creative ${c} has ${payload.length} payload bytes, expected ${zero.length}`,
         );
       }
-      this.records.set(frameRecord(payload), c * this.recordBytes);
+      const record = frameRecord(payload);
       payload[this.labelOffset - HEADER_BYTES] = 1;
-      this.labelOneCrc[c] = maskCrc(crc32c(payload));
+      this.table.set(c, record, maskCrc(crc32c(payload)));
     }
-
-    this.wordsPerRecord = Math.ceil((3 + this.recordBytes) / 4);
-    const maxCreatives =
-      options.wordTableMaxCreatives ?? WORD_TABLE_MAX_CREATIVES;
-    if (nCreatives <= maxCreatives) {
-      const stride = this.wordsPerRecord * 4;
-      const bytes = new Uint8Array(nCreatives * 4 * stride);
-      for (let c = 0; c < nCreatives; c++) {
-        const record = this.records.subarray(
-          c * this.recordBytes,
-          (c + 1) * this.recordBytes,
-        );
-        for (let phase = 0; phase < 4; phase++)
-          bytes.set(record, (c * 4 + phase) * stride + phase);
-      }
-      this.wordTable = new Uint32Array(bytes.buffer);
+    if (schema.rowColumns.length > 0) {
+      this.rowColumns = new RowColumnRecords(schema, rows, this.table, {
+        recordBytes: this.recordBytes,
+        labelOffset: this.labelOffset,
+      });
     }
   }
 
   /** Bytes a buffer needs for a block of `rows` rows (word stores may run 4 bytes past the end). */
   bytesFor(rows: number): number {
-    return rows * this.recordBytes + this.wordsPerRecord * 4;
+    return rows * this.maxRecordBytes + this.table.words * 4;
   }
 
   /**
@@ -101,17 +177,18 @@ export class TfrecordBlockEncoder {
         `TFRecord block needs ${this.bytesFor(block.count)} bytes, buffer has ${out.length}`,
       );
     }
+    if (this.rowColumns) return this.rowColumns.encode(block, out);
     const size = this.recordBytes;
     const creative = block.creative;
     const label = block.label;
     const labelOffset = this.labelOffset;
     const crcOffset = size - FOOTER_BYTES;
-    const labelOneCrc = this.labelOneCrc;
-    const table = this.wordTable;
+    const labelOneCrc = this.table.labelOneCrc;
+    const table = this.table.wordTable;
     const count = block.count;
     let o = 0;
     if (table && out.byteOffset % 4 === 0) {
-      const words = this.wordsPerRecord;
+      const words = this.table.words;
       const out32 = new Uint32Array(
         out.buffer,
         out.byteOffset,
@@ -134,10 +211,11 @@ export class TfrecordBlockEncoder {
         o += size;
       }
     } else {
-      const records = this.records;
+      const records = this.table.records;
+      const stride = this.table.stride;
       for (let i = 0; i < count; i++) {
         const c = creative[i];
-        const from = c * size;
+        const from = c * stride;
         records.copy(out, o, from, from + size);
         if (label[i] === 1) {
           out[o + labelOffset] = 1;
@@ -147,6 +225,160 @@ export class TfrecordBlockEncoder {
       }
     }
     return out.subarray(0, o);
+  }
+}
+
+/**
+ * The records of a schema with `row` columns: which value each creative's
+ * record holds for each of them, each record's length and where its label
+ * and values sit, and the patching when a row's values differ.
+ */
+class RowColumnRecords {
+  private readonly columns: readonly Column[];
+  private readonly fields: string[];
+  /** per row column: its index among the schema's columns */
+  private readonly columnIndex: number[];
+  private readonly labelIndex: number;
+  /** per row column: the value each creative's record holds */
+  private readonly current: Float64Array[];
+  /** per row column: where its value bytes start in each creative's record, and how many */
+  private readonly valueAt: Int32Array[];
+  private readonly valueBytes: Int32Array[];
+  /** per creative: its record's length and its label byte's offset */
+  private readonly lengths: Int32Array;
+  private readonly labelAt: Int32Array;
+  /** scratch: the values being written */
+  private readonly values: number[];
+
+  constructor(
+    private readonly schema: RowSchema,
+    private readonly rows: RowMaker,
+    private readonly table: RecordTable,
+    built: {recordBytes: number; labelOffset: number},
+  ) {
+    const nCreatives = table.labelOneCrc.length;
+    this.columns = schema.rowColumns;
+    this.fields = this.columns.map(rowField);
+    this.columnIndex = this.columns.map(c => schema.columns.indexOf(c));
+    this.labelIndex = schema.columns.findIndex(c => c.source.from === 'label');
+    const samples = this.columns.map(c => c.sample as number);
+    const layout = exampleLayout(rows.rowOf(0, 0), schema);
+    if (
+      HEADER_BYTES + layout.valueOffsets[this.labelIndex] !==
+      built.labelOffset
+    )
+      throw new Error('TFRecord: the label byte is not where the layout says');
+    this.current = samples.map(v => new Float64Array(nCreatives).fill(v));
+    this.valueAt = this.columnIndex.map(k =>
+      new Int32Array(nCreatives).fill(HEADER_BYTES + layout.valueOffsets[k]),
+    );
+    this.valueBytes = this.columns.map((c, j) =>
+      new Int32Array(nCreatives).fill(c.type.featureBytes(samples[j])),
+    );
+    this.lengths = new Int32Array(nCreatives).fill(built.recordBytes);
+    this.labelAt = new Int32Array(nCreatives).fill(built.labelOffset);
+    this.values = samples.slice();
+  }
+
+  encode(block: RowBlock, out: Buffer): Buffer {
+    const {records, labelOneCrc, stride, wordTable, words} = this.table;
+    const arrays = this.fields.map(f => perRowArray(block, f));
+    const current = this.current;
+    const k = arrays.length;
+    const lengths = this.lengths;
+    const labelAt = this.labelAt;
+    const creative = block.creative;
+    const label = block.label;
+    const count = block.count;
+    const out32 =
+      wordTable && out.byteOffset % 4 === 0
+        ? new Uint32Array(out.buffer, out.byteOffset, out.length >>> 2)
+        : undefined;
+    let o = 0;
+    for (let i = 0; i < count; i++) {
+      const c = creative[i];
+      for (let j = 0; j < k; j++) {
+        const v = arrays[j][i];
+        const held = current[j][c];
+        // -0 and 0 are === but encode differently
+        if (v !== held || (v === 0 && 1 / v !== 1 / held)) {
+          this.refresh(c, arrays, i);
+          break;
+        }
+      }
+      const size = lengths[c];
+      if (out32 && wordTable) {
+        const phase = o & 3;
+        let from = (c * 4 + phase) * words;
+        let w = o >>> 2;
+        if (phase === 0) out32[w] = wordTable[from];
+        else out32[w] |= wordTable[from];
+        const end = from + words;
+        for (from++, w++; from < end; from++, w++) out32[w] = wordTable[from];
+      } else {
+        records.copy(out, o, c * stride, c * stride + size);
+      }
+      if (label[i] === 1) {
+        out[o + labelAt[c]] = 1;
+        out.writeUInt32LE(labelOneCrc[c], o + size - FOOTER_BYTES);
+      }
+      o += size;
+    }
+    return out.subarray(0, o);
+  }
+
+  /**
+   * Makes creative c's record hold row i's `row` values: their bytes written
+   * in place when every one keeps its encoded length, else the record is
+   * encoded again; then both payload CRCs.
+   */
+  private refresh(
+    c: number,
+    arrays: ReadonlyArray<Float64Array | Int32Array>,
+    i: number,
+  ): void {
+    const {records, stride} = this.table;
+    const values = this.values;
+    let sameLengths = true;
+    for (let j = 0; j < arrays.length; j++) {
+      values[j] = arrays[j][i];
+      const bytes = this.columns[j].type.featureBytes(values[j]);
+      if (bytes !== this.valueBytes[j][c]) sameLengths = false;
+    }
+    const base = c * stride;
+    if (sameLengths) {
+      for (let j = 0; j < values.length; j++) {
+        const numeric = this.columns[j].type.numeric;
+        numeric?.writeFeature(values[j], records, base + this.valueAt[j][c]);
+      }
+    } else {
+      const row = this.rows.rowOf(c, 0, values);
+      const payload = encodeExample(row, this.schema);
+      const layout = exampleLayout(row, this.schema);
+      if (layout.bytes !== payload.length)
+        throw new Error(
+          `TFRecord: Example of ${payload.length} bytes, the layout says ${layout.bytes}`,
+        );
+      const record = frameRecord(payload);
+      records.fill(0, base + record.length, base + stride);
+      records.set(record, base);
+      this.lengths[c] = record.length;
+      this.labelAt[c] = HEADER_BYTES + layout.valueOffsets[this.labelIndex];
+      for (let j = 0; j < values.length; j++) {
+        const k = this.columnIndex[j];
+        this.valueAt[j][c] = HEADER_BYTES + layout.valueOffsets[k];
+        this.valueBytes[j][c] = this.columns[j].type.featureBytes(values[j]);
+      }
+    }
+    for (let j = 0; j < values.length; j++) this.current[j][c] = values[j];
+    const end = base + this.lengths[c] - FOOTER_BYTES;
+    const payload = records.subarray(base + HEADER_BYTES, end);
+    records.writeUInt32LE(maskCrc(crc32c(payload)), end);
+    const labelByte = base + this.labelAt[c];
+    records[labelByte] = 1;
+    this.table.labelOneCrc[c] = maskCrc(crc32c(payload));
+    records[labelByte] = 0;
+    this.table.align(c);
   }
 }
 

@@ -1,11 +1,11 @@
 /**
  * tf.train.Example, encoded and decoded with protobufjs from the messages of
  * TensorFlow's example.proto and feature.proto (the parts a dataset uses),
- * one feature per column of the row schema (row-schema.ts).
+ * one feature per column of a dataset's row schema (row-schema.ts).
  */
 import protobuf from 'protobufjs';
 import {DataLossError} from '../../errors.js';
-import {COLUMNS, valueOf, type Row} from '../row-schema.js';
+import {BASE_SCHEMA, valueOf, type Row, type RowSchema} from '../row-schema.js';
 import type {FeatureKind} from '../value-types.js';
 
 const FEATURE_PROTO = `
@@ -31,9 +31,10 @@ const ExampleType = root.lookupType('tensorflow.Example');
 /** The row as an Example's feature map: one feature per column, in column order. */
 function features(
   row: Row,
+  schema: RowSchema,
 ): Record<string, Record<string, {value: unknown[]}>> {
   const feature: Record<string, Record<string, {value: unknown[]}>> = {};
-  for (const column of COLUMNS) {
+  for (const column of schema.columns) {
     feature[column.name] = {
       [column.type.tf.kind]: {
         value: [column.type.toFeature(valueOf(row, column))],
@@ -44,8 +45,13 @@ function features(
 }
 
 /** Serialises a row as tf.train.Example, features in column order. */
-export function encodeExample(row: Row): Uint8Array {
-  const message = ExampleType.fromObject({features: {feature: features(row)}});
+export function encodeExample(
+  row: Row,
+  schema: RowSchema = BASE_SCHEMA,
+): Uint8Array {
+  const message = ExampleType.fromObject({
+    features: {feature: features(row, schema)},
+  });
   return ExampleType.encode(message).finish();
 }
 
@@ -61,7 +67,10 @@ function single<T>(values: T[] | undefined, name: string): T {
 }
 
 /** Parses a tf.train.Example with the notebook's feature spec (the row schema's). */
-export function decodeExample(payload: Uint8Array): Row {
+export function decodeExample(
+  payload: Uint8Array,
+  schema: RowSchema = BASE_SCHEMA,
+): Row {
   let decoded: {features?: {feature?: Record<string, DecodedFeature>}};
   try {
     decoded = ExampleType.toObject(ExampleType.decode(payload), {
@@ -71,8 +80,14 @@ export function decodeExample(payload: Uint8Array): Row {
     throw new DataLossError('tf.train.Example does not parse', error);
   }
   const feature = decoded.features?.feature ?? {};
+  const extra = Object.keys(feature).filter(n => !schema.names.includes(n));
+  if (extra.length > 0) {
+    throw new DataLossError(
+      `tf.train.Example has features the dataset's row schema (${schema.names.join(', ')}) does not: ${extra.join(', ')}`,
+    );
+  }
   const row: Record<string, unknown> = {};
-  for (const column of COLUMNS) {
+  for (const column of schema.columns) {
     const values = feature[column.name]?.[column.type.tf.kind]?.value;
     row[column.name] = column.type.fromFeature(single(values, column.name));
   }

@@ -8,11 +8,12 @@ import type {Readable} from 'node:stream';
 import {decodeExample} from './example.js';
 import {payloadCrcMatches, TfrecordDeframer} from './framing.js';
 import {
+  BASE_SCHEMA,
   CREATIVE_PACK_ID,
-  digestLine,
   LABEL,
   TARGET_STORE_ID,
   type Row,
+  type RowSchema,
 } from '../row-schema.js';
 import {RowCollector, type RowsSummary} from '../../storage/sinks/row-sink.js';
 
@@ -31,7 +32,11 @@ interface Parsed {
   line: string;
 }
 
-export async function readTfrecordRows(path: string): Promise<RowsSummary> {
+/** Reads the file as a dataset with `schema`'s columns (rowSchemaFor its config). */
+export async function readTfrecordRows(
+  path: string,
+  schema: RowSchema = BASE_SCHEMA,
+): Promise<RowsSummary> {
   const file = createReadStream(path, {highWaterMark: 4 * 1024 * 1024});
   const stream: Readable = path.endsWith('.gz')
     ? file.pipe(createGunzip())
@@ -66,8 +71,8 @@ export async function readTfrecordRows(path: string): Promise<RowsSummary> {
           if (!payloadCrcMatches(bytes, start, end, crc))
             throw deframer.payloadCrcError();
           const payload = Buffer.from(bytes.subarray(start, end));
-          const values = decodeExample(payload);
-          row = {payload, row: values, line: digestLine(values)};
+          const values = decodeExample(payload, schema);
+          row = {payload, row: values, line: schema.digestLine(values)};
           if (cached < MAX_CACHED_PAYLOADS) {
             cached++;
             if (candidates) candidates.push(row);

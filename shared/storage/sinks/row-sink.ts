@@ -4,17 +4,18 @@
  */
 import {createHash} from 'node:crypto';
 import {
+  BASE_SCHEMA,
   CREATIVE_PACK_ID,
-  digestLine,
   LABEL,
   TARGET_STORE_ID,
   type Row,
+  type RowSchema,
 } from '../../formats/row-schema.js';
 
 export interface RowsSummary {
   rows: number;
   positives: number;
-  /** the row digest (row-schema.ts digestLine: DIGEST_DEFINITION) */
+  /** the row digest (row-schema.ts RowSchema.digestLine, digestDefinition) */
   rowDigest: string;
   /** per creative id: [rows, positives] */
   perCreative: Map<string, [number, number]>;
@@ -30,10 +31,10 @@ export class RowCollector {
   private readonly perCreative = new Map<string, [number, number]>();
   private readonly creativeTargets = new Map<string, Set<string>>();
 
-  /** Adds a row. */
-  add(row: Row): void {
+  /** Adds a row of a dataset with `schema`'s columns. */
+  add(row: Row, schema: RowSchema = BASE_SCHEMA): void {
     this.addLine(
-      digestLine(row),
+      schema.digestLine(row),
       row[TARGET_STORE_ID.name],
       row[CREATIVE_PACK_ID.name],
       row[LABEL.name],
