@@ -291,8 +291,8 @@ export function perRowArray(
 const DIGEST_ENCODING_TEXT: Record<ValueType<unknown>['digest'], string> = {
   utf8: 'strings as they are',
   decimal: 'integers in decimal',
-  'float32-as-float64-bits':
-    'floats rounded to float32 (round half to even), then the 8 bytes of that double read as a little-endian int64, in decimal',
+  'float32-bits':
+    'floats rounded to float32 (round half to even), their 4 bytes read as a little-endian int32, in decimal',
 };
 
 function digestEncodingsText(columns: ReadonlyArray<Pick<Column, 'type'>>) {

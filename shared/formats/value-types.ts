@@ -17,7 +17,7 @@ export type TfDtype = 'string' | 'int64' | 'float32';
  * (exploration_data/readers.py, test/interop/row_schema.py) implement the
  * same names.
  */
-export type DigestEncoding = 'utf8' | 'decimal' | 'float32-as-float64-bits';
+export type DigestEncoding = 'utf8' | 'decimal' | 'float32-bits';
 
 export interface ValueType<V> {
   /** the name the Python side knows it by */
@@ -135,18 +135,18 @@ export const INT64: ValueType<number> = {
   arrowTypes: ['int64'],
 };
 
-// One double and its bits, for the digest text of a FLOAT64 value.
-const DOUBLE = new Float64Array(1);
-const DOUBLE_BITS = new BigInt64Array(DOUBLE.buffer);
+// One float, its bytes and its bits, for writing and digesting a FLOAT64.
 const FLOAT = new Float32Array(1);
 const FLOAT_BYTES = new Uint8Array(FLOAT.buffer);
+const FLOAT_BITS = new Int32Array(FLOAT.buffer);
 
 /**
  * A double: Parquet DOUBLE, a FloatList feature (so float32 in a TFRecord:
  * tf.train.Feature has no double). The row digest writes the value as both
- * formats hold it, rounded to float32 (Math.fround, round half to even),
- * then the 8 bytes of that double read as a little-endian int64, in
- * decimal: exact, and the same from either file.
+ * formats hold it: rounded to float32 (round half to even), its 4 bytes
+ * read as a little-endian int32, in decimal. Exact, the same from either
+ * file, and computable in TensorFlow by tf.bitcast (arithmetic there, a
+ * cast to float64, flushes subnormal floats to zero).
  */
 export const FLOAT64: ValueType<number> = {
   name: 'float64',
@@ -171,10 +171,10 @@ export const FLOAT64: ValueType<number> = {
     },
     widest: 0,
   },
-  digest: 'float32-as-float64-bits',
+  digest: 'float32-bits',
   digestText: value => {
-    DOUBLE[0] = Math.fround(value);
-    return DOUBLE_BITS[0].toString();
+    FLOAT[0] = value;
+    return String(FLOAT_BITS[0]);
   },
   pandasDtypes: ['float64'],
   arrowTypes: ['double'],

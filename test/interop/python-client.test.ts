@@ -163,7 +163,7 @@ describe('the Python client', {timeout: 30 * 60_000}, () => {
     assert.match(run.output, /Success: no issues found in \d+ source files/);
   });
 
-  it('installs with pip, py.typed included, without the optional extras', async () => {
+  it('installs with pip, py.typed and row_schema.json included, without the optional extras', async () => {
     const source = join(scratch, 'package');
     cpSync(CLIENT, source, {
       recursive: true,
@@ -187,6 +187,8 @@ describe('the Python client', {timeout: 30 * 60_000}, () => {
     );
     assert.equal(install.code, 0, tail(install.output));
     assert.ok(existsSync(join(target, 'exploration_data', 'py.typed')));
+    // the row schema the readers derive their columns from is package data
+    assert.ok(existsSync(join(target, 'exploration_data', 'row_schema.json')));
     const probe = await python(
       [
         '-c',

@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 """Read one dataset version the way a user would, and print one JSON summary.
 
-    read_dataset.py DIR VERSION --schema FILE [--gzip] [--no-per-creative]
+    read_dataset.py DIR VERSION [--schema FILE] [--gzip] [--no-per-creative]
 
 Reads DIR/dataset_v{VERSION}.parquet with pandas (pyarrow engine) and with
 pyarrow, DIR/dataset_v{VERSION}.tfrecord (.tfrecord.gz with --gzip) with
 tf.data.TFRecordDataset + tf.io.parse_single_example and the notebook's feature
 spec, and DIR/metadata_v{VERSION}.json. A missing file is reported as null.
-The columns, their types and the digest come from the row schema FILE (the
-JSON of shared/formats/row-schema.ts, see row_schema.py), not from a list here.
+The columns, their types and the digest come from the row schema (the JSON of
+shared/formats/row-schema.ts the Python client ships, or FILE; see row_schema.py), not
+from a list here: the columns of this dataset are those its metadata's config
+has, or without metadata those the Parquet file (else the first TFRecord
+record) holds.
 
 For each data format it reports the row count, column names, types, positives,
 distinct ids and a canonical row digest: the sha256 hex of the UTF-8 bytes of
@@ -285,6 +288,32 @@ def creative_check(pairs: pd.DataFrame, metadata: dict[str, Any], source: str, p
     return result
 
 
+# ---------------------------------------------------------------- columns ---
+
+
+def dataset_columns(
+    schema: RowSchema, metadata: dict[str, Any] | None, parquet: Path, tfrecord: Path, gzip: bool
+) -> tuple[RowSchema, str]:
+    """The dataset's columns: its metadata's config has them, else its files do."""
+    try:
+        if metadata is not None and isinstance(metadata.get("config"), dict):
+            return schema.for_config(metadata["config"]), "metadata"
+        if parquet.exists():
+            return schema.for_names(pq.read_schema(parquet).names), "parquet"
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import tensorflow as tf
+
+        raw = tf.data.TFRecordDataset(str(tfrecord), compression_type="GZIP" if gzip else "")
+        for first in raw.take(1):
+            features = set(tf.train.Example.FromString(first.numpy()).features.feature.keys())
+            return schema.for_names([c["name"] for c in schema.declared if c["name"] in features]), "tfrecord"
+        return schema, "none"
+    except ValueError as e:
+        raise ReadError(str(e)) from e
+    except Exception as e:  # noqa: BLE001 - pyarrow and tf raise many error types
+        raise ReadError(f"reading the columns: {type(e).__name__}: {e}") from e
+
+
 # ------------------------------------------------------------------- main ---
 
 
@@ -292,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir", type=Path, help="directory holding dataset_v{VERSION}.* and metadata_v{VERSION}.json")
     ap.add_argument("version", type=int, help="dataset version N")
-    ap.add_argument("--schema", type=Path, required=True, help="the row schema's JSON (shared/formats/row-schema.ts rowSchemaDescription)")
+    ap.add_argument("--schema", type=Path, help="the row schema's JSON (default: the one the Python client ships)")
     ap.add_argument("--gzip", action="store_true", help="read dataset_vN.tfrecord.gz with compression_type=GZIP")
     ap.add_argument("--no-per-creative", action="store_true", help="omit the per-creative table (large with many creatives)")
     args = ap.parse_args(argv)
@@ -313,6 +342,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise ReadError(f"metadata {metadata_path}: {e}") from e
             if not isinstance(metadata, dict):
                 raise ReadError(f"metadata {metadata_path}: not a JSON object")
+        schema, columns_from = dataset_columns(schema, metadata, parquet_path, tfrecord_path, args.gzip)
         parquet, pq_pairs = read_parquet(parquet_path, schema) if parquet_path.exists() else (None, None)
         tfrecord, tf_pairs = (
             read_tfrecord(tfrecord_path, args.gzip, schema) if tfrecord_path.exists() else (None, None)
@@ -329,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
         "dir": str(args.dir.resolve()),
         "version": v,
         "digestDefinition": schema.digest_definition,
+        "columns": schema.names,
+        "columnsFrom": columns_from,
         "parquet": parquet,
         "tfrecord": tfrecord,
         "formatsAgree": (

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Read a sharded dataset version the way a user would, and print one JSON summary.
 
-    read_shards.py DIR VERSION --schema FILE [--gzip]
+    read_shards.py DIR VERSION [--schema FILE] [--gzip]
 
 The shard list comes from DIR/metadata_v{VERSION}.json (objects.<format>.shards,
 in order); it is also checked against a sorted glob, which is how users find
@@ -10,7 +10,8 @@ pyarrow.dataset.dataset(list) and, when the venv has it, DuckDB's
 read_parquet([...]); the TFRecord shards with tf.data.TFRecordDataset(files)
 (sequentially, for the row digest, and with num_parallel_reads=4 as a training
 pipeline would). Columns, feature spec and row digest come from the row
-schema FILE (row_schema.py); the digests are read_dataset.py's.
+schema (row_schema.py: the shipped JSON or FILE) and the metadata's config;
+the digests are read_dataset.py's.
 """
 
 from __future__ import annotations
@@ -110,11 +111,11 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("dir", type=Path)
     ap.add_argument("version", type=int)
-    ap.add_argument("--schema", type=Path, required=True)
+    ap.add_argument("--schema", type=Path, help="the row schema's JSON (default: the one the Python client ships)")
     ap.add_argument("--gzip", action="store_true")
     args = ap.parse_args()
-    schema = row_schema.load(args.schema)
     metadata = json.loads((args.dir / f"metadata_v{args.version}.json").read_text(encoding="utf-8"))
+    schema = row_schema.load(args.schema).for_config(metadata.get("config") or {})
     parquet = shard_paths(args.dir, metadata, "parquet")
     tfrecord = shard_paths(args.dir, metadata, "tfrecord")
     result = {

@@ -155,9 +155,9 @@ describe('the column list of a config', () => {
         ['target_store_id', null, 'utf8'],
         ['creative_pack_id', null, 'utf8'],
         ['label', null, 'decimal'],
-        ['creative_score', 'loggingPolicy', 'float32-as-float64-bits'],
+        ['creative_score', 'loggingPolicy', 'float32-bits'],
         ['row_epoch', 'loggingPolicy.adaptive', 'decimal'],
-        ['epoch_score', 'loggingPolicy.adaptive', 'float32-as-float64-bits'],
+        ['epoch_score', 'loggingPolicy.adaptive', 'float32-bits'],
       ],
     );
     const score = description.columns[3];
@@ -175,14 +175,15 @@ describe('the column list of a config', () => {
 });
 
 describe('FLOAT64 and INT64 values', () => {
-  it('digest a float as the double of its float32 rounding, bits in decimal', () => {
-    const bits = (v: number) =>
-      new BigInt64Array(new Float64Array([Math.fround(v)]).buffer)[0];
+  it('digest a float as the bits of its float32 rounding, in decimal', () => {
+    const bits = (v: number) => new Int32Array(Float32Array.of(v).buffer)[0];
     for (const v of [0, 1, 0.1, 1 / 3, 1e-45, 3.5e38, -2.5]) {
       assert.equal(FLOAT64.digestText(v), String(bits(v)), String(v));
     }
-    assert.equal(FLOAT64.digestText(1), '4607182418800017408'); // 0x3ff0000000000000
-    assert.equal(FLOAT64.digestText(-0), '-9223372036854775808');
+    assert.equal(FLOAT64.digestText(1), '1065353216'); // 0x3f800000
+    assert.equal(FLOAT64.digestText(0.1), '1036831949'); // 0x3dcccccd
+    assert.equal(FLOAT64.digestText(1e-45), '1'); // the least subnormal
+    assert.equal(FLOAT64.digestText(-0), '-2147483648');
     assert.equal(FLOAT64.digestText(0.1), FLOAT64.digestText(Math.fround(0.1)));
     assert.notEqual(FLOAT64.digestText(0.1), FLOAT64.digestText(0.1000001));
   });

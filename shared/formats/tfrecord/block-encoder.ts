@@ -22,7 +22,7 @@
  */
 import type {DatasetModel} from '../../dataset/model.js';
 import type {RowBlock} from '../../dataset/rows.js';
-import {crc32c, maskCrc} from '../crc32c.js';
+import {crc32c, maskCrc, unmaskCrc} from '../crc32c.js';
 import {
   BASE_SCHEMA,
   perRowArray,
@@ -83,6 +83,19 @@ class RecordTable {
     this.records.set(record, at);
     this.labelOneCrc[c] = labelOneCrc;
     this.align(c);
+  }
+
+  /** Copies bytes [from, to) of creative c's record into its four aligned slots. */
+  alignBytes(c: number, from: number, to: number): void {
+    const bytes = this.wordBytes;
+    if (!bytes) return;
+    const slot = this.words * 4;
+    const records = this.records;
+    const base = c * this.stride;
+    for (let phase = 0; phase < 4; phase++) {
+      const at = (c * 4 + phase) * slot + phase;
+      for (let k = from; k < to; k++) bytes[at + k] = records[base + k];
+    }
   }
 
   /** Copies creative c's record into its four aligned slots of the word table. */
@@ -247,6 +260,12 @@ class RowColumnRecords {
   /** per creative: its record's length and its label byte's offset */
   private readonly lengths: Int32Array;
   private readonly labelAt: Int32Array;
+  /**
+   * per creative: the unmasked payload CRC of label 1 XOR that of label 0.
+   * CRCs of equal-length messages are affine, so it depends only on the
+   * length and the label's offset: a patch keeps it, and needs one CRC.
+   */
+  private readonly labelDelta: Uint32Array;
   /** scratch: the values being written */
   private readonly values: number[];
 
@@ -277,6 +296,9 @@ class RowColumnRecords {
     );
     this.lengths = new Int32Array(nCreatives).fill(built.recordBytes);
     this.labelAt = new Int32Array(nCreatives).fill(built.labelOffset);
+    this.labelDelta = new Uint32Array(nCreatives).fill(
+      this.deltaOf(0, built.recordBytes, built.labelOffset),
+    );
     this.values = samples.slice();
   }
 
@@ -329,8 +351,8 @@ class RowColumnRecords {
 
   /**
    * Makes creative c's record hold row i's `row` values: their bytes written
-   * in place when every one keeps its encoded length, else the record is
-   * encoded again; then both payload CRCs.
+   * in place when every one keeps its encoded length (then the payload CRC,
+   * and the label-1 CRC from it), else the record is encoded again.
    */
   private refresh(
     c: number,
@@ -345,40 +367,58 @@ class RowColumnRecords {
       const bytes = this.columns[j].type.featureBytes(values[j]);
       if (bytes !== this.valueBytes[j][c]) sameLengths = false;
     }
-    const base = c * stride;
-    if (sameLengths) {
-      for (let j = 0; j < values.length; j++) {
-        const numeric = this.columns[j].type.numeric;
-        numeric?.writeFeature(values[j], records, base + this.valueAt[j][c]);
-      }
-    } else {
-      const row = this.rows.rowOf(c, 0, values);
-      const payload = encodeExample(row, this.schema);
-      const layout = exampleLayout(row, this.schema);
-      if (layout.bytes !== payload.length)
-        throw new Error(
-          `TFRecord: Example of ${payload.length} bytes, the layout says ${layout.bytes}`,
-        );
-      const record = frameRecord(payload);
-      records.fill(0, base + record.length, base + stride);
-      records.set(record, base);
-      this.lengths[c] = record.length;
-      this.labelAt[c] = HEADER_BYTES + layout.valueOffsets[this.labelIndex];
-      for (let j = 0; j < values.length; j++) {
-        const k = this.columnIndex[j];
-        this.valueAt[j][c] = HEADER_BYTES + layout.valueOffsets[k];
-        this.valueBytes[j][c] = this.columns[j].type.featureBytes(values[j]);
-      }
-    }
     for (let j = 0; j < values.length; j++) this.current[j][c] = values[j];
-    const end = base + this.lengths[c] - FOOTER_BYTES;
-    const payload = records.subarray(base + HEADER_BYTES, end);
-    records.writeUInt32LE(maskCrc(crc32c(payload)), end);
-    const labelByte = base + this.labelAt[c];
-    records[labelByte] = 1;
-    this.table.labelOneCrc[c] = maskCrc(crc32c(payload));
-    records[labelByte] = 0;
-    this.table.align(c);
+    const base = c * stride;
+    if (!sameLengths) {
+      this.rebuild(c, values);
+      return;
+    }
+    for (let j = 0; j < values.length; j++) {
+      const at = this.valueAt[j][c];
+      const numeric = this.columns[j].type.numeric;
+      numeric?.writeFeature(values[j], records, base + at);
+      this.table.alignBytes(c, at, at + this.valueBytes[j][c]);
+    }
+    const end = this.lengths[c] - FOOTER_BYTES;
+    const crc = crc32c(records.subarray(base + HEADER_BYTES, base + end));
+    records.writeUInt32LE(maskCrc(crc), base + end);
+    this.table.alignBytes(c, end, end + FOOTER_BYTES);
+    this.table.labelOneCrc[c] = maskCrc((crc ^ this.labelDelta[c]) >>> 0);
+  }
+
+  /** Encodes creative c's record again with these `row` values (a length changed). */
+  private rebuild(c: number, values: readonly number[]): void {
+    const row = this.rows.rowOf(c, 0, values);
+    const payload = encodeExample(row, this.schema);
+    const layout = exampleLayout(row, this.schema);
+    if (layout.bytes !== payload.length)
+      throw new Error(
+        `TFRecord: Example of ${payload.length} bytes, the layout says ${layout.bytes}`,
+      );
+    const record = frameRecord(payload);
+    const labelAt = HEADER_BYTES + layout.valueOffsets[this.labelIndex];
+    this.lengths[c] = record.length;
+    this.labelAt[c] = labelAt;
+    for (let j = 0; j < values.length; j++) {
+      const k = this.columnIndex[j];
+      this.valueAt[j][c] = HEADER_BYTES + layout.valueOffsets[k];
+      this.valueBytes[j][c] = this.columns[j].type.featureBytes(values[j]);
+    }
+    payload[labelAt - HEADER_BYTES] = 1;
+    this.table.set(c, record, maskCrc(crc32c(payload)));
+    this.labelDelta[c] = this.deltaOf(c, record.length, labelAt);
+  }
+
+  /** labelDelta of creative c's record as the table holds it. */
+  private deltaOf(c: number, length: number, labelAt: number): number {
+    const {records, stride, labelOneCrc} = this.table;
+    const base = c * stride;
+    const zero = crc32c(
+      records.subarray(base + HEADER_BYTES, base + length - FOOTER_BYTES),
+    );
+    if (records[base + labelAt] !== 0)
+      throw new Error('TFRecord: a record in the table has label 1');
+    return (zero ^ unmaskCrc(labelOneCrc[c])) >>> 0;
   }
 }
 
