@@ -347,7 +347,7 @@ export function rowSchemaFor<C extends object>(
   return rowSchemaOf(present, config);
 }
 
-/** The columns of a dataset without a logging policy (the three of DESIGN §2). */
+/** The columns of a dataset without a logging policy (the three of docs/design.md §2). */
 export const BASE_SCHEMA = rowSchemaFor({});
 
 /** The schema as JSON, for the Python side (clients/python row_schema.json). */
