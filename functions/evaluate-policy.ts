@@ -19,7 +19,10 @@ export const evaluatePolicyHandler = httpFunction(
       exchange.body.present ? exchange.body.value : {},
     );
     const context = serviceContext();
-    return {status: 200, body: await evaluatePolicy(request, {...context, log})};
+    return {
+      status: 200,
+      body: await evaluatePolicy(request, {...context, log}),
+    };
   },
 );
 

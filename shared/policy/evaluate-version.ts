@@ -4,10 +4,7 @@
  * POST /evaluatePolicy and `exploration-data evaluate` answer.
  */
 import type {DatasetModel} from '../dataset/model.js';
-import {
-  evaluationProbabilities,
-  parseEvaluationPolicy,
-} from './evaluation.js';
+import {evaluationProbabilities, parseEvaluationPolicy} from './evaluation.js';
 import {versionLogging, type LoggingConfig} from './logging.js';
 import {lazyScoreNoise} from './scores.js';
 import {bestValue, policyValue, uniformValue} from './values.js';

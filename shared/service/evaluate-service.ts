@@ -35,11 +35,7 @@ function versionOf(value: unknown): VersionSelector {
     );
   }
   if (value === 'latest') return value;
-  if (
-    typeof value !== 'number' ||
-    !Number.isSafeInteger(value) ||
-    value < 1
-  ) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new InvalidArgumentError(
       `version must be a positive integer or "latest", got ${describeValue(value)}`,
       'version',
