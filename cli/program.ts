@@ -15,6 +15,7 @@ import {GENERATOR} from '../shared/dataset/generator-version.js';
 import {runGenerate, type GenerateFlags} from './generate-command.js';
 import {runVerify, type VerifyFlags} from './verify-command.js';
 import {runFetch, type FetchFlags} from './fetch-command.js';
+import {runEvaluate, type EvaluateFlags} from './evaluate-command.js';
 
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
@@ -162,6 +163,27 @@ export function buildProgram(): Command {
       const ok = await runVerify(directory, flags);
       if (!ok) process.exitCode = EXIT_FAILED;
     });
+
+  program
+    .command('evaluate')
+    .argument('<dir>', 'folder holding metadata_v{N}.json')
+    .description(
+      "the exact value of a policy on the dataset in DIR, from its metadata alone; prints POST /evaluatePolicy's JSON: {version, value, logging, uniform, best}",
+    )
+    .requiredOption(
+      '--policy <json>',
+      'the policy: {"type":"uniform"}, {"type":"softmax","beta":B[,"scoreNoise":S]}, {"type":"epsilon-greedy","epsilon":E[,"scoreNoise":S]} or {"probs":{"<creative id>":P,...}}',
+    )
+    .option(
+      '--dataset-version <n>',
+      'which dataset version, when DIR holds several',
+    )
+    .addOption(datasetVersionAlias())
+    .hook('preAction', applyDatasetVersionAlias)
+    .exitOverride()
+    .action(async (directory: string, flags: EvaluateFlags) =>
+      runEvaluate(directory, flags),
+    );
   return program;
 }
 

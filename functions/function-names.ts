@@ -1,5 +1,5 @@
 /**
- * The seven functions and their signature types: the names Terraform deploys
+ * The eight functions and their signature types: the names Terraform deploys
  * and the local stack serves. No side effects, so anything may import it.
  */
 export const FUNCTION_NAMES = [
@@ -10,6 +10,7 @@ export const FUNCTION_NAMES = [
   'loadTfrecord',
   'loadMetadata',
   'listDatasets',
+  'evaluatePolicy',
 ] as const;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
@@ -27,4 +28,5 @@ export const SIGNATURE_TYPES: Readonly<
   loadTfrecord: 'http',
   loadMetadata: 'http',
   listDatasets: 'http',
+  evaluatePolicy: 'http',
 };

@@ -1,10 +1,11 @@
 /**
  * The Cloud Functions entry point (package.json "main"): puts the front
- * door before functions-framework's body parsers, then registers the seven
+ * door before functions-framework's body parsers, then registers the eight
  * functions; Terraform deploys each by name. functions-framework builds its
  * Express app only after this module has loaded, so the door is in place.
  */
 import {installFrontDoor} from './framework-hook.js';
+import './evaluate-policy.js';
 import './generate-dataset.js';
 import './generate-shard.js';
 import './loaders.js';

@@ -22,6 +22,7 @@ export const REQUEST_POLICIES: Readonly<Record<FunctionName, RequestPolicy>> = {
   loadTfrecord: {method: 'GET', body: 'none'},
   loadMetadata: {method: 'GET', body: 'none'},
   listDatasets: {method: 'GET', body: 'none'},
+  evaluatePolicy: {method: 'POST', body: 'json'},
 };
 
 /**

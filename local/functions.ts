@@ -1,5 +1,5 @@
 /**
- * The seven Cloud Functions, each served by its own functions-framework
+ * The eight Cloud Functions, each served by its own functions-framework
  * process (`--target=NAME --signature-type=http|cloudevent`), as Cloud
  * Functions runs one instance per function.
  */
@@ -30,7 +30,7 @@ export interface FunctionProcess {
 }
 
 export interface StartFunctionsOptions {
-  /** Default: all seven. */
+  /** Default: all eight. */
   names?: readonly FunctionName[];
   /** --source: a directory with package.json "main" (or index.js) registering the functions. */
   sourceDir: string;

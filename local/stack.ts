@@ -1,5 +1,5 @@
 /**
- * The whole local stack: emulators, the local signing key, the seven
+ * The whole local stack: emulators, the local signing key, the eight
  * functions behind one public port, and two event bridges: one delivers
  * the bucket's finalize events to recordDatasetMetadata, the other the
  * shard messages of the topic `dataset-shards` to generateShard (docs/design.md §7).
@@ -48,7 +48,7 @@ export interface LocalStackOptions extends Omit<EmulatorsOptions, 'runDir'> {
   port?: number;
   /** Directory functions-framework loads (--source); default the repository (build/functions/index.js). */
   sourceDir?: string;
-  /** Functions to serve; default all seven. */
+  /** Functions to serve; default all eight. */
   functions?: readonly FunctionName[];
   /** Extra environment for the functions (DATASETS_PREFIX, MAX_SAMPLES, ...). */
   functionEnv?: Record<string, string>;

@@ -44,6 +44,7 @@ function banner(stack: LocalStack): string {
     `  curl -sS -X POST ${stack.url}/generateDataset -H 'content-type: application/json' -d '{"nSamples": 100000}'`,
     `  curl -sS '${stack.url}/loadParquet?version=latest'`,
     `  curl -sS '${stack.url}/listDatasets'`,
+    `  curl -sS -X POST ${stack.url}/evaluatePolicy -H 'content-type: application/json' -d '{"version": "latest", "policy": {"type": "softmax", "beta": 100}}'`,
     '',
     'Ctrl-C stops everything.',
   ];

@@ -4,7 +4,7 @@ locals {
   apis = toset([
     "artifactregistry.googleapis.com",     # function container images
     "cloudbuild.googleapis.com",           # builds the function source
-    "cloudfunctions.googleapis.com",       # the seven functions (gen2)
+    "cloudfunctions.googleapis.com",       # the eight functions (gen2)
     "cloudresourcemanager.googleapis.com", # project IAM bindings
     "eventarc.googleapis.com",             # object-finalized and shard triggers
     "firestore.googleapis.com",            # dataset catalogue

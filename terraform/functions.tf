@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------
-# The seven functions (Cloud Functions gen2, Node.js 20), all built from the one
+# The eight functions (Cloud Functions gen2, Node.js 20), all built from the one
 # source archive of storage.tf. Function name = entry point = the name the
 # code registers with functions-framework, so the cloud URL is
 # https://REGION-PROJECT.cloudfunctions.net/<name> (docs/design.md §5).

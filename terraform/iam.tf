@@ -45,6 +45,10 @@
 #   lister (listDatasets)
 #     - roles/datastore.viewer on the "(default)" database: reads the catalogue.
 #       It signs nothing and reads no object.
+#   evaluator (evaluatePolicy)
+#     - roles/datastore.viewer on the "(default)" database: reads the version's
+#       record, whose config is all it needs (the model is rebuilt from it).
+#       It signs nothing and reads no object.
 #
 # Nothing here is granted at project level except Firestore (its roles exist
 # only at project level, hence the condition), log writing for the build, and
@@ -68,7 +72,7 @@ locals {
       for name, f in local.functions : "${name}/objectViewer" => {
         fn   = name
         role = "roles/storage.objectViewer"
-      } if f.role != "lister"
+      } if !contains(["lister", "evaluator"], f.role)
     },
     {
       for name, f in local.functions : "${name}/objectCreator" => {
@@ -79,7 +83,7 @@ locals {
   )
 
   firestore_roles = {
-    for name, f in local.functions : name => (contains(["loader", "lister"], f.role) ? "roles/datastore.viewer" : "roles/datastore.user")
+    for name, f in local.functions : name => (contains(["loader", "lister", "evaluator"], f.role) ? "roles/datastore.viewer" : "roles/datastore.user")
   }
 
   signers = { for name, f in local.functions : name => f if f.role == "loader" }

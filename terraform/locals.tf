@@ -23,6 +23,7 @@ locals {
     loadTfrecord          = { kind = "http", sa = "load-tfrecord", role = "loader", trigger = null }
     loadMetadata          = { kind = "http", sa = "load-metadata", role = "loader", trigger = null }
     listDatasets          = { kind = "http", sa = "list-datasets", role = "lister", trigger = null }
+    evaluatePolicy        = { kind = "http", sa = "evaluate-policy", role = "evaluator", trigger = null }
   }
   http_functions  = { for name, f in local.functions : name => f if f.kind == "http" }
   event_functions = { for name, f in local.functions : name => f if f.kind == "event" }

@@ -38,6 +38,11 @@ locals {
     loadTfrecord = "curl -sS ${local.auth} '${google_cloudfunctions2_function.fn["loadTfrecord"].url}?version=latest&ttlSeconds=3600'"
     loadMetadata = "curl -sS ${local.auth} '${google_cloudfunctions2_function.fn["loadMetadata"].url}?version=latest'"
     listDatasets = "curl -sS ${local.auth} '${google_cloudfunctions2_function.fn["listDatasets"].url}?limit=20'"
+    evaluatePolicy = join(" ", [
+      "curl -sS -X POST", local.auth, "-H 'Content-Type: application/json'",
+      "-d '{\"version\": \"latest\", \"policy\": {\"type\": \"softmax\", \"beta\": 100}}'",
+      google_cloudfunctions2_function.fn["evaluatePolicy"].url,
+    ])
   }
 }
 

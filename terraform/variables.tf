@@ -196,6 +196,10 @@ variable "function_settings" {
       I/O bound, so 512 MiB / 1 vCPU serving 20 concurrent requests, 60 s timeout.
     loadMetadata: returns the metadata document inline up to 16 MiB, a summary past that
       (docs/large-configs.md): 1 GiB and concurrency 4.
+    evaluatePolicy: one Firestore read, then CPU only: the model rebuilt from the config and
+      O(creatives) sums (3.3 s and 200 MB peak RSS at 1,000,000 creatives with score noise, docs/http.md); an adaptive
+      version also redraws its rows before the last epoch (up to ~1 min at a billion rows).
+      Concurrency 1 (the work is CPU-bound: a second request gets its own instance), 1 GiB, 300 s.
   EOT
   type = map(object({
     memory          = string
@@ -212,14 +216,15 @@ variable "function_settings" {
     loadTfrecord          = { memory = "512Mi", cpu = "1", timeout_seconds = 60, max_instances = 10, concurrency = 20 }
     loadMetadata          = { memory = "1Gi", cpu = "1", timeout_seconds = 60, max_instances = 10, concurrency = 4 }
     listDatasets          = { memory = "512Mi", cpu = "1", timeout_seconds = 60, max_instances = 10, concurrency = 20 }
+    evaluatePolicy        = { memory = "1Gi", cpu = "1", timeout_seconds = 300, max_instances = 10, concurrency = 1 }
   }
 
   validation {
     condition = alltrue([
-      for name in ["generateDataset", "recordDatasetMetadata", "generateShard", "loadParquet", "loadTfrecord", "loadMetadata", "listDatasets"] :
+      for name in ["generateDataset", "recordDatasetMetadata", "generateShard", "loadParquet", "loadTfrecord", "loadMetadata", "listDatasets", "evaluatePolicy"] :
       contains(keys(var.function_settings), name)
     ])
-    error_message = "function_settings must have an entry for each of the seven functions (use function_overrides to change a few values)."
+    error_message = "function_settings must have an entry for each of the eight functions (use function_overrides to change a few values)."
   }
 
   validation {
@@ -245,9 +250,9 @@ variable "function_overrides" {
   validation {
     condition = alltrue([
       for name in keys(var.function_overrides) :
-      contains(["generateDataset", "recordDatasetMetadata", "generateShard", "loadParquet", "loadTfrecord", "loadMetadata", "listDatasets"], name)
+      contains(["generateDataset", "recordDatasetMetadata", "generateShard", "loadParquet", "loadTfrecord", "loadMetadata", "listDatasets", "evaluatePolicy"], name)
     ])
-    error_message = "function_overrides keys must be function names (generateDataset, recordDatasetMetadata, generateShard, loadParquet, loadTfrecord, loadMetadata, listDatasets)."
+    error_message = "function_overrides keys must be function names (generateDataset, recordDatasetMetadata, generateShard, loadParquet, loadTfrecord, loadMetadata, listDatasets, evaluatePolicy)."
   }
 }
 

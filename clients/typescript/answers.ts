@@ -8,6 +8,7 @@ import type {
   FileLink,
   GenerateAnswer,
   GeneratingDataset,
+  PolicyEvaluationAnswer,
   ShardedLink,
   ShardLink,
   SignedFile,
@@ -98,6 +99,23 @@ export function fileLinkOf(body: unknown, what: string): FileLink {
     );
   });
   return answer as unknown as ShardedLink;
+}
+
+/** `{version, value, logging, uniform, best}`, each value a finite number. */
+export function policyEvaluationOf(body: unknown): PolicyEvaluationAnswer {
+  const what = 'evaluatePolicy';
+  need(isObject(body), what, 'not a JSON object');
+  const answer = body as Json;
+  need(isCount(answer.version, 1), what, 'version is not a positive integer');
+  for (const key of ['value', 'logging', 'uniform', 'best'] as const) {
+    const value = answer[key];
+    need(
+      typeof value === 'number' && Number.isFinite(value),
+      what,
+      `${key} is not a finite number`,
+    );
+  }
+  return answer as unknown as PolicyEvaluationAnswer;
 }
 
 /** A 202: the version is being written shard by shard; follow loadMetadata. */

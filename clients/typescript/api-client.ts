@@ -6,8 +6,9 @@
  *   server's code, message, field and requestId, and the URL;
  * - every request has a timeout (AbortSignal.timeout);
  * - GETs (idempotent) are retried, bounded, with backoff, on 429/503
- *   (honouring Retry-After) and on failures to connect; a POST generate is
- *   never retried, as it is not idempotent;
+ *   (honouring Retry-After) and on failures to connect, and so is a POST
+ *   evaluatePolicy (it writes nothing); a POST generate is never retried,
+ *   as it is not idempotent;
  * - waitReady is the one polling loop: 409 (generating) -> poll again, a
  *   failed version -> throw at once, and never longer than its timeout.
  */
@@ -15,12 +16,14 @@ import {setTimeout as sleep} from 'node:timers/promises';
 import {STATUS_TABLE} from '../../shared/catalog/statuses.js';
 import {ApiError, errorBodyOf, MalformedAnswerError} from './api-error.js';
 import {longRequest} from './long-request.js';
-import {fileLinkOf, generateAnswerOf} from './answers.js';
+import {fileLinkOf, generateAnswerOf, policyEvaluationOf} from './answers.js';
 import type {
   DatasetList,
+  EvaluatedPolicy,
   FileLink,
   GenerateAnswer,
   MetadataLink,
+  PolicyEvaluationAnswer,
   VersionSelector,
 } from './api-types.js';
 
@@ -33,6 +36,8 @@ export interface ApiClientOptions {
   timeoutMs?: number;
   /** Per POST generate, ms (it writes the dataset before answering). Default 30 min. */
   generateTimeoutMs?: number;
+  /** Per POST evaluatePolicy, ms (an adaptive version redraws its rows). Default 5 min. */
+  evaluateTimeoutMs?: number;
   /** Retries of a GET after the first attempt. Default 3. */
   retries?: number;
   /** First backoff, ms, doubled per retry. Default 200. */
@@ -44,6 +49,7 @@ export interface ApiClientOptions {
 const DEFAULTS = {
   timeoutMs: 60_000,
   generateTimeoutMs: 30 * 60_000,
+  evaluateTimeoutMs: 5 * 60_000,
   retries: 3,
   retryDelayMs: 200,
   maxRetryDelayMs: 10_000,
@@ -124,6 +130,8 @@ export class ApiClient {
       timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
       generateTimeoutMs:
         options.generateTimeoutMs ?? DEFAULTS.generateTimeoutMs,
+      evaluateTimeoutMs:
+        options.evaluateTimeoutMs ?? DEFAULTS.evaluateTimeoutMs,
       retries: options.retries ?? DEFAULTS.retries,
       retryDelayMs: options.retryDelayMs ?? DEFAULTS.retryDelayMs,
       maxRetryDelayMs: options.maxRetryDelayMs ?? DEFAULTS.maxRetryDelayMs,
@@ -198,6 +206,27 @@ export class ApiClient {
 
   listDatasets(limit?: number, pageToken?: string): Promise<DatasetList> {
     return this.get<DatasetList>('/listDatasets', {limit, pageToken});
+  }
+
+  /**
+   * POST /evaluatePolicy: the exact value of `policy` on a ready version,
+   * beside its logging policy's, uniform's and best's (docs/design.md §12).
+   * Writes nothing, so it is retried as a GET is; the answer is checked.
+   */
+  async evaluatePolicy(
+    version: VersionSelector,
+    policy: EvaluatedPolicy,
+  ): Promise<PolicyEvaluationAnswer> {
+    const path = '/evaluatePolicy';
+    const answer = await this.send<unknown>(path, {
+      method: 'POST',
+      headers: {'content-type': 'application/json'},
+      body: JSON.stringify({version, policy}),
+      expect: [200],
+      retries: this.options.retries,
+      timeoutMs: this.options.evaluateTimeoutMs,
+    });
+    return this.checked(path, () => policyEvaluationOf(answer));
   }
 
   /**

@@ -76,3 +76,22 @@ export interface DatasetList {
 }
 
 export type VersionSelector = number | 'latest';
+
+/**
+ * What POST /evaluatePolicy takes as `policy` (docs/design.md §12): a named
+ * non-adaptive policy or a probability table over creative ids.
+ */
+export type EvaluatedPolicy =
+  | {type: 'uniform'}
+  | {type: 'softmax'; beta: number; scoreNoise?: number}
+  | {type: 'epsilon-greedy'; epsilon: number; scoreNoise?: number}
+  | {probs: Record<string, number>};
+
+/** POST /evaluatePolicy -> 200: exact values (the version's logging policy's is `logging`). */
+export interface PolicyEvaluationAnswer {
+  version: number;
+  value: number;
+  logging: number;
+  uniform: number;
+  best: number;
+}

@@ -7,6 +7,7 @@ export {
   filesOfLink,
   generateAnswerOf,
   isGenerating,
+  policyEvaluationOf,
   isShardedLink,
 } from './answers.js';
 export {

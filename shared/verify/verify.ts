@@ -75,7 +75,8 @@ export interface VerifyReport {
 
 const METADATA_FILE = /^metadata_v([1-9][0-9]*)\.json$/;
 
-async function findMetadata(
+/** DIR's metadata_v{N}.json: version N's, or the only one there (verify, evaluate). */
+export async function findMetadata(
   directory: string,
   version?: number,
 ): Promise<string> {

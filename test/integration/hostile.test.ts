@@ -1,5 +1,5 @@
 /**
- * Hostile requests against all seven functions, through the local router, on
+ * Hostile requests against every function, through the local router, on
  * one local stack (real emulators and functions-framework processes). Each
  * case asserts the status, the JSON error of docs/design.md §5 (code, field where
  * there is one, a request id equal to X-Request-Id, no internals) and that
@@ -16,6 +16,7 @@ import {
   type Answer,
   type Send,
 } from '../support/http-client.js';
+import {FUNCTION_NAMES} from '../../functions/function-names.js';
 import {
   objectNames,
   startTestStack,
@@ -61,6 +62,7 @@ const json = (body: unknown, headers: Record<string, string> = JSON_TYPE) => ({
   body: typeof body === 'string' ? body : JSON.stringify(body),
 });
 const SMALL = JSON.stringify({nSamples: 1000, seed: 1});
+const EVALUATE = JSON.stringify({version: 1, policy: {type: 'uniform'}});
 
 /** ~0.5 MB of gzip that inflates to 500 MiB of zeros. */
 function gzipBomb(): Promise<Buffer> {
@@ -936,6 +938,208 @@ const cases: Case[] = [
     status: 404,
     code: 'NOT_FOUND',
   },
+  // --- evaluatePolicy: the same door as generateDataset, then its own body
+  {
+    name: 'evaluate without Content-Type',
+    path: '/evaluatePolicy',
+    send: json(EVALUATE, {}),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'evaluate as text/plain',
+    path: '/evaluatePolicy',
+    send: json(EVALUATE, {'content-type': 'text/plain'}),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'gzip evaluate',
+    path: '/evaluatePolicy',
+    send: {
+      method: 'POST',
+      headers: {...JSON_TYPE, 'content-encoding': 'gzip'},
+      body: gzipSync(EVALUATE),
+    },
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+    message: /Content-Encoding/,
+  },
+  {
+    name: 'evaluate with a gzip bomb',
+    path: '/evaluatePolicy',
+    send: () => ({
+      method: 'POST',
+      headers: {...JSON_TYPE, 'content-encoding': 'gzip'},
+      body: bomb,
+    }),
+    status: 415,
+    code: 'UNSUPPORTED_MEDIA_TYPE',
+  },
+  {
+    name: 'a probs table over 64 KiB',
+    path: '/evaluatePolicy',
+    send: json({
+      version: 1,
+      policy: {
+        probs: Object.fromEntries(
+          Array.from({length: 2500}, (_, i) => [`creative_${i}abcdefghij`, 0]),
+        ),
+      },
+    }),
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: '65,537 bytes to evaluate, slowly',
+    path: '/evaluatePolicy',
+    send: {
+      method: 'POST',
+      headers: JSON_TYPE,
+      body: Buffer.alloc(65_537, 0x20),
+      chunkBytes: 8192,
+      delayMs: 20,
+    },
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+  },
+  {
+    name: 'evaluate bad JSON',
+    path: '/evaluatePolicy',
+    send: json('{"version": 1, "policy": '),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    message: /not valid JSON/,
+  },
+  {
+    name: 'evaluate a JSON array',
+    path: '/evaluatePolicy',
+    send: json(`[${EVALUATE}]`),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    message: /must be a JSON object/,
+  },
+  {
+    name: 'evaluate JSON null',
+    path: '/evaluatePolicy',
+    send: json('null'),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+  },
+  {
+    name: 'evaluate an empty body',
+    path: '/evaluatePolicy',
+    send: {method: 'POST'},
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    field: 'version',
+  },
+  {
+    name: 'evaluate __proto__',
+    path: '/evaluatePolicy',
+    send: json('{"__proto__": {"version": 1}, "version": 1, "policy": {}}'),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    field: '__proto__',
+  },
+  {
+    name: 'evaluate constructor',
+    path: '/evaluatePolicy',
+    send: json('{"constructor": {"prototype": {}}, "version": 1}'),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    field: 'constructor',
+  },
+  {
+    name: 'evaluate version 1e400',
+    path: '/evaluatePolicy',
+    send: json('{"version": 1e400, "policy": {"type": "uniform"}}'),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    field: 'version',
+  },
+  {
+    name: 'evaluate version 2^53+1',
+    path: '/evaluatePolicy',
+    send: json('{"version": 9007199254740993, "policy": {"type": "uniform"}}'),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    field: 'version',
+  },
+  {
+    name: 'evaluate version "1"',
+    path: '/evaluatePolicy',
+    send: json({version: '1', policy: {type: 'uniform'}}),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    field: 'version',
+  },
+  {
+    name: 'evaluate a version nested 20,000 deep',
+    path: '/evaluatePolicy',
+    send: json(`{"version":${'['.repeat(20_000)}${']'.repeat(20_000)}}`),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    field: 'version',
+  },
+  {
+    name: 'evaluate without a policy',
+    path: '/evaluatePolicy',
+    send: json({version: 1}),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    field: 'policy',
+  },
+  {
+    name: 'evaluate no such version',
+    path: '/evaluatePolicy',
+    send: json({version: 999_999, policy: {type: 'uniform'}}),
+    status: 404,
+    code: 'NOT_FOUND',
+  },
+  {
+    name: 'evaluate a query parameter',
+    path: '/evaluatePolicy?version=1',
+    send: json(EVALUATE),
+    status: 400,
+    code: 'INVALID_ARGUMENT',
+    field: 'version',
+  },
+  {
+    name: 'GET evaluate',
+    path: '/evaluatePolicy',
+    send: {method: 'GET'},
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+  },
+  {
+    name: 'HEAD evaluate',
+    path: '/evaluatePolicy',
+    send: {method: 'HEAD'},
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+  },
+  {
+    name: 'OPTIONS evaluate',
+    path: '/evaluatePolicy',
+    send: {method: 'OPTIONS'},
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+  },
+  {
+    name: 'PUT evaluate',
+    path: '/evaluatePolicy',
+    send: {...json(EVALUATE), method: 'PUT'},
+    status: 405,
+    code: 'METHOD_NOT_ALLOWED',
+  },
+  {
+    name: 'path under evaluate',
+    path: '/evaluatePolicy/x',
+    send: json(EVALUATE),
+    status: 404,
+    code: 'NOT_FOUND',
+  },
   // --- the router
   {
     name: 'bad percent-encoding',
@@ -981,17 +1185,9 @@ describe(
       console.log(`hostile cases held: ${held}/${cases.length}`);
     });
 
-    it('has at least 60 cases across all seven functions', () => {
+    it('has at least 60 cases across every function', () => {
       assert.ok(cases.length >= 60, `${cases.length} cases`);
-      for (const name of [
-        'generateDataset',
-        'recordDatasetMetadata',
-        'generateShard',
-        'loadParquet',
-        'loadTfrecord',
-        'loadMetadata',
-        'listDatasets',
-      ]) {
+      for (const name of FUNCTION_NAMES) {
         assert.ok(
           cases.some(c => c.path.startsWith(`/${name}`)),
           name,
@@ -1182,6 +1378,25 @@ describe(
         headers: {'content-encoding': 'identity'},
       });
       assert.equal(metadata.status, 200, metadata.text);
+    });
+
+    it('evaluatePolicy answers 200 for it, nothing written', async () => {
+      const before = await written();
+      const answer = await send(
+        '/evaluatePolicy',
+        json(
+          {version, policy: {type: 'softmax', beta: 10}},
+          {'content-type': 'application/json; charset=utf-8'},
+        ),
+      );
+      assert.equal(answer.status, 200, answer.text);
+      const body = JSON.parse(answer.text) as Record<string, number>;
+      assert.equal(body.version, version);
+      assert.ok(
+        body.value > body.uniform && body.value < body.best,
+        answer.text,
+      );
+      assert.equal(await written(), before);
     });
 
     it('the trigger acknowledges a well-formed event for an object it does not record -> 204', async () => {

@@ -243,12 +243,38 @@ describe('terraform/ against the code', () => {
       bucketRoles,
       /"\$\{name\}\/objectCreator"[\s\S]*if contains\(\["generator", "shard-writer"\], f\.role\)/,
     );
-    assert.match(bucketRoles, /objectViewer[\s\S]*if f\.role != "lister"/);
+    assert.match(
+      bucketRoles,
+      /objectViewer[\s\S]*if !contains\(\["lister", "evaluator"\], f\.role\)/,
+    );
     assert.match(
       hcl.locals.firestore_roles,
-      /contains\(\["loader", "lister"\], f\.role\) \? "roles\/datastore\.viewer" : "roles\/datastore\.user"/,
+      /contains\(\["loader", "lister", "evaluator"\], f\.role\) \? "roles\/datastore\.viewer" : "roles\/datastore\.user"/,
     );
     assert.match(hcl.locals.signers, /f\.role == "loader"/);
+  });
+
+  it("gives evaluatePolicy's identity a catalogue read only: no object, no write, nothing to sign", () => {
+    const functions = hcl.locals.functions as Hcl;
+    assert.deepEqual(functions.evaluatePolicy, {
+      kind: 'http',
+      sa: 'evaluate-policy',
+      role: 'evaluator',
+      trigger: null,
+    });
+    const bucketRoles = hcl.locals.bucket_roles as string;
+    assert.match(
+      bucketRoles,
+      /if !contains\(\["lister", "evaluator"\], f\.role\)/,
+    );
+    assert.match(
+      bucketRoles,
+      /objectCreator"[\s\S]*if contains\(\["generator", "shard-writer"\], f\.role\)/,
+    );
+    assert.match(hcl.locals.signers, /if f\.role == "loader"/);
+    const settings = hcl.variable.function_settings[0].default.evaluatePolicy;
+    assert.equal(settings.concurrency, 1);
+    assert.ok(settings.timeout_seconds >= 60, `${settings.timeout_seconds} s`);
   });
 
   it('sizes generateShard for a 16,777,216-row shard within the event-function limit, 64 instances, MAX_SAMPLES a billion', () => {

@@ -20,18 +20,29 @@ type Handler = (
 ) => void;
 
 let server: Server | undefined;
-const seen: Array<{method: string; url: string; authorization?: string}> = [];
+const seen: Array<{
+  method: string;
+  url: string;
+  authorization?: string;
+  contentType?: string;
+  body: string;
+}> = [];
 
 async function serve(handler: Handler): Promise<string> {
   seen.length = 0;
   server = createServer((request, response) => {
-    seen.push({
+    const entry = {
       method: request.method ?? '',
       url: request.url ?? '',
       authorization: request.headers.authorization,
-    });
-    request.resume();
-    request.on('end', () => handler(request, response, seen.length));
+      contentType: request.headers['content-type'],
+      body: '',
+    };
+    seen.push(entry);
+    const count = seen.length;
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (entry.body += chunk));
+    request.on('end', () => handler(request, response, count));
   });
   await new Promise<void>(resolve => server!.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -312,6 +323,81 @@ describe('ApiClient', () => {
     assert.ok(took < 1000, `took ${took} ms`);
     assert.ok(seen.length >= 3 && seen.length <= 8, `${seen.length} polls`);
   });
+});
+
+describe('ApiClient.evaluatePolicy', () => {
+  const answer = {
+    version: 4,
+    value: 0.61,
+    logging: 0.55,
+    uniform: 0.5,
+    best: 0.7,
+  };
+
+  it('POSTs {version, policy} as JSON and hands back the checked answer', async () => {
+    const base = await serve((_, response) => json(response, 200, answer));
+    const client = new ApiClient({baseUrl: base, token: 't'});
+    const policy = {type: 'softmax', beta: 20} as const;
+    assert.deepEqual(await client.evaluatePolicy('latest', policy), answer);
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].method, 'POST');
+    assert.equal(seen[0].url, '/evaluatePolicy');
+    assert.equal(seen[0].contentType, 'application/json');
+    assert.equal(seen[0].authorization, 'Bearer t');
+    assert.deepEqual(JSON.parse(seen[0].body), {version: 'latest', policy});
+  });
+
+  it('keeps the 400 field; retries a 503 (it writes nothing)', async () => {
+    const base = await serve((_, response, count) => {
+      if (count === 1)
+        json(
+          response,
+          503,
+          {error: {code: 'UNAVAILABLE', message: 'busy', requestId: 'r'}},
+          {'retry-after': '0'},
+        );
+      else
+        json(response, 400, {
+          error: {
+            code: 'INVALID_ARGUMENT',
+            message:
+              'policy.beta must be a finite number in [-1000000, 1000000], got "x"',
+            field: 'policy.beta',
+            requestId: 'r2',
+          },
+        });
+    });
+    const error = await rejection(
+      new ApiClient({baseUrl: base, retryDelayMs: 1}).evaluatePolicy(3, {
+        probs: {c: 1},
+      }),
+    );
+    assert.equal(seen.length, 2, 'one retry after the 503');
+    assert.equal(error.status, 400);
+    assert.equal(error.field, 'policy.beta');
+    assert.equal(JSON.parse(seen[1].body).version, 3);
+  });
+
+  for (const [name, body, reason] of [
+    ['no best', {...answer, best: undefined}, /best is not a finite number/],
+    [
+      'a string value',
+      {...answer, value: '0.6'},
+      /value is not a finite number/,
+    ],
+    ['version 0', {...answer, version: 0}, /version is not a positive integer/],
+    ['an array', [answer], /not a JSON object/],
+  ] as const) {
+    it(`a 200 with ${name} is an ApiError naming what is wrong`, async () => {
+      const base = await serve((_, response) => json(response, 200, body));
+      const error = await rejection(
+        new ApiClient({baseUrl: base}).evaluatePolicy(1, {type: 'uniform'}),
+      );
+      assert.equal(error.code, 'INTERNAL');
+      assert.match(error.message, reason);
+      assert.equal(error.url, `${base}/evaluatePolicy`);
+    });
+  }
 });
 
 describe('ApiError.summary', () => {

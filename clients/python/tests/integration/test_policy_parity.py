@@ -20,7 +20,7 @@ from conftest import REPO, env
 from exploration_data import ope
 
 SCRIPT = """
-import {buildModel} from '%(build)s/shared/model.js';
+import {buildModel} from '%(build)s/shared/dataset/model.js';
 import {policyProbabilities} from '%(build)s/shared/policy/probabilities.js';
 import {policyValue} from '%(build)s/shared/policy/values.js';
 const {models, policies} = JSON.parse(process.argv[1]);
