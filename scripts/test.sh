@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm test: everything, on a fresh machine. Installs node_modules when it does
+# npm test: everything, on a fresh machine. Puts Node.js 24 first on PATH
+# (scripts/use-node24.sh), installs node_modules when it does
 # not match the lockfile, builds (strict type-check), lints, installs what the
 # tests need (Python venv, fake-gcs-server, OpenTofu and the provider
 # schemas; all cached outside the repository), then runs every test file
@@ -26,6 +27,9 @@ if [[ "$tier" != all ]]; then
   fi
 fi
 
+# Node.js 24 first on PATH (fetched once if the node that started us is
+# another major): npm ci, tsc, gts and every test run on it.
+source scripts/use-node24.sh
 bash scripts/ensure-node-modules.sh
 # gts runs `eslint` from PATH: put the project's tools there also when this
 # script is run directly rather than through npm.
@@ -45,7 +49,8 @@ if [[ "$tier" != all ]]; then
   terraform) bash scripts/terraform-tools.sh ;;
   esac
   step "tests: $tier"
-  exec node --test "build/test/$tier/"
+  # node --test takes files or globs: on Node.js 24 a folder is taken for a file.
+  exec node --test "build/test/$tier/**/*.test.js"
 fi
 
 step "build (tsc, strict)"
@@ -63,4 +68,5 @@ bash scripts/terraform-tools.sh   # OpenTofu + provider schemas for validate (co
 step "tests"
 # The four tiers' folders, not build/test/ itself: test/support holds helpers
 # (and a worker-thread module) that are not tests.
-node --test build/test/unit/ build/test/interop/ build/test/integration/ build/test/terraform/
+node --test 'build/test/unit/**/*.test.js' 'build/test/interop/**/*.test.js' \
+  'build/test/integration/**/*.test.js' 'build/test/terraform/**/*.test.js'
