@@ -1,7 +1,8 @@
 """The files as the notebook read them: pandas for Parquet, tf.data for TFRecord.
 
 TensorFlow is imported only by the TFRecord functions (it is an optional
-extra, ``pip install 'exploration-data[tensorflow]'``, and takes seconds).
+extra, ``pip install './clients/python[tensorflow]'`` from the repository, as
+the README says: the package is not on any index; it takes seconds).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def tensorflow() -> Any:
         import tensorflow as tf
     except ImportError:
         raise ExplorationDataError(
-            "load_tfrecord needs TensorFlow: pip install 'exploration-data[tensorflow]'",
+            "load_tfrecord needs TensorFlow: pip install './clients/python[tensorflow]' "
+            "(from the exploration-data repository), or pip install tensorflow",
             code="FAILED_PRECONDITION",
         ) from None
     return tf
