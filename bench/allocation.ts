@@ -19,7 +19,7 @@ import {parseArgs} from 'node:util';
 import {freePort} from '../local/ports.js';
 import {startGcloudEmulator} from '../local/gcloud-emulator.js';
 import {FirestoreCatalog} from '../shared/catalog/firestore-catalog.js';
-import {resolveConfig} from '../shared/config.js';
+import {resolveConfig} from '../shared/dataset/config.js';
 
 const PROJECT = 'allocation-bench';
 

@@ -24,7 +24,7 @@ import {fileURLToPath} from 'node:url';
 import {parseArgs} from 'node:util';
 import {startLocalStack, type LocalStack} from '../local/index.js';
 import {RssSampler, treeLabeller, type RssSummary} from './process-rss.js';
-import {ApiClient} from '../shared/api/index.js';
+import {ApiClient} from '../clients/typescript/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url)); // build/bench
 const ROOT = resolve(HERE, '..', '..');

@@ -3,7 +3,7 @@
  * row blocks, seed 42, 10 target stores, 100 creative packs) written by each
  * candidate, each in its own child process (under bench/measure.py) for a
  * clean peak RSS, then read back by pandas/pyarrow (test/interop/read_dataset.py)
- * to check the dtypes DESIGN §2 requires and that the rows are the same.
+ * to check the dtypes docs/design.md §2 requires and that the rows are the same.
  *
  *   node build/bench/parquet-writers.js [--rows 1000000] [--writers a,b] [--python PY]
  *     [--json FILE]
@@ -23,14 +23,14 @@ import {
   ParquetDatasetWriter,
   SCHEMA,
 } from '../shared/formats/parquet/dataset-writer.js';
-import {buildModel, type DatasetModel} from '../shared/model.js';
+import {buildModel, type DatasetModel} from '../shared/dataset/model.js';
 import {
   COLUMNS,
   digestLine,
   rowMaker,
   rowSchemaDescription,
-} from '../shared/row-schema.js';
-import {rowBlocks} from '../shared/rows.js';
+} from '../shared/formats/row-schema.js';
+import {rowBlocks} from '../shared/dataset/rows.js';
 import {
   formatLoad,
   loadAverage,
@@ -415,7 +415,7 @@ interface WriterResult {
   loadAfter?: LoadAverage;
 }
 
-/** DESIGN §2: what pandas must read each column as. */
+/** docs/design.md §2: what pandas must read each column as. */
 const WANT_DTYPES: Record<string, readonly string[]> = Object.fromEntries(
   COLUMNS.map(c => [c.name, c.type.pandasDtypes]),
 );

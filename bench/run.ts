@@ -27,7 +27,7 @@ import {
   stopActiveChildren,
   type MeasuredRun,
 } from './measured.js';
-import {resolveShardCount} from '../shared/shards.js';
+import {resolveShardCount} from '../shared/dataset/shard-plan.js';
 import {
   describeStackRun,
   measureStackRun,

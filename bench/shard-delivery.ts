@@ -24,7 +24,7 @@ import {
   type LocalStack,
 } from '../local/index.js';
 import type {ManagedProcess} from '../local/process-group.js';
-import {ApiClient} from '../shared/api/index.js';
+import {ApiClient} from '../clients/typescript/index.js';
 import {RssSampler, treeLabeller} from './process-rss.js';
 
 const LAYOUTS = ['one-process', 'two-processes', 'one-in-flight'] as const;

@@ -18,8 +18,8 @@ import {
   describeError,
   generateAndWait,
   isGenerating,
-} from '../shared/api/index.js';
-import {resolveShardCount} from '../shared/shards.js';
+} from '../clients/typescript/index.js';
+import {resolveShardCount} from '../shared/dataset/shard-plan.js';
 import {fmtInt} from './report.js';
 import {
   formatLoad,

@@ -7,9 +7,9 @@
  * Interleaved, five rounds, best of each: 100 blocks of 65,536 rows drawn as
  * drawBlock draws them, and 50,000 stream keys.
  */
-import {buildModel} from '../shared/model.js';
-import {SplitMix64, streamFor, Xoshiro128ss} from '../shared/prng.js';
-import {ROWS_PER_BLOCK} from '../shared/rows.js';
+import {buildModel} from '../shared/dataset/model.js';
+import {SplitMix64, streamFor, Xoshiro128ss} from '../shared/dataset/prng.js';
+import {ROWS_PER_BLOCK} from '../shared/dataset/blocks.js';
 
 const MASK_64 = (1n << 64n) - 1n;
 

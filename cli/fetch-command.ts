@@ -3,18 +3,18 @@
  * shard, several at once) through the loader functions' signed URLs into a
  * folder, each checked against the loader's size, CRC-32C and MD5 as it
  * streams in, then the whole folder through the checks `verify` makes
- * (DESIGN §9). Whatever fails, nothing it wrote is left behind.
+ * (docs/design.md §9). Whatever fails, nothing it wrote is left behind.
  */
 import {execFileSync} from 'node:child_process';
 import {mkdir, rm} from 'node:fs/promises';
-import {ApiClient} from '../shared/api/index.js';
+import {ApiClient} from '../clients/typescript/index.js';
 import {
   DEFAULT_PARALLEL_DOWNLOADS,
   MAX_PARALLEL_DOWNLOADS,
-} from '../shared/api/download.js';
+} from '../clients/typescript/download.js';
 import {DataLossError, InvalidArgumentError} from '../shared/errors.js';
-import {parseOptionalIntegerInRange} from '../shared/integer.js';
-import {verifyDirectory} from '../shared/verify.js';
+import {parseOptionalIntegerInRange} from '../shared/dataset/integer.js';
+import {verifyDirectory} from '../shared/verify/verify.js';
 import {
   fetchDataset,
   removeFetched,

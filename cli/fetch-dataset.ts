@@ -3,7 +3,7 @@
  * loader functions' signed URLs into a folder: the shared part of
  * `exploration-data fetch`, `npm run smoke` and the demo. Every data file is
  * streamed to disk and checked against the loader's size, CRC-32C and MD5
- * (shared/api/download.ts), several at once; the metadata comes last. On
+ * (clients/typescript/download.ts), several at once; the metadata comes last. On
  * any failure every file this call wrote is removed.
  */
 import {access, rm} from 'node:fs/promises';
@@ -15,14 +15,14 @@ import {
   type ApiClient,
   type FileLink,
   type MetadataLink,
-} from '../shared/api/index.js';
+} from '../clients/typescript/index.js';
 import {
   DEFAULT_PARALLEL_DOWNLOADS,
   downloadAll,
   downloadTo,
   type DownloadJob,
-} from '../shared/api/download.js';
-import type {Format} from '../shared/config.js';
+} from '../clients/typescript/download.js';
+import type {Format} from '../shared/dataset/config.js';
 import {AlreadyExistsError} from '../shared/errors.js';
 
 export interface FetchedFile {

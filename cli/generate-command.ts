@@ -1,5 +1,5 @@
 /**
- * `exploration-data generate`: a dataset into a local folder (DESIGN §9).
+ * `exploration-data generate`: a dataset into a local folder (docs/design.md §9).
  */
 import {stat} from 'node:fs/promises';
 import {resolve} from 'node:path';
@@ -10,18 +10,21 @@ import {
   type DatasetLimits,
   type DatasetRequest,
   type Format,
-} from '../shared/config.js';
-import {DirectoryDestination} from '../shared/destinations/directory.js';
+} from '../shared/dataset/config.js';
+import {DirectoryDestination} from '../shared/storage/directory-destination.js';
 import {InvalidArgumentError} from '../shared/errors.js';
-import {generateDataset, shardNames} from '../shared/generate.js';
+import {generateDataset, shardNames} from '../shared/generation/generate.js';
 import {
   parseOptionalIntegerInRange,
   type IntegerBounds,
-} from '../shared/integer.js';
-import {filesOf, isSharded} from '../shared/metadata.js';
-import {dataFileName, type DatasetFileKind} from '../shared/names.js';
+} from '../shared/dataset/integer.js';
+import {filesOf, isSharded} from '../shared/metadata/document.js';
+import {
+  dataFileName,
+  type DatasetFileKind,
+} from '../shared/dataset/object-names.js';
 import {settingsFromEnv} from '../shared/settings.js';
-import {MAX_SHARDS, shardPlan} from '../shared/shards.js';
+import {MAX_SHARDS, shardPlan} from '../shared/dataset/shard-plan.js';
 import {progressBar} from './progress.js';
 import {
   defaultWorkers,

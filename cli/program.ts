@@ -4,11 +4,14 @@
  * (`main.ts` is the executable; this module has no side effects.)
  */
 import {Command, CommanderError, Option} from 'commander';
-import {ApiError, describeError} from '../shared/api/index.js';
+import {ApiError, describeError} from '../clients/typescript/index.js';
 import {STATUS_TABLE} from '../shared/catalog/statuses.js';
-import {DatasetError, InvalidArgumentError} from '../shared/errors.js';
-import {ConfigurationError} from '../shared/settings.js';
-import {GENERATOR} from '../shared/version.js';
+import {
+  DatasetError,
+  InvalidArgumentError,
+  ConfigurationError,
+} from '../shared/errors.js';
+import {GENERATOR} from '../shared/dataset/generator-version.js';
 import {runGenerate, type GenerateFlags} from './generate-command.js';
 import {runVerify, type VerifyFlags} from './verify-command.js';
 import {runFetch, type FetchFlags} from './fetch-command.js';
@@ -16,7 +19,7 @@ import {runFetch, type FetchFlags} from './fetch-command.js';
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
-/** `--version N` after a command: DESIGN §9's name for --dataset-version N. */
+/** `--version N` after a command: docs/design.md §9's name for --dataset-version N. */
 function datasetVersionAlias(): Option {
   return new Option(
     '--version <n>',
@@ -50,7 +53,7 @@ export function buildProgram(): Command {
       'print the generator version (recorded with every dataset)',
     )
     // Before a command, --version is the program's (the generator version).
-    // After one, `--version N` is DESIGN §9's spelling of --dataset-version N
+    // After one, `--version N` is docs/design.md §9's spelling of --dataset-version N
     // (see datasetVersionAlias): never the program's version printed with exit 0.
     .enablePositionalOptions()
     .showSuggestionAfterError()

@@ -1,12 +1,12 @@
 /**
  * A worker thread of `generate --shards`: writes the shards it is handed
- * into the output folder with shared/generate's writeShard, and removes them
+ * into the output folder with shared/generation/generate's writeShard, and removes them
  * again if the version fails. Memory per worker is one block pipeline
  * (TFRecord slots, one Parquet row group), whatever the shard's size.
  */
 import {workerData} from 'node:worker_threads';
-import type {DatasetConfig, Format} from '../shared/config.js';
-import {DirectoryDestination} from '../shared/destinations/directory.js';
+import type {DatasetConfig, Format} from '../shared/dataset/config.js';
+import {DirectoryDestination} from '../shared/storage/directory-destination.js';
 import {DigestPool} from '../shared/digest/digest-pool.js';
 import {InlineDigester} from '../shared/digest/inline-digester.js';
 import {
@@ -15,10 +15,10 @@ import {
   writeShard,
   type ShardResult,
   type WrittenShard,
-} from '../shared/generate.js';
-import {buildModel, type DatasetModel} from '../shared/model.js';
+} from '../shared/generation/generate.js';
+import {buildModel, type DatasetModel} from '../shared/dataset/model.js';
 import {serveTasks} from '../shared/parallel/serve-tasks.js';
-import type {ShardRange} from '../shared/shards.js';
+import type {ShardRange} from '../shared/dataset/shard-plan.js';
 
 export interface ShardTask {
   config: DatasetConfig;

@@ -5,18 +5,18 @@
  * every shard already written is removed again and no metadata is written.
  */
 import {availableParallelism} from 'node:os';
-import type {DatasetConfig, Format} from '../shared/config.js';
-import type {DatasetDestination} from '../shared/generate.js';
+import type {DatasetConfig, Format} from '../shared/dataset/config.js';
+import type {DatasetDestination} from '../shared/generation/generate.js';
 import {
   assembleMetadata,
   shardNames,
   writeMetadataFile,
   type GeneratedDataset,
-} from '../shared/generate.js';
-import {buildModel} from '../shared/model.js';
-import type {DatasetFileKind} from '../shared/names.js';
+} from '../shared/generation/generate.js';
+import {buildModel} from '../shared/dataset/model.js';
+import type {DatasetFileKind} from '../shared/dataset/object-names.js';
 import {WorkerPool} from '../shared/parallel/worker-pool.js';
-import {shardPlan} from '../shared/shards.js';
+import {shardPlan} from '../shared/dataset/shard-plan.js';
 import type {
   ShardTask,
   ShardTaskResult,

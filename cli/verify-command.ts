@@ -8,7 +8,7 @@ import {
   describeFit,
   verifyDirectory,
   type VerifyReport,
-} from '../shared/verify.js';
+} from '../shared/verify/verify.js';
 import {DATASET_VERSION_BOUNDS, parseIntegerFlag} from './generate-command.js';
 
 export interface VerifyFlags {

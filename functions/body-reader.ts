@@ -1,5 +1,5 @@
 /**
- * Reads a request body under the rules of DESIGN §5, before anything else
+ * Reads a request body under the rules of docs/design.md §5, before anything else
  * touches it: only `application/json` (charset, if given, utf-8), never a
  * `Content-Encoding` (nothing is ever inflated), at most 64 KiB counted
  * while the bytes arrive (raw-body stops at the first byte over the limit,

@@ -1,29 +1,11 @@
 /**
- * Puts the front door (front-door.ts) in front of functions-framework.
- *
- * functions-framework 5 builds its Express app in getServer() with its body
- * parsers first: bodyParser.json/text/urlencoded/raw, `limit: '1024mb'`,
- * `inflate` on (the default), `verify` saving `req.rawBody`, and `raw` for
- * every other type. It offers no hook before them, so a gzip body was
- * inflated and buffered (up to 1 GiB) before any function code could refuse
- * it, and its errors went to Express's default HTML handler (upstream issue
- * functions-framework-nodejs#686).
- *
- * Express's `app.handle` is the first code that sees a request, and
- * functions-framework makes its app only after loading our functions, so
- * this module, imported first by index.ts, wraps `application.handle` of the
- * very Express instance functions-framework requires (resolved from its own
- * location, not ours, so a second copy of Express in node_modules cannot
- * silently bypass it). The same code runs in the cloud and locally.
- *
- * For each request the wrapper: (1) runs the front door, which answers
- * refused requests itself and reads admitted bodies to their end, so every
- * body parser finds the request finished and skips it (body-parser checks
- * `onFinished.isFinished(req)` first); (2) hands `req.body`/`req.rawBody` to
- * the framework (the CloudEvent wrapper takes the event data from
- * `req.body`); (3) renders the framework's own crash answers (`X-Google-Status`,
- * text/plain 500, e.g. a CloudEvent handler that throws for a retry) and
- * Express errors as the JSON error, with the request id.
+ * Puts the front door (front-door.ts) in front of functions-framework, whose
+ * body parsers would otherwise inflate and buffer a body (up to 1 GiB) before
+ * any function code could refuse it. Imported first by index.ts, it wraps
+ * `application.handle` of the Express instance functions-framework itself
+ * requires; it runs the front door, hands `req.body`/`req.rawBody` on, and
+ * renders the framework's crash answers and Express errors as the JSON
+ * error. Why and how: docs/http.md.
  */
 import {createRequire} from 'node:module';
 import type {IncomingMessage, ServerResponse} from 'node:http';

@@ -2,7 +2,7 @@
  * The front door of every function: each request is checked against its
  * function's policy (path, method, encoding, body) and its body read here,
  * before functions-framework's body parsers could inflate or buffer it.
- * A request it refuses is answered here with the JSON error of DESIGN §5
+ * A request it refuses is answered here with the JSON error of docs/design.md §5
  * and one log line; one it admits goes on with its Exchange.
  */
 import type {IncomingMessage, ServerResponse} from 'node:http';

@@ -1,19 +1,19 @@
 /**
- * POST /generateDataset: body JSON per DESIGN §2 (empty = defaults) ->
+ * POST /generateDataset: body JSON per docs/design.md §2 (empty = defaults) ->
  * 201 {version, objects, rows, seed, checksums, durationMs} for one shard,
  * 202 {version, status: "generating", shards, rows, seed} for a sharded
- * request (DESIGN §5). The front door has read the body (JSON, at most
+ * request (docs/design.md §5). The front door has read the body (JSON, at most
  * 64 KiB, never inflated).
  */
 import * as functions from '@google-cloud/functions-framework';
-import {resolveConfig} from '../shared/config.js';
+import {resolveConfig} from '../shared/dataset/config.js';
 import {InvalidArgumentError} from '../shared/errors.js';
 import {
   generateOrFanOut,
   isAccepted,
 } from '../shared/service/generate-service.js';
 import {MAX_BODY_BYTES} from './body-reader.js';
-import {serviceContext} from './context.js';
+import {serviceContext} from './instance-context.js';
 import type {RequestBody} from './exchange.js';
 import {httpFunction, queryOf} from './http.js';
 

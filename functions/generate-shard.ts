@@ -1,5 +1,5 @@
 /**
- * generateShard: one shard of a sharded version (DESIGN §7), from the
+ * generateShard: one shard of a sharded version (docs/design.md §7), from the
  * `google.cloud.pubsub.topic.v1.messagePublished` CloudEvent that Eventarc
  * (locally: the local stack's bridge) makes of a message on the topic
  * `dataset-shards`. A malformed event or message can never succeed: it is
@@ -9,9 +9,9 @@
  */
 import type {CloudEvent} from '@google-cloud/functions-framework';
 import {InvalidArgumentError} from '../shared/errors.js';
-import {shardMessageOfEvent} from '../shared/pubsub/pushed-message.js';
+import {shardMessageOfEvent} from '../shared/messaging/pushed-message.js';
 import {generateShardOfVersion} from '../shared/service/shard-service.js';
-import {serviceContext} from './context.js';
+import {serviceContext} from './instance-context.js';
 import {retryingCloudEvent} from './event-not-acknowledged.js';
 
 export type GenerateShardResult =

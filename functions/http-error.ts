@@ -1,5 +1,5 @@
 /**
- * The JSON error of DESIGN §5, `{"error": {code, message, field?, requestId}}`,
+ * The JSON error of docs/design.md §5, `{"error": {code, message, field?, requestId}}`,
  * and the one mapping from domain errors to status codes. Node-level (no
  * Express), so the front door can answer before Express has seen a request.
  */

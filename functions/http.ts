@@ -1,7 +1,7 @@
 /**
  * The HTTP plumbing every HTTP function shares: query checks, a
  * request-scoped logger, and every error answered as the JSON error of
- * DESIGN §5 (http-error.ts), with the request id the front door gave the
+ * docs/design.md §5 (http-error.ts), with the request id the front door gave the
  * request. Method, path and body were checked by the front door already.
  */
 import type {Request, Response} from '@google-cloud/functions-framework';
@@ -9,7 +9,7 @@ import {InvalidArgumentError} from '../shared/errors.js';
 import {jsonLogger, type Logger} from '../shared/logger.js';
 import {exchangeOf, requestIdFrom, type Exchange} from './exchange.js';
 import {errorBody, HttpError, toHttpError} from './http-error.js';
-import type {FunctionName} from './names.js';
+import type {FunctionName} from './function-names.js';
 import {REQUEST_POLICIES} from './request-policy.js';
 
 export {
@@ -18,11 +18,6 @@ export {
   toHttpError,
   type HttpErrorCode,
 } from './http-error.js';
-
-/** The id of this request (the front door's, else one from its headers). */
-export function requestIdOf(req: Request): string {
-  return exchangeOf(req)?.requestId ?? requestIdFrom(req.headers);
-}
 
 /** Query parameters: only the known ones, each at most once. */
 export function queryOf(

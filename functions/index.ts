@@ -12,4 +12,4 @@ import './record-dataset-metadata.js';
 
 installFrontDoor();
 
-export {FUNCTION_NAMES, type FunctionName} from './names.js';
+export {FUNCTION_NAMES, type FunctionName} from './function-names.js';

@@ -4,7 +4,7 @@
  */
 import * as functions from '@google-cloud/functions-framework';
 import type {Request} from '@google-cloud/functions-framework';
-import type {Format} from '../shared/config.js';
+import type {Format} from '../shared/dataset/config.js';
 import {
   listDatasets,
   loadMetadata,
@@ -13,9 +13,9 @@ import {
   parseVersionSelector,
 } from '../shared/service/load-service.js';
 import {resolveTtl} from '../shared/storage/signed-url.js';
-import {serviceContext} from './context.js';
+import {serviceContext} from './instance-context.js';
 import {httpFunction, queryOf} from './http.js';
-import type {FunctionName} from './names.js';
+import type {FunctionName} from './function-names.js';
 
 const log = () => serviceContext().log;
 

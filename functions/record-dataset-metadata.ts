@@ -8,7 +8,7 @@ import {
   recordStorageEvent,
   type RecordResult,
 } from '../shared/service/record-service.js';
-import {serviceContext} from './context.js';
+import {serviceContext} from './instance-context.js';
 import {retryingCloudEvent} from './event-not-acknowledged.js';
 
 export const FINALIZED = 'google.cloud.storage.object.v1.finalized';

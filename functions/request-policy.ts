@@ -4,7 +4,7 @@
  * JSON data, as Eventarc and the local event bridge deliver it). The front
  * door enforces it; the handlers rely on it.
  */
-import {isFunctionName, type FunctionName} from './names.js';
+import {isFunctionName, type FunctionName} from './function-names.js';
 
 export const BODY_KINDS = ['none', 'json', 'cloudevent'] as const;
 export type BodyKind = (typeof BODY_KINDS)[number];

@@ -5,11 +5,11 @@
  * (local/check-demo-flags.ts, on Node.js 24) before installing or building.
  */
 import {parseArgs} from 'node:util';
-import {DEFAULTS, MAX_SEED} from '../shared/config.js';
-import {InvalidArgumentError} from '../shared/errors.js';
-import {parseOptionalIntegerInRange} from '../shared/integer.js';
-import {ConfigurationError, settingsFromEnv} from '../shared/settings.js';
-import {MAX_SHARDS, resolveShardCount} from '../shared/shards.js';
+import {DEFAULTS, MAX_SEED} from '../shared/dataset/config.js';
+import {parseOptionalIntegerInRange} from '../shared/dataset/integer.js';
+import {MAX_SHARDS, resolveShardCount} from '../shared/dataset/shard-plan.js';
+import {ConfigurationError, InvalidArgumentError} from '../shared/errors.js';
+import {settingsFromEnv} from '../shared/settings.js';
 
 export type DemoFlags =
   {help: true} | {help: false; request: Record<string, number>; keep?: string};
@@ -65,7 +65,7 @@ export function parseDemoFlags(args: string[]): DemoFlags {
   if (samples !== undefined) request.nSamples = samples;
   if (seed !== undefined) request.seed = seed;
   if (shards !== undefined) {
-    // The service's rule (DESIGN §2): every shard at least one 65,536-row block.
+    // The service's rule (docs/design.md §2): every shard at least one 65,536-row block.
     request.shards = resolveShardCount(
       samples ?? DEFAULTS.nSamples,
       shards,

@@ -18,11 +18,11 @@ import {
   describeError,
   generateAndWait,
   isGenerating,
-} from '../shared/api/index.js';
+} from '../clients/typescript/index.js';
 import {fetchDataset, type FetchedDataset} from '../cli/fetch-dataset.js';
 import {checkOutFolder} from '../cli/generate-command.js';
 import {isBadInput} from '../cli/program.js';
-import {describeFit, verifyDirectory} from '../shared/verify.js';
+import {describeFit, verifyDirectory} from '../shared/verify/verify.js';
 import {parseDemoFlags} from './demo-flags.js';
 import {startLocalStack, type LocalStack} from './stack.js';
 

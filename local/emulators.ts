@@ -1,5 +1,5 @@
 /**
- * The emulators of the local stack (DESIGN §7-§8): Firestore and Pub/Sub
+ * The emulators of the local stack (docs/design.md §7-§8): Firestore and Pub/Sub
  * from the Google Cloud CLI, Cloud Storage from fake-gcs-server, wired so
  * that every object finalized in the datasets bucket becomes a message on a
  * Pub/Sub pull subscription.
@@ -33,7 +33,7 @@ import {
   loadPubsub,
   pubsubClient,
 } from './pubsub.js';
-import {SHARD_TOPIC} from '../shared/service/shard-messages.js';
+import {SETTING_DEFAULTS} from '../shared/settings.js';
 import {startStorageFront, type StorageFront} from './storage-front.js';
 import {Supervisor} from './supervisor.js';
 import {httpOk, waitUntil} from './wait.js';
@@ -41,8 +41,8 @@ import {httpOk, waitUntil} from './wait.js';
 export const DEFAULT_PROJECT_ID = 'exploration-data-local';
 export const DEFAULT_TOPIC = 'datasets-object-finalize';
 export const DEFAULT_SUBSCRIPTION = 'local-event-bridge';
-/** The shard fan-out's topic (DESIGN §7) and the shard bridge's subscription of it. */
-export const DEFAULT_SHARD_TOPIC = SHARD_TOPIC;
+/** The shard fan-out's topic (docs/design.md §7) and the shard bridge's subscription of it. */
+export const DEFAULT_SHARD_TOPIC = SETTING_DEFAULTS.SHARD_TOPIC;
 export const DEFAULT_SHARD_SUBSCRIPTION = 'local-shard-bridge';
 /**
  * Pub/Sub's longest ack deadline: a shard takes long, and the bridge's

@@ -1,24 +1,16 @@
 /**
- * The local stand-in for Eventarc: receives messages from a Pub/Sub
- * emulator subscription, turns each into the CloudEvent Eventarc would
- * deliver (a `CloudEventTransform`) and POSTs it to the target URL. A 2xx
- * acknowledges the message; anything else (or no answer) is retried with
- * exponential backoff, a bounded number of times, then dropped and logged.
- *
- * Two transforms (cloud-event.ts): the Cloud Storage notifications that
- * fake-gcs-server publishes become `google.cloud.storage.object.v1.finalized`
- * events (the default, for recordDatasetMetadata); the shard messages of
- * the topic `dataset-shards` become `google.cloud.pubsub.topic.v1.messagePublished`
- * events (for generateShard).
- *
- * Receiving is @google-cloud/pubsub's streaming pull: its flow control
- * holds at most `maxPending` messages, its lease management keeps their
- * ack deadlines extended through retries, and it batches acks and nacks.
- * Deliveries run `maxInFlight` at a time. When the stream fails for good
- * (the emulator restarted and the subscription is new), the bridge opens it
- * again with backoff; `reconnect(host)` points it at a moved emulator.
+ * The local stand-in for Eventarc: pulls messages from a Pub/Sub emulator
+ * subscription (streaming pull, flow control `maxPending`), turns each into
+ * the CloudEvent Eventarc would deliver (cloud-event.ts: storage
+ * notifications become `...storage.object.v1.finalized`, shard messages
+ * `...pubsub.topic.v1.messagePublished`) and POSTs it, `maxInFlight` at a
+ * time. A 2xx acknowledges; anything else is retried with backoff a bounded
+ * number of times, then dropped and logged. A message keeps its delivery slot
+ * through its backoff, so a retry starts when its log line says, never behind
+ * messages received later. A failed stream is reopened.
  */
 import type {Message, PubSub, Subscription} from '@google-cloud/pubsub';
+import {setMaxListeners} from 'node:events';
 import {setTimeout as sleep} from 'node:timers/promises';
 import {
   finalizedCloudEvent,
@@ -120,7 +112,10 @@ export interface EventBridgeOptions {
   initialBackoffMs?: number;
   /** Longest retry delay; default 10 s. */
   maxBackoffMs?: number;
-  /** Events POSTed at once; default 8. */
+  /**
+   * Messages being delivered at once, each from its first attempt to its
+   * ack (retries and their backoff included); default 8.
+   */
   maxInFlight?: number;
   /** Messages received and not yet done, at most; default 100. */
   maxPending?: number;
@@ -141,6 +136,11 @@ export interface EventBridgeStats {
   skipped: number;
   /** Times the subscription stream was opened again after failing. */
   reopened: number;
+  /**
+   * The latest any retry started after the time its log line announced
+   * (event-loop lag; nothing queues between a failure and its retry).
+   */
+  maxRetryLagMs: number;
 }
 
 export interface EventBridge {
@@ -170,8 +170,11 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
     dropped: 0,
     skipped: 0,
     reopened: 0,
+    maxRetryLagMs: 0,
   };
   const abort = new AbortController();
+  // Each delivery in flight listens on it (its POST, its backoff).
+  setMaxListeners(2 * maxInFlight + 10, abort.signal);
   const pending = new Set<Promise<void>>();
   const slots = new Semaphore(maxInFlight);
   let host = options.pubsubHost;
@@ -204,14 +207,11 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
   }
 
   async function attempt(decoded: unknown): Promise<string | undefined> {
-    await slots.acquire();
     try {
       if (abort.signal.aborted) return 'stopped';
       return await post(await transform.toCloudEvent(decoded, abort.signal));
     } catch (err) {
       return (err as Error).message;
-    } finally {
-      slots.release();
     }
   }
 
@@ -236,28 +236,58 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
       stats.skipped++;
       return message.ack();
     }
+    // One slot from the first attempt to the ack: a retry that gave its
+    // slot up during the backoff would queue behind every message received
+    // meanwhile (a whole fan-out's worth), not start when it says.
+    await slots.acquire();
+    try {
+      await deliver(message, decoded);
+    } finally {
+      slots.release();
+    }
+  }
+
+  /** Attempts until a 2xx, maxAttempts or stop; acks or nacks. */
+  async function deliver(message: Message, decoded: unknown): Promise<void> {
     const what = transform.describe(decoded);
+    let retryAt: number | undefined;
     for (let i = 1; ; i++) {
+      const started = Date.now();
+      const late = retryAt === undefined ? '' : lateness(started - retryAt);
       const failure = await attempt(decoded);
+      const took = Date.now() - started;
       if (abort.signal.aborted) return message.nack();
       if (failure === undefined) {
         stats.delivered++;
-        log(`event bridge: delivered ${what} (attempt ${i})`);
+        log(
+          `event bridge: delivered ${what} (attempt ${i}, took ${took} ms${late})`,
+        );
         return message.ack();
       }
       if (i >= maxAttempts) {
         stats.dropped++;
-        log(`event bridge: DROPPED ${what} after ${i} attempts: ${failure}`);
+        log(
+          `event bridge: DROPPED ${what} after ${i} attempts (the last took ${took} ms${late}): ${failure}`,
+        );
         return message.ack();
       }
       stats.retries++;
       const delay = backoff(i);
       log(
-        `event bridge: ${what} attempt ${i} failed (${failure}); retry in ${delay} ms`,
+        `event bridge: ${what} attempt ${i} failed (took ${took} ms${late}: ${failure}); retry in ${delay} ms`,
       );
+      retryAt = Date.now() + delay;
       // The library keeps extending the message's lease meanwhile.
       await sleep(delay, undefined, {signal: abort.signal}).catch(() => {});
     }
+  }
+
+  /** Records how late a retry started; words for its log line when it was. */
+  function lateness(lagMs: number): string {
+    stats.maxRetryLagMs = Math.max(stats.maxRetryLagMs, lagMs);
+    return lagMs >= LATE_RETRY_MS
+      ? `, started ${lagMs} ms later than announced`
+      : '';
   }
 
   function open(): void {
@@ -320,6 +350,9 @@ export function startEventBridge(options: EventBridgeOptions): EventBridge {
     },
   };
 }
+
+/** A retry this much later than its log line said gets that written on its next line. */
+const LATE_RETRY_MS = 1_000;
 
 /** The transform given, else the storage one (which needs storageUrl). */
 function transformOf(

@@ -16,12 +16,12 @@ export {
   isFunctionName,
   SIGNATURE_TYPES,
   type FunctionName,
-} from '../functions/names.js';
+} from '../functions/function-names.js';
 import {
   FUNCTION_NAMES,
   SIGNATURE_TYPES,
   type FunctionName,
-} from '../functions/names.js';
+} from '../functions/function-names.js';
 
 export interface FunctionProcess {
   name: FunctionName;

@@ -1,4 +1,4 @@
-/** The local stack (DESIGN §7-§8): re-exports only. */
+/** The local stack (docs/design.md §7-§8): re-exports only. */
 export {LocalStackError} from './errors.js';
 export {
   DEFAULT_PROJECT_ID,

@@ -8,7 +8,7 @@
  * Nothing a client sends may take it down: a request line it cannot route
  * (bad percent-encoding, `*`, a broken absolute URL), a request Node's parser
  * refuses (bad headers, a header block over 16 KiB), a client or a function
- * that goes away mid-stream are each answered with the JSON error of DESIGN
+ * that goes away mid-stream are each answered with the JSON error of docs/design.md
  * §5 (with a request id in the body and X-Request-Id) or closed, and the
  * router goes on.
  */

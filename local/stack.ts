@@ -2,7 +2,7 @@
  * The whole local stack: emulators, the local signing key, the seven
  * functions behind one public port, and two event bridges: one delivers
  * the bucket's finalize events to recordDatasetMetadata, the other the
- * shard messages of the topic `dataset-shards` to generateShard (DESIGN §7).
+ * shard messages of the topic `dataset-shards` to generateShard (docs/design.md §7).
  *
  * Every child is supervised (supervisor.ts): a function process that dies
  * is started again on its port (the router follows it if it has to move);
@@ -33,7 +33,7 @@ import {
   type FunctionName,
   type FunctionProcess,
 } from './functions.js';
-import {parseIntegerInRange} from '../shared/integer.js';
+import {parseIntegerInRange} from '../shared/dataset/integer.js';
 import {makeRunDir, repoRoot, type RunDir} from './paths.js';
 import {startRouter} from './router.js';
 import {createSigningKey, type SigningKey} from './signing-key.js';
@@ -104,14 +104,21 @@ export interface LocalStack {
 
 /**
  * The shard bridge: shards in flight at once (docs/local-stack.md has the
- * measurement behind 2), and a POST deadline of generateShard's timeout in
- * the cloud (540 s) plus a margin, as a shard of 16,777,216 rows takes long.
+ * measurement behind 2; the functions get it as SHARD_MAX_INSTANCES, so a
+ * sharded lease counts the local waves), and a POST deadline of
+ * generateShard's timeout in the cloud (540 s) plus a margin, as a shard
+ * of 16,777,216 rows takes long. Retries at most 2 s apart, for 74 s: a
+ * shard whose generateShard was killed is redelivered within 2 s of the
+ * process being back (docs/sharding.md, "After a crash"), and a restart
+ * may take the 60 s a function has to listen.
  */
 export const SHARD_BRIDGE_DEFAULTS = Object.freeze({
   maxInFlight: 2,
   maxPending: 16,
   requestTimeoutMs: 600_000,
-  maxAttempts: 8,
+  initialBackoffMs: 250,
+  maxBackoffMs: 2_000,
+  maxAttempts: 40,
 });
 
 /** A TCP port as text (env PORT, --port): 0 picks a free one. */
@@ -174,9 +181,14 @@ export async function startLocalStack(
       ...emulators.env,
       GOOGLE_APPLICATION_CREDENTIALS: signingKey.credentialsFile,
     };
+    const shardsAtOnce =
+      options.shardBridge?.maxInFlight ?? SHARD_BRIDGE_DEFAULTS.maxInFlight;
     /** What a function process gets, read when it (re)starts. */
     const functionEnv = () => ({
       ...process.env,
+      // generateShard's "instances" here are the shard bridge's deliveries
+      // in flight: a sharded version's lease has a wave per that many shards.
+      SHARD_MAX_INSTANCES: String(shardsAtOnce),
       ...options.functionEnv,
       ...emulators.env,
       GOOGLE_APPLICATION_CREDENTIALS: signingKey.credentialsFile,

@@ -10,7 +10,7 @@
  */
 import {parseArgs} from 'node:util';
 import {stopAllGroups, watchParent} from './process-group.js';
-import {parseOptionalIntegerInRange} from '../shared/integer.js';
+import {parseOptionalIntegerInRange} from '../shared/dataset/integer.js';
 import {PORT_BOUNDS, startLocalStack, type LocalStack} from './stack.js';
 
 const USAGE = `usage: node build/local/start.js [options]

@@ -12,10 +12,9 @@
  */
 import {EventEmitter} from 'node:events';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {LocalStackError} from './errors.js';
+import {LocalStackError, ExitedEarlyError, PortInUseError} from './errors.js';
 import {freePort} from './ports.js';
 import type {ExitStatus, ManagedProcess} from './process-group.js';
-import {ExitedEarlyError, PortInUseError} from './wait.js';
 
 export interface ChildSpec {
   /** Short name used in messages, e.g. "firestore-emulator". */

@@ -2,7 +2,7 @@
 import {closeSync, openSync, readFileSync, readSync} from 'node:fs';
 import {connect} from 'node:net';
 import {setTimeout as sleep} from 'node:timers/promises';
-import {LocalStackError} from './errors.js';
+import {LocalStackError, ExitedEarlyError, PortInUseError} from './errors.js';
 import {portOwner} from './listeners.js';
 import type {ManagedProcess} from './process-group.js';
 import {LOOPBACK} from './ports.js';
@@ -13,24 +13,6 @@ import {LOOPBACK} from './ports.js';
  */
 export const PORT_IN_USE =
   /BindException|Address already in use|address already in use|EADDRINUSE/;
-
-/** The process exited while it was awaited. */
-export class ExitedEarlyError extends LocalStackError {
-  constructor(message: string, logFile: string) {
-    super(message, {logFile});
-    this.name = 'ExitedEarlyError';
-  }
-}
-
-/** The process could not take its port: start it again on another one. */
-export class PortInUseError extends LocalStackError {
-  constructor(what: string, port: number, detail: string, logFile: string) {
-    super(`${what}: port ${port} is taken by another process (${detail})`, {
-      logFile,
-    });
-    this.name = 'PortInUseError';
-  }
-}
 
 export interface WaitOptions {
   /** What is awaited, for the error message ("Pub/Sub emulator on 127.0.0.1:8085"). */

@@ -19,11 +19,11 @@ import {
   describeError,
   generateAndWait,
   isGenerating,
-} from '../shared/api/index.js';
+} from '../clients/typescript/index.js';
 import {fetchDataset} from '../cli/fetch-dataset.js';
-import {parseIntegerInRange} from '../shared/integer.js';
+import {parseIntegerInRange} from '../shared/dataset/integer.js';
 import {settingsFromEnv} from '../shared/settings.js';
-import {MAX_SHARDS, resolveShardCount} from '../shared/shards.js';
+import {MAX_SHARDS, resolveShardCount} from '../shared/dataset/shard-plan.js';
 
 export interface SmokeResult {
   version: number;

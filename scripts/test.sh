@@ -91,6 +91,7 @@ node_modules/.bin/tsc -p .
 
 step "lint (gts)"
 node_modules/.bin/gts lint
+npm run -s check:cycles # import cycles and layers (.dependency-cruiser.cjs)
 
 step "install test tools (cached)"
 echo "python: $(bash scripts/python-env.sh)"

@@ -1,7 +1,9 @@
 /**
- * The few error classes the domain throws. Entry points (HTTP functions, the
+ * Every error class the domain throws. Entry points (HTTP functions, the
  * CLI) map them to status codes and exit codes in one place; no stack trace
- * or internal path ever reaches a client.
+ * or internal path ever reaches a client. VersionNotReadyError, a
+ * FailedPreconditionError that carries the catalogue's status table, is in
+ * catalog/statuses.ts.
  */
 
 export const ERROR_CODES = [
@@ -69,7 +71,7 @@ export class DataLossError extends DatasetError {
 
 /**
  * A dependency (the catalogue, the bucket) cannot take the request now; the
- * caller should retry after `retryAfterSeconds`. Never a 500 (DESIGN §5).
+ * caller should retry after `retryAfterSeconds`. Never a 500 (docs/design.md §5).
  */
 export class UnavailableError extends DatasetError {
   constructor(
@@ -78,5 +80,43 @@ export class UnavailableError extends DatasetError {
     cause?: unknown,
   ) {
     super('UNAVAILABLE', message, {cause});
+  }
+}
+
+/** A deployment setting (environment) that is missing or out of bounds. */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/** The bytes are not a metadata object this service could have written. */
+export class MalformedMetadataError extends Error {
+  constructor(message: string, options?: {cause?: unknown}) {
+    super(message, options);
+    this.name = 'MalformedMetadataError';
+  }
+}
+
+/** The object (or the generation asked for) does not exist. */
+export class ObjectGoneError extends Error {
+  constructor(
+    readonly objectName: string,
+    options?: {cause?: unknown},
+  ) {
+    super(`object ${objectName} does not exist`, options);
+    this.name = 'ObjectGoneError';
+  }
+}
+
+/** A task that failed in a worker: its message, and the error's class name. */
+export class WorkerTaskError extends Error {
+  constructor(
+    message: string,
+    readonly errorName: string,
+  ) {
+    super(message);
+    this.name = 'WorkerTaskError';
   }
 }

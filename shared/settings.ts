@@ -1,17 +1,10 @@
 /**
- * Deployment settings, read once from the environment (DESIGN §8), each with
+ * Deployment settings, read once from the environment (docs/design.md §8), each with
  * its default and bounds. A bad value fails fast at start-up with one error.
  */
-import {parseIntegerInRange} from './integer.js';
-import {DEFAULT_LIMITS, type DatasetLimits} from './config.js';
-import {SHARD_TOPIC} from './service/shard-messages.js';
-
-export class ConfigurationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigurationError';
-  }
-}
+import {parseIntegerInRange} from './dataset/integer.js';
+import {DEFAULT_LIMITS, type DatasetLimits} from './dataset/config.js';
+import {ConfigurationError} from './errors.js';
 
 export interface Settings {
   projectId: string | undefined;
@@ -27,7 +20,7 @@ export interface Settings {
   leaseMarginSeconds: number;
   /** storage events older than this are acknowledged unrecorded (Eventarc retries for 24 h) */
   eventMaxAgeSeconds: number;
-  /** The Pub/Sub topic a sharded generate publishes its shard messages to (DESIGN §7). */
+  /** The Pub/Sub topic a sharded generate publishes its shard messages to (docs/design.md §7). */
   shardTopic: string;
   /** generateShard's timeout: one shard's rows, uploads and (for the last) the metadata */
   generateShardTimeoutSeconds: number;
@@ -49,7 +42,7 @@ export function leaseMsOf(settings: Settings): number {
 export const SHARD_LEASE_RETRY_ALLOWANCE = 2;
 
 /**
- * The lease of a sharded version (DESIGN §6, §7): the fan-out runs in
+ * The lease of a sharded version (docs/design.md §6, §7): the fan-out runs in
  * waves of at most shardMaxInstances shards, each wave within one shard
  * timeout, SHARD_LEASE_RETRY_ALLOWANCE times over for redeliveries, plus
  * the margin. 16 shards on 64 instances: (1 x 540 x 2 + 60) s = 19 min;
@@ -78,7 +71,8 @@ export const SETTING_DEFAULTS = Object.freeze({
   GENERATE_LEASE_MARGIN_SECONDS: 60,
   // Eventarc's 24 h retry window plus an hour of margin
   EVENT_MAX_AGE_SECONDS: 25 * 3600,
-  SHARD_TOPIC: SHARD_TOPIC,
+  // the Pub/Sub topic of the shard fan-out (terraform's google_pubsub_topic.shards)
+  SHARD_TOPIC: 'dataset-shards',
   // terraform's generateShard timeout: the 9-minute limit of event functions
   GENERATE_SHARD_TIMEOUT_SECONDS: 540,
   // terraform's generateShard max_instance_count
@@ -87,8 +81,22 @@ export const SETTING_DEFAULTS = Object.freeze({
   SHARD_MAX_ATTEMPTS: 5,
 });
 
-/** V4 signed URLs cannot live longer than seven days. */
-const V4_MAX_TTL_SECONDS = 7 * 24 * 3600;
+/**
+ * The largest value each integer setting accepts (the smallest is 1): upper
+ * bounds of what a deployment may set, not what it gets by default.
+ */
+export const SETTING_UPPER_BOUNDS = Object.freeze({
+  MAX_SAMPLES: Number.MAX_SAFE_INTEGER,
+  // V4 signed URLs cannot live longer than seven days.
+  SIGNED_URL_MAX_TTL_SECONDS: 7 * 24 * 3600,
+  // Cloud Functions (2nd gen) HTTP functions run at most 60 minutes.
+  GENERATE_TIMEOUT_SECONDS: 3600,
+  GENERATE_LEASE_MARGIN_SECONDS: 3600,
+  EVENT_MAX_AGE_SECONDS: 30 * 24 * 3600,
+  GENERATE_SHARD_TIMEOUT_SECONDS: 3600,
+  SHARD_MAX_INSTANCES: 1000,
+  SHARD_MAX_ATTEMPTS: 100,
+});
 
 type Env = Record<string, string | undefined>;
 
@@ -134,7 +142,7 @@ export function settingsFromEnv(env: Env = process.env): Settings {
   const signedUrlMaxTtlSeconds = positiveInteger(
     env,
     'SIGNED_URL_MAX_TTL_SECONDS',
-    V4_MAX_TTL_SECONDS,
+    SETTING_UPPER_BOUNDS.SIGNED_URL_MAX_TTL_SECONDS,
   );
   const signedUrlTtlSeconds = positiveInteger(
     env,
@@ -148,33 +156,44 @@ export function settingsFromEnv(env: Env = process.env): Settings {
     collection,
     limits: {
       ...DEFAULT_LIMITS,
-      maxSamples: positiveInteger(env, 'MAX_SAMPLES', Number.MAX_SAFE_INTEGER),
+      maxSamples: positiveInteger(
+        env,
+        'MAX_SAMPLES',
+        SETTING_UPPER_BOUNDS.MAX_SAMPLES,
+      ),
     },
     signedUrlTtlSeconds,
     signedUrlMaxTtlSeconds,
-    // Cloud Functions (2nd gen) HTTP functions run at most 60 minutes.
     generateTimeoutSeconds: positiveInteger(
       env,
       'GENERATE_TIMEOUT_SECONDS',
-      3600,
+      SETTING_UPPER_BOUNDS.GENERATE_TIMEOUT_SECONDS,
     ),
     leaseMarginSeconds: positiveInteger(
       env,
       'GENERATE_LEASE_MARGIN_SECONDS',
-      3600,
+      SETTING_UPPER_BOUNDS.GENERATE_LEASE_MARGIN_SECONDS,
     ),
     eventMaxAgeSeconds: positiveInteger(
       env,
       'EVENT_MAX_AGE_SECONDS',
-      30 * 24 * 3600,
+      SETTING_UPPER_BOUNDS.EVENT_MAX_AGE_SECONDS,
     ),
     shardTopic,
     generateShardTimeoutSeconds: positiveInteger(
       env,
       'GENERATE_SHARD_TIMEOUT_SECONDS',
-      3600,
+      SETTING_UPPER_BOUNDS.GENERATE_SHARD_TIMEOUT_SECONDS,
     ),
-    shardMaxInstances: positiveInteger(env, 'SHARD_MAX_INSTANCES', 1000),
-    shardMaxAttempts: positiveInteger(env, 'SHARD_MAX_ATTEMPTS', 100),
+    shardMaxInstances: positiveInteger(
+      env,
+      'SHARD_MAX_INSTANCES',
+      SETTING_UPPER_BOUNDS.SHARD_MAX_INSTANCES,
+    ),
+    shardMaxAttempts: positiveInteger(
+      env,
+      'SHARD_MAX_ATTEMPTS',
+      SETTING_UPPER_BOUNDS.SHARD_MAX_ATTEMPTS,
+    ),
   };
 }

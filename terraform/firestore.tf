@@ -1,5 +1,5 @@
 # The dataset catalogue: the project's "(default)" Firestore database in
-# native mode (DESIGN §6). Created only when create_firestore_database is
+# native mode (docs/design.md §6). Created only when create_firestore_database is
 # true; a project that already has one sets it to false. It is protected
 # twice from `terraform destroy`: delete protection on the database, and
 # deletion_policy ABANDON (Terraform forgets it instead of deleting it).

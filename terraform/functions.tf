@@ -2,7 +2,7 @@
 # The seven functions (Cloud Functions gen2, Node.js 24), all built from the one
 # source archive of storage.tf. Function name = entry point = the name the
 # code registers with functions-framework, so the cloud URL is
-# https://REGION-PROJECT.cloudfunctions.net/<name> (DESIGN §5).
+# https://REGION-PROJECT.cloudfunctions.net/<name> (docs/design.md §5).
 # ---------------------------------------------------------------------------
 resource "google_cloudfunctions2_function" "fn" {
   for_each = local.functions
@@ -54,10 +54,10 @@ resource "google_cloudfunctions2_function" "fn" {
   }
 
   # recordDatasetMetadata: google.cloud.storage.object.v1.finalized on the
-  # datasets bucket (DESIGN §7); generateShard: google.cloud.pubsub.topic.v1.messagePublished
+  # datasets bucket (docs/design.md §7); generateShard: google.cloud.pubsub.topic.v1.messagePublished
   # on the shard topic (pubsub.tf). Eventarc delivers with the events identity
   # of eventarc.tf and retries failed deliveries (each function throws on a
-  # transient failure and acknowledges what can never succeed, DESIGN §6-§7).
+  # transient failure and acknowledges what can never succeed, docs/design.md §6-§7).
   dynamic "event_trigger" {
     for_each = each.value.kind == "event" ? [each.value.trigger] : []
     content {

@@ -5,7 +5,7 @@
 #   generator (generateDataset)
 #     - roles/storage.objectCreator on the datasets bucket: writes the version's
 #       objects. No delete, so it cannot replace an existing object either: the
-#       objects of a version are immutable (DESIGN §3).
+#       objects of a version are immutable (docs/design.md §3).
 #     - roles/storage.objectViewer on the datasets bucket: reads back the
 #       metadata of what it wrote (size, crc32c, md5 as GCS reports them) and
 #       checks that a version's objects exist. Read access to its own outputs
@@ -16,10 +16,10 @@
 #       allocates versions (a counter document) and writes catalogue entries.
 #     - roles/pubsub.publisher on the topic dataset-shards only (pubsub.tf):
 #       a sharded request publishes its shard messages.
-#   shard-writer (generateShard, DESIGN §7)
+#   shard-writer (generateShard, docs/design.md §7)
 #     - roles/storage.objectCreator on the datasets bucket: writes its shard's
 #       files and, for the last shard recorded, metadata_v{N}.json. No delete:
-#       a redelivered message can never replace an object (DESIGN §3).
+#       a redelivered message can never replace an object (docs/design.md §3).
 #     - roles/storage.objectViewer on the datasets bucket: the redelivery check.
 #       Pub/Sub delivers at least once, so a shard's objects may exist already;
 #       the function reads their metadata (storage.objects.get: size, crc32c,

@@ -11,10 +11,10 @@ locals {
   datasets_bucket = coalesce(var.datasets_bucket_name, "${var.project_id}-exploration-datasets")
   source_bucket   = coalesce(var.source_bucket_name, "${var.project_id}-exploration-fn-source")
 
-  # Function name = entry point registered with functions-framework (DESIGN §5).
+  # Function name = entry point registered with functions-framework (docs/design.md §5).
   # kind: http or event; sa: service account id suffix; role: what its identity may do (iam.tf);
   # trigger (event functions): "storage" (object finalized in the datasets bucket) or
-  # "shards" (a message on the shard topic, DESIGN §7).
+  # "shards" (a message on the shard topic, docs/design.md §7).
   functions = {
     generateDataset       = { kind = "http", sa = "generate-dataset", role = "generator", trigger = null }
     recordDatasetMetadata = { kind = "event", sa = "record-dataset-metadata", role = "recorder", trigger = "storage" }
@@ -41,7 +41,7 @@ locals {
     for name in keys(local.functions) : name => merge(var.function_settings[name], try(local.overrides[name], {}))
   }
 
-  # The same environment for every function (DESIGN §8).
+  # The same environment for every function (docs/design.md §8).
   function_env = {
     GOOGLE_CLOUD_PROJECT       = var.project_id
     DATASETS_BUCKET            = local.datasets_bucket
@@ -50,7 +50,7 @@ locals {
     MAX_SAMPLES                = tostring(var.max_samples)
     SIGNED_URL_TTL_SECONDS     = tostring(var.signed_url_ttl_seconds)
     SIGNED_URL_MAX_TTL_SECONDS = tostring(var.signed_url_max_ttl_seconds)
-    # A version's lease is generateDataset's timeout plus a margin (DESIGN §6).
+    # A version's lease is generateDataset's timeout plus a margin (docs/design.md §6).
     GENERATE_TIMEOUT_SECONDS      = tostring(local.settings["generateDataset"].timeout_seconds)
     GENERATE_LEASE_MARGIN_SECONDS = "60"
     # Eventarc retries for 24 h; older storage events are acknowledged unrecorded.

@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------
-# The shard fan-out (DESIGN §7): a sharded generateDataset publishes one
+# The shard fan-out (docs/design.md §7): a sharded generateDataset publishes one
 # message per shard to this topic; Eventarc's Pub/Sub trigger of generateShard
 # (functions.tf) subscribes to it and delivers each message as a
 # google.cloud.pubsub.topic.v1.messagePublished CloudEvent, retrying until the

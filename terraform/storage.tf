@@ -1,6 +1,6 @@
 # ---------------------------------------------------------------------------
 # Datasets bucket: private, uniform bucket-level access, public access
-# prevention enforced. Objects of a version are immutable (DESIGN §3); the
+# prevention enforced. Objects of a version are immutable (docs/design.md §3); the
 # generator may create objects but not delete them, so IAM backs that up:
 # replacing an existing object needs storage.objects.delete, which no
 # function has. Versioning keeps a deleted or replaced object recoverable

@@ -183,7 +183,7 @@ variable "function_settings" {
     recordDatasetMetadata: stream-parses one metadata_v{N}.json per event; with 1,000,000 creative
       packs that JSON is ~147 MB (peak RSS ~200 MB), 1 GiB and concurrency 1; events are few (three objects
       per version), so 10 instances are plenty, and 120 s covers Firestore writes with retries.
-    generateShard: writes one shard; the largest default shard is 16,777,216 rows (DESIGN §2), about
+    generateShard: writes one shard; the largest default shard is 16,777,216 rows (docs/design.md §2), about
       2.03 GB of TFRecord and 25 MB of Parquet. Measured with the CLI on one shard of that size
       (`node build/cli/main.js generate --samples 16777216`, docs/deploy.md): 5.7 s wall, 10.4 s of CPU
       (rows, Parquet, crc32c/md5/sha256 of both files), peak RSS 238 MB. 2 vCPU lets generating,

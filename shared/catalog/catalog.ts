@@ -1,9 +1,9 @@
 /**
- * What the services need of the dataset catalogue (DESIGN §6), apart from
+ * What the services need of the dataset catalogue (docs/design.md §6), apart from
  * where it lives: Firestore in the cloud and on the emulator
  * (firestore-catalog.ts), memory in unit tests (test/support/memory-catalog.ts).
  */
-import {shardCountOf, type DatasetConfig} from '../config.js';
+import {shardCountOf, type DatasetConfig} from '../dataset/config.js';
 import type {DatasetRecord, ShardRecord} from './records.js';
 
 /** Versions this service hands out: the loaders' selector takes at most 15 digits. */

@@ -1,5 +1,5 @@
 /**
- * Which failures are worth retrying (DESIGN §6). Only errors that a later
+ * Which failures are worth retrying (docs/design.md §6). Only errors that a later
  * attempt can fix are transient: Cloud Storage 408/429/5xx, a connection
  * reset or refused, Firestore UNAVAILABLE, ABORTED, DEADLINE_EXCEEDED and
  * RESOURCE_EXHAUSTED, and our own UnavailableError. Everything else (a

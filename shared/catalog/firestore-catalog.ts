@@ -1,25 +1,11 @@
 /**
- * The dataset catalogue in Firestore (DESIGN §6), one document `v{N}` per
- * version and no other document.
- *
- * Allocation locks nothing: it reads the highest version (a one-document
- * query, strongly consistent) and creates `v{N+1}` with a does-not-exist
- * precondition. When another request created it first, it reads again and
- * tries a number drawn from a window above the new highest that doubles
- * with every collision, so contenders spread out instead of queueing; the
- * measurement behind this choice is in docs/catalogue.md. Versions are
- * strictly increasing (each starts above every version that existed when it
- * began), never reused (a create never replaces), and may leave gaps under
- * contention.
- *
- * A sharded version also has a subcollection `shards` of one document per
- * shard (`v{N}/shards/{k}`, k zero-padded): its delivery attempts and, once
- * written, its record; collection queries never see subcollections.
- *
- * Documents that this service could not have allocated (a number past
- * MAX_VERSION, an id that does not match its version field) are never
- * counted, listed or resolved, so a forged `v9007199254740991` cannot stop
- * allocation.
+ * The dataset catalogue in Firestore (docs/design.md §6): one document `v{N}`
+ * per version, and for a sharded version a subcollection `shards` of one
+ * document per shard (`v{N}/shards/{k}`). Allocation locks nothing: it
+ * creates `v{N+1}` with a does-not-exist precondition and, on a collision,
+ * tries a number from a doubling window above the new highest (measured in
+ * docs/catalogue.md). Documents this service could not have allocated (past
+ * MAX_VERSION, id and version field disagreeing) are never counted or listed.
  */
 import type {
   CollectionReference,
@@ -28,7 +14,7 @@ import type {
   Query,
 } from '@google-cloud/firestore';
 import {UnavailableError} from '../errors.js';
-import {GENERATOR} from '../version.js';
+import {GENERATOR} from '../dataset/generator-version.js';
 import {
   documentId,
   isAllocatableVersion,

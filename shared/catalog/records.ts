@@ -1,9 +1,13 @@
 /**
- * What the catalog holds per version (DESIGN §6): document `v{N}` in the
+ * What the catalog holds per version (docs/design.md §6): document `v{N}` in the
  * datasets collection.
  */
-import type {DatasetConfig, Format} from '../config.js';
-import type {FormatObjects, ObjectRecord, TargetTally} from '../metadata.js';
+import type {DatasetConfig, Format} from '../dataset/config.js';
+import type {
+  FormatObjects,
+  ObjectRecord,
+  TargetTally,
+} from '../metadata/document.js';
 
 export type {TargetTally};
 

@@ -1,5 +1,5 @@
 /**
- * The one table of a version's statuses (DESIGN §6): what each means, whether
+ * The one table of a version's statuses (docs/design.md §6): what each means, whether
  * it is terminal, what the loaders answer for it, and whether a client
  * waiting for the version should keep polling. The loaders (resolveReady),
  * the HTTP error (`versionStatus`, Retry-After), the API client's waitReady,

@@ -6,6 +6,7 @@
  */
 import {Worker} from 'node:worker_threads';
 import type {TaskReply, TaskRequest} from './protocol.js';
+import {WorkerTaskError} from '../errors.js';
 
 /** Tasks a worker holds at once: one running, one finishing (see serveTasks' ready). */
 export const MAX_OVERLAP = 2;
@@ -154,16 +155,5 @@ export class WorkerPool<Task, Result, Progress> {
     if (this.closed) return;
     this.closed = true;
     await Promise.all(this.workers.map(w => w.terminate()));
-  }
-}
-
-/** A task that failed in a worker: its message, and the error's class name. */
-export class WorkerTaskError extends Error {
-  constructor(
-    message: string,
-    readonly errorName: string,
-  ) {
-    super(message);
-    this.name = 'WorkerTaskError';
   }
 }

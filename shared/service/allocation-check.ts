@@ -1,13 +1,13 @@
 /**
  * Whether a parsed metadata object is the one this service's generator wrote
- * for an allocation (DESIGN §6): same version, same resolved config, same
+ * for an allocation (docs/design.md §6): same version, same resolved config, same
  * generator, exactly the data objects that config names (one per format,
  * or every shard of a sharded config), with well-formed sizes and checksums. Returns the first disagreement, or undefined.
  */
 import type {DatasetRecord} from '../catalog/records.js';
-import {FORMATS, shardCountOf} from '../config.js';
-import {objectName, shardFileName} from '../names.js';
-import {shardRange} from '../shards.js';
+import {FORMATS, shardCountOf} from '../dataset/config.js';
+import {objectName, shardFileName} from '../dataset/object-names.js';
+import {shardRange} from '../dataset/shard-plan.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -57,7 +57,7 @@ function fileMismatch(
   return undefined;
 }
 
-/** A sharded format: totals, and every shard named and sized as DESIGN §3 places rows. */
+/** A sharded format: totals, and every shard named and sized as docs/design.md §3 places rows. */
 function shardedMismatch(
   format: string,
   object: unknown,

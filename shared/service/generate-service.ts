@@ -4,13 +4,17 @@
  * version `failed` at once (bounded: a catalogue that is down cannot hold
  * the request; the lease ends the version then).
  *
- * A sharded request (config.shards > 1, DESIGN §5, §7) is allocated with a
+ * A sharded request (config.shards > 1, docs/design.md §5, §7) is allocated with a
  * lease over the whole fan-out, its shard messages are published to the
  * shard topic, and it is answered at once, `generating`; generateShard
  * (shard-service.ts) writes the shards and the last one the metadata.
  */
 import {describeFailure, isTransient} from '../catalog/failures.js';
-import {shardCountOf, type DatasetConfig, type Format} from '../config.js';
+import {
+  shardCountOf,
+  type DatasetConfig,
+  type Format,
+} from '../dataset/config.js';
 import type {ObjectDigests} from '../digest/digests.js';
 import {
   AlreadyExistsError,
@@ -18,13 +22,13 @@ import {
   InvalidArgumentError,
   UnavailableError,
 } from '../errors.js';
-import {generateDataset} from '../generate.js';
-import {objectName, type DatasetFileKind} from '../names.js';
+import {generateDataset} from '../generation/generate.js';
+import {objectName, type DatasetFileKind} from '../dataset/object-names.js';
 import {leaseMsOf, shardedLeaseMsOf} from '../settings.js';
 import {gsUri} from '../storage/object-store.js';
-import type {ServiceContext} from './context.js';
+import type {ServiceContext} from './service-context.js';
 import {markFailedBounded} from './lifecycle.js';
-import {shardMessagesOf} from './shard-messages.js';
+import {shardMessagesOf} from '../messaging/shard-messages.js';
 
 export interface GenerateResponse {
   version: number;

@@ -1,5 +1,5 @@
 /**
- * A version's lifecycle as every reader sees it (DESIGN §6): `generating`
+ * A version's lifecycle as every reader sees it (docs/design.md §6): `generating`
  * under a lease, then `ready` or `failed`. A version found past its lease is
  * reported failed and recorded so by whoever reads it; marking a version
  * failed never holds up the request that does it (the lease covers a
@@ -8,7 +8,7 @@
 import {isPastLease, leaseExpiredMessage} from '../catalog/catalog.js';
 import {describeFailure} from '../catalog/failures.js';
 import type {DatasetRecord} from '../catalog/records.js';
-import type {ServiceContext} from './context.js';
+import type {ServiceContext} from './service-context.js';
 
 /** How long a request waits for markFailed before it moves on. */
 export const MARK_FAILED_WAIT_MS = 5_000;

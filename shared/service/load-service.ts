@@ -2,19 +2,24 @@
  * The loaders' domain: resolve `version=N|latest` to a ready version and hand
  * out V4 signed URLs, the metadata, or a page of the catalogue.
  */
-import type {Format} from '../config.js';
+import type {Format} from '../dataset/config.js';
 import type {DatasetRecord, DatasetStatus} from '../catalog/records.js';
 import {requireServable} from '../catalog/statuses.js';
-import {DataLossError, InvalidArgumentError, NotFoundError} from '../errors.js';
-import {MalformedMetadataError, parseMetadata} from '../metadata-reader.js';
+import {
+  DataLossError,
+  InvalidArgumentError,
+  NotFoundError,
+  MalformedMetadataError,
+} from '../errors.js';
+import {parseMetadata} from '../metadata/read.js';
 import {
   METADATA_ANSWER_MAX_BYTES,
   summarizedMetadata,
-} from '../metadata-view.js';
-import {filesOf, isSharded, type FormatObjects} from '../metadata.js';
+} from '../metadata/view.js';
+import {filesOf, isSharded, type FormatObjects} from '../metadata/document.js';
 import {mapBounded} from '../parallel/map-bounded.js';
 import {gsUri} from '../storage/object-store.js';
-import type {ServiceContext} from './context.js';
+import type {ServiceContext} from './service-context.js';
 import {withLeaseApplied} from './lifecycle.js';
 
 export type VersionSelector = number | 'latest';
@@ -73,7 +78,7 @@ export interface ObjectLink {
   md5: string;
 }
 
-/** One shard of a sharded version's format, signed (DESIGN §5). */
+/** One shard of a sharded version's format, signed (docs/design.md §5). */
 export interface ShardLink {
   url: string;
   object: string;
@@ -170,7 +175,7 @@ export async function loadMetadata(
     throw new NotFoundError(
       `dataset version ${record.version} has no metadata object`,
     );
-  // Past a size the metadata is answered summarized (metadata-view.ts), never read whole.
+  // Past a size the metadata is answered summarized (metadata/view.ts), never read whole.
   const gone = () =>
     new NotFoundError(
       `the metadata object of dataset version ${record.version} is gone from the bucket`,

@@ -1,5 +1,5 @@
 /**
- * recordDatasetMetadata's domain (DESIGN §6). A finalized
+ * recordDatasetMetadata's domain (docs/design.md §6). A finalized
  * `metadata_v{N}.json` commits version N only when this service allocated N,
  * N is still `generating` under its lease, and the metadata (read at the
  * event's generation) matches the allocation and the data objects actually
@@ -19,18 +19,18 @@ import {
   type RecordOutcome,
 } from '../catalog/catalog.js';
 import {describeFailure, isTransient} from '../catalog/failures.js';
-import type {Format} from '../config.js';
-import {filesOf, type FormatObjects, type MetadataHead} from '../metadata.js';
-import {mapBounded} from '../parallel/map-bounded.js';
+import type {Format} from '../dataset/config.js';
 import {
-  MalformedMetadataError,
-  readMetadata,
-  type MetadataRead,
-} from '../metadata-reader.js';
+  filesOf,
+  type FormatObjects,
+  type MetadataHead,
+} from '../metadata/document.js';
+import {mapBounded} from '../parallel/map-bounded.js';
+import {readMetadata, type MetadataRead} from '../metadata/read.js';
 import {
   INLINE_PROBABILITIES_MAX_BYTES,
   probabilitiesRecordOf,
-} from '../probabilities-record.js';
+} from '../metadata/probabilities-record.js';
 
 /** What a version document may hold besides its probabilities and objects. */
 const RECORD_ROOM_BYTES = 900 * 1024;
@@ -42,10 +42,11 @@ function inlineBudgetBeside(objects: MetadataHead['objects']): number {
     RECORD_ROOM_BYTES - Buffer.byteLength(JSON.stringify(objects)),
   );
 }
-import {metadataVersionOf} from '../names.js';
-import {gsUri, ObjectGoneError} from '../storage/object-store.js';
+import {metadataVersionOf} from '../dataset/object-names.js';
+import {gsUri} from '../storage/object-store.js';
 import {allocationMismatch} from './allocation-check.js';
-import type {ServiceContext} from './context.js';
+import type {ServiceContext} from './service-context.js';
+import {MalformedMetadataError, ObjectGoneError} from '../errors.js';
 
 /** The parts of the Cloud Storage object resource an event carries that we use. */
 export interface StorageObjectEvent {

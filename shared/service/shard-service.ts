@@ -1,5 +1,5 @@
 /**
- * generateShard's domain (DESIGN §3, §7): write shard k of a sharded
+ * generateShard's domain (docs/design.md §3, §7): write shard k of a sharded
  * version, record it, and, for whoever records the last shard, write
  * `metadata_v{N}.json` (the storage trigger then commits the version).
  *
@@ -31,7 +31,7 @@ import {
 } from '../catalog/catalog.js';
 import {describeFailure, isTransient} from '../catalog/failures.js';
 import type {DatasetRecord, ShardRecord} from '../catalog/records.js';
-import type {DatasetConfig, Format} from '../config.js';
+import type {DatasetConfig, Format} from '../dataset/config.js';
 import {DigestPool} from '../digest/digest-pool.js';
 import {AlreadyExistsError, DataLossError} from '../errors.js';
 import {
@@ -42,17 +42,17 @@ import {
   writeShard,
   type DatasetDestination,
   type WrittenShard,
-} from '../generate.js';
-import {targetTallyOf} from '../metadata.js';
-import {buildModel, type DatasetModel} from '../model.js';
-import {objectName, type DatasetFileKind} from '../names.js';
-import {ROWS_PER_BLOCK} from '../rows.js';
-import {shardRange} from '../shards.js';
-import type {ByteSink} from '../sinks/sink.js';
+} from '../generation/generate.js';
+import {targetTallyOf} from '../metadata/document.js';
+import {buildModel, type DatasetModel} from '../dataset/model.js';
+import {objectName, type DatasetFileKind} from '../dataset/object-names.js';
+import {shardRange} from '../dataset/shard-plan.js';
+import type {ByteSink} from '../storage/sinks/sink.js';
 import type {ObjectStore, StoredObject} from '../storage/object-store.js';
-import type {ServiceContext} from './context.js';
+import type {ServiceContext} from './service-context.js';
 import {markFailedBounded} from './lifecycle.js';
-import type {ShardMessage} from './shard-messages.js';
+import type {ShardMessage} from '../messaging/shard-messages.js';
+import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
 
 /**
  * TFRecord blocks in flight per delivery (~8 MB each at the default shape),

@@ -15,14 +15,11 @@ import {
   AlreadyExistsError,
   DataLossError,
   UnavailableError,
-} from '../errors.js';
-import type {DatasetFileKind} from '../names.js';
-import type {ByteSink} from '../sinks/sink.js';
-import {
   ObjectGoneError,
-  type ObjectStore,
-  type StoredObject,
-} from './object-store.js';
+} from '../errors.js';
+import type {DatasetFileKind} from '../dataset/object-names.js';
+import type {ByteSink} from './sinks/sink.js';
+import {type ObjectStore, type StoredObject} from './object-store.js';
 import {signedReadUrl, type SignedUrl} from './signed-url.js';
 
 const CONTENT_TYPES: Record<DatasetFileKind, string> = {

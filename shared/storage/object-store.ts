@@ -3,13 +3,13 @@
  * Cloud Storage in the cloud and on fake-gcs-server (gcs-object-store.ts),
  * memory in unit tests (test/support/memory-object-store.ts).
  *
- * Objects are immutable (DESIGN §3): `open` creates an object only if no
+ * Objects are immutable (docs/design.md §3): `open` creates an object only if no
  * object has the name, and a sink's abort removes only the generation that
  * sink itself created, never an object another request made.
  */
-import type {DatasetDestination} from '../generate.js';
-import type {DatasetFileKind} from '../names.js';
-import type {ByteSink} from '../sinks/sink.js';
+import type {DatasetDestination} from '../generation/generate.js';
+import type {DatasetFileKind} from '../dataset/object-names.js';
+import type {ByteSink} from './sinks/sink.js';
 import type {SignedUrl} from './signed-url.js';
 
 export type {SignedUrl};
@@ -47,17 +47,6 @@ export interface ObjectStore extends DatasetDestination {
   deleteGeneration(name: string, generation: string): Promise<void>;
   /** A V4 signed read URL valid for `ttlSeconds` from `now` (whole seconds). */
   signReadUrl(name: string, ttlSeconds: number, now: Date): Promise<SignedUrl>;
-}
-
-/** The object (or the generation asked for) does not exist. */
-export class ObjectGoneError extends Error {
-  constructor(
-    readonly objectName: string,
-    options?: {cause?: unknown},
-  ) {
-    super(`object ${objectName} does not exist`, options);
-    this.name = 'ObjectGoneError';
-  }
 }
 
 export function gsUri(bucket: string, name: string): string {

@@ -4,7 +4,7 @@
  * key file), locally the key pair the local stack made at start-up.
  */
 import type {Bucket} from '@google-cloud/storage';
-import {parseIntegerInRange} from '../integer.js';
+import {parseIntegerInRange} from '../dataset/integer.js';
 
 export interface SignedUrl {
   url: string;

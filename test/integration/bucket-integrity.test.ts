@@ -1,5 +1,5 @@
 /**
- * Strangers' objects uploaded straight into the emulator bucket (DESIGN §6):
+ * Strangers' objects uploaded straight into the emulator bucket (docs/design.md §6):
  * malformed metadata at a future version, forged well-formed metadata for an
  * unallocated version, huge version numbers, objects outside the prefix.
  * None creates a document, moves `latest`, changes a committed object, or

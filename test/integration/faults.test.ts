@@ -222,7 +222,7 @@ function startBigGenerate(seed: number): BigGenerate {
   return generate;
 }
 
-/** A version that failed answered with the JSON error of DESIGN §5, not 201. */
+/** A version that failed answered with the JSON error of docs/design.md §5, not 201. */
 function assertAnswerMatches(outcome: string, response: JsonResponse): void {
   if (outcome === 'ready' && response.status === 201) return;
   assert.notEqual(response.status, 201, 'a failed version was answered 201');

@@ -18,7 +18,7 @@ import {
   generateAndWait,
   isGenerating,
   isShardedLink,
-} from '../../shared/api/index.js';
+} from '../../clients/typescript/index.js';
 import {REPO_ROOT} from '../support/python.js';
 import {startTestStack, type TestStack} from '../support/stack.js';
 

@@ -18,7 +18,7 @@ import {freePort} from '../../local/ports.js';
 import type {ReadyRecord} from '../../shared/catalog/catalog.js';
 import type {ShardRecord} from '../../shared/catalog/records.js';
 import {FirestoreCatalog} from '../../shared/catalog/firestore-catalog.js';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {UnavailableError} from '../../shared/errors.js';
 
 const config = resolveConfig({nSamples: 10, seed: 1});

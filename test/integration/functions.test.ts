@@ -21,7 +21,7 @@ import {
   waitReady,
   type TestStack,
 } from '../support/stack.js';
-import {FUNCTION_NAMES} from '../../functions/names.js';
+import {FUNCTION_NAMES} from '../../functions/function-names.js';
 
 const sha256 = (bytes: Uint8Array) =>
   createHash('sha256').update(bytes).digest('hex');
@@ -211,7 +211,7 @@ describe(
 );
 
 describe(
-  'the error contract of DESIGN §5: JSON errors, nothing written',
+  'the error contract of docs/design.md §5: JSON errors, nothing written',
   {timeout: 5 * 60_000},
   () => {
     const cases: Array<[string, string, RequestInit, number, string, string?]> =
@@ -388,7 +388,7 @@ describe(
     it('a version still generating or failed -> 409 FAILED_PRECONDITION with its versionStatus', async () => {
       const {FirestoreCatalog} =
         await import('../../shared/catalog/firestore-catalog.js');
-      const {resolveConfig} = await import('../../shared/config.js');
+      const {resolveConfig} = await import('../../shared/dataset/config.js');
       const catalog = new FirestoreCatalog(t.firestore, 'datasets');
       const record = await catalog.allocate({
         config: resolveConfig({nSamples: 10, seed: 1}),

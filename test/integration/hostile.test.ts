@@ -1,7 +1,7 @@
 /**
  * Hostile requests against all seven functions, through the local router, on
  * one local stack (real emulators and functions-framework processes). Each
- * case asserts the status, the JSON error of DESIGN §5 (code, field where
+ * case asserts the status, the JSON error of docs/design.md §5 (code, field where
  * there is one, a request id equal to X-Request-Id, no internals) and that
  * nothing was written: the bucket's object list and every Firestore
  * document (with its update time) are the same before and after. Positive
@@ -94,7 +94,7 @@ const CE = {
   'ce-specversion': '1.0',
   'ce-type': 'google.cloud.storage.object.v1.finalized',
 };
-/** The shard fan-out's event (DESIGN §7), as Eventarc delivers it. */
+/** The shard fan-out's event (docs/design.md §7), as Eventarc delivers it. */
 const SHARD_CE = {
   'ce-id': 'hostile-2',
   'ce-source': '//pubsub.googleapis.com/projects/p/topics/dataset-shards',

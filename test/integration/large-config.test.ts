@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import {readFileSync} from 'node:fs';
 import {after, before, describe, it} from 'node:test';
-import {buildModel} from '../../shared/model.js';
-import {summarizeProbabilities} from '../../shared/probabilities-summary.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {summarizeProbabilities} from '../support/summarize-probabilities.js';
 import {
   postJson,
   startTestStack,

@@ -1,5 +1,5 @@
 /**
- * Integration: the local stack's emulators, for real (DESIGN §7-§8).
+ * Integration: the local stack's emulators, for real (docs/design.md §7-§8).
  * fake-gcs-server -> Pub/Sub emulator -> event bridge -> a local HTTP
  * receiver standing in for recordDatasetMetadata; V4 signed URLs made with
  * the generated key; a 50 MB resumable upload; and nothing left running.

@@ -1,5 +1,5 @@
 /**
- * The shard fan-out end to end on the real emulators (DESIGN §7): a sharded
+ * The shard fan-out end to end on the real emulators (docs/design.md §7): a sharded
  * POST answers 202, generateDataset publishes one message per shard to the
  * Pub/Sub emulator's `dataset-shards`, the local stack's shard bridge
  * delivers each as the messagePublished CloudEvent Eventarc would make, and
@@ -27,15 +27,15 @@ import {
   type FileLink,
   type ShardedLink,
   type SignedFile,
-} from '../../shared/api/index.js';
+} from '../../clients/typescript/index.js';
 import {crc32c, crc32cBase64} from '../../shared/formats/crc32c.js';
 import {
   encodeShardMessage,
   MESSAGE_PUBLISHED,
   shardMessagesOf,
   type ShardMessage,
-} from '../../shared/service/shard-messages.js';
-import {shardPlan} from '../../shared/shards.js';
+} from '../../shared/messaging/shard-messages.js';
+import {shardPlan} from '../../shared/dataset/shard-plan.js';
 import {
   call,
   objectNames,

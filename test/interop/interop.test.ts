@@ -9,7 +9,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
-import {COLUMN_NAMES, COLUMNS} from '../../shared/row-schema.js';
+import {COLUMN_NAMES, COLUMNS} from '../../shared/formats/row-schema.js';
 import {projectPython, REPO_ROOT, runPythonJson} from '../support/python.js';
 import {rowSchemaFile} from '../support/row-schema-file.js';
 
@@ -154,7 +154,7 @@ describe(
         assert.ok(parquet, 'pandas read no Parquet file');
         assert.equal(parquet.rows, rows);
         assert.deepEqual(parquet.columns, COLUMN_NAMES);
-        // DESIGN §2: what pandas and pyarrow must read each column as
+        // docs/design.md §2: what pandas and pyarrow must read each column as
         for (const {name, type} of COLUMNS) {
           assert.ok(
             type.pandasDtypes.includes(parquet.pandasDtypes[name]),

@@ -14,8 +14,11 @@ import {
   CREATIVE_PACK_ID,
   LABEL,
   TARGET_STORE_ID,
-} from '../../shared/row-schema.js';
-import {GENERATOR, PARQUET_CREATED_BY} from '../../shared/version.js';
+} from '../../shared/formats/row-schema.js';
+import {
+  GENERATOR,
+  PARQUET_CREATED_BY,
+} from '../../shared/dataset/generator-version.js';
 import {projectPython, REPO_ROOT, runPythonJson} from '../support/python.js';
 
 interface ArrowColumn {

@@ -1,5 +1,5 @@
 /**
- * The Python client (clients/python, DESIGN §10) in the project's venv:
+ * The Python client (clients/python, docs/design.md §10) in the project's venv:
  * ruff and mypy --strict on the package, a pip install of it, its unit tests
  * against a fake HTTP server, and its integration tests against the real
  * local stack started here. The client is imported from the working tree
@@ -20,7 +20,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
 import {FirestoreCatalog} from '../../shared/catalog/firestore-catalog.js';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {projectPython, REPO_ROOT} from '../support/python.js';
 import {rowSchemaFile} from '../support/row-schema-file.js';
 import {startTestStack, type TestStack} from '../support/stack.js';
@@ -300,7 +300,7 @@ describe('the Python client', {timeout: 30 * 60_000}, () => {
       });
       // The sharded case runs too, now that the service fans out (issue 9).
       assert.equal(counts.skipped, 0, `${counts.skipped} skipped`);
-      assert.equal(counts.passed, 17);
+      assert.equal(counts.passed, 21); // 17 + OPE exports + 3 policy parity (issue 15)
     });
   });
 });

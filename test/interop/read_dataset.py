@@ -8,7 +8,7 @@ pyarrow, DIR/dataset_v{VERSION}.tfrecord (.tfrecord.gz with --gzip) with
 tf.data.TFRecordDataset + tf.io.parse_single_example and the notebook's feature
 spec, and DIR/metadata_v{VERSION}.json. A missing file is reported as null.
 The columns, their types and the digest come from the row schema FILE (the
-JSON of shared/row-schema.ts, see row_schema.py), not from a list here.
+JSON of shared/formats/row-schema.ts, see row_schema.py), not from a list here.
 
 For each data format it reports the row count, column names, types, positives,
 distinct ids and a canonical row digest: the sha256 hex of the UTF-8 bytes of
@@ -45,7 +45,7 @@ from row_schema import RowSchema, _as_string
 
 TF_BATCH = 65536
 SINGLE_CHECK = 4096  # records also parsed one by one with parse_single_example
-# The same bound as shared/statistics.ts: Bernstein's inequality at probability
+# The same bound as shared/verify/statistics/bernstein.ts: Bernstein's inequality at probability
 # alpha/k for each of k creatives (Bonferroni), so a correct dataset fails it
 # anywhere with probability at most alpha.
 FAMILY_WISE_ALPHA = 1e-6
@@ -292,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dir", type=Path, help="directory holding dataset_v{VERSION}.* and metadata_v{VERSION}.json")
     ap.add_argument("version", type=int, help="dataset version N")
-    ap.add_argument("--schema", type=Path, required=True, help="the row schema's JSON (shared/row-schema.ts rowSchemaDescription)")
+    ap.add_argument("--schema", type=Path, required=True, help="the row schema's JSON (shared/formats/row-schema.ts rowSchemaDescription)")
     ap.add_argument("--gzip", action="store_true", help="read dataset_vN.tfrecord.gz with compression_type=GZIP")
     ap.add_argument("--no-per-creative", action="store_true", help="omit the per-creative table (large with many creatives)")
     args = ap.parse_args(argv)

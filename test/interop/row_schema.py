@@ -1,4 +1,4 @@
-"""The dataset's row schema as the TypeScript side declares it (shared/row-schema.ts).
+"""The dataset's row schema as the TypeScript side declares it (shared/formats/row-schema.ts).
 
 The readers never list the columns themselves: they load the JSON that
 rowSchemaDescription() writes (test/support/row-schema-file.ts writes it to a
@@ -28,7 +28,7 @@ def _as_string(col: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
     return pc.fill_null(col, "None") if col.null_count else col
 
 
-# Digest encodings (row-value-types.ts DigestEncoding): an Arrow column, and a
+# Digest encodings (value-types.ts DigestEncoding): an Arrow column, and a
 # TensorFlow tensor, as the digest's text.
 ARROW_DIGEST: dict[str, Callable[[Any], Any]] = {
     "utf8": _as_string,

@@ -9,7 +9,7 @@ import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
-import {COLUMNS} from '../../shared/row-schema.js';
+import {COLUMNS} from '../../shared/formats/row-schema.js';
 import {projectPython, REPO_ROOT, runPythonJson} from '../support/python.js';
 import {rowSchemaFile} from '../support/row-schema-file.js';
 

@@ -1,7 +1,13 @@
 /** Small datasets generated in memory, for tests. */
-import {resolveConfig, type DatasetRequest} from '../../shared/config.js';
-import {generateDataset} from '../../shared/generate.js';
-import {dataFileName, type DatasetFileKind} from '../../shared/names.js';
+import {
+  resolveConfig,
+  type DatasetRequest,
+} from '../../shared/dataset/config.js';
+import {generateDataset} from '../../shared/generation/generate.js';
+import {
+  dataFileName,
+  type DatasetFileKind,
+} from '../../shared/dataset/object-names.js';
 import {MemoryDestination} from './memory-destination.js';
 
 export const FIXED_TIME = () => new Date('2026-01-02T03:04:05.000Z');

@@ -1,6 +1,6 @@
 /**
  * Golden digests: what this generator version writes for fixed inputs. They
- * belong to one generator version; when shared/version.ts is bumped, they are
+ * belong to one generator version; when shared/dataset/generator-version.ts is bumped, they are
  * regenerated (run the tests, copy the digests they report) and renamed here.
  */
 export const GOLDEN = Object.freeze({

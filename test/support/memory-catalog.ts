@@ -25,7 +25,7 @@ import type {
   ShardDocument,
   ShardRecord,
 } from '../../shared/catalog/records.js';
-import {GENERATOR} from '../../shared/version.js';
+import {GENERATOR} from '../../shared/dataset/generator-version.js';
 
 type Method =
   | 'allocate'

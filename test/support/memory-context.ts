@@ -1,6 +1,6 @@
 /** A ServiceContext over the in-memory fakes, with a clock the test moves and a log it reads. */
 import type {LogFields, Logger, Severity} from '../../shared/logger.js';
-import type {ServiceContext} from '../../shared/service/context.js';
+import type {ServiceContext} from '../../shared/service/service-context.js';
 import {settingsFromEnv, type Settings} from '../../shared/settings.js';
 import {MemoryCatalog} from './memory-catalog.js';
 import {MemoryObjectStore} from './memory-object-store.js';

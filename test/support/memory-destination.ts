@@ -1,7 +1,8 @@
 /** A dataset destination in memory, recording the order sinks open and close. */
-import type {DatasetDestination} from '../../shared/generate.js';
-import type {DatasetFileKind} from '../../shared/names.js';
-import {MemorySink, type ByteSink} from '../../shared/sinks/sink.js';
+import type {DatasetDestination} from '../../shared/generation/generate.js';
+import type {DatasetFileKind} from '../../shared/dataset/object-names.js';
+import type {ByteSink} from '../../shared/storage/sinks/sink.js';
+import {MemorySink} from './memory-sink.js';
 
 export class MemoryDestination implements DatasetDestination {
   readonly files = new Map<string, MemorySink>();

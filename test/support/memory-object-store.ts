@@ -6,11 +6,14 @@
  */
 import {digestsOf} from '../../shared/digest/digests.js';
 import type {ObjectDigests} from '../../shared/digest/digests.js';
-import {AlreadyExistsError, DataLossError} from '../../shared/errors.js';
-import type {DatasetFileKind} from '../../shared/names.js';
-import type {ByteSink} from '../../shared/sinks/sink.js';
 import {
+  AlreadyExistsError,
+  DataLossError,
   ObjectGoneError,
+} from '../../shared/errors.js';
+import type {DatasetFileKind} from '../../shared/dataset/object-names.js';
+import type {ByteSink} from '../../shared/storage/sinks/sink.js';
+import {
   type ObjectStore,
   type SignedUrl,
   type StoredObject,

@@ -2,7 +2,7 @@
 import type {
   ShardMessage,
   ShardPublisher,
-} from '../../shared/service/shard-messages.js';
+} from '../../shared/messaging/shard-messages.js';
 
 export class MemoryPublisher implements ShardPublisher {
   /** every message published, in order */

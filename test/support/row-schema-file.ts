@@ -9,7 +9,7 @@ import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {rowSchemaDescription} from '../../shared/row-schema.js';
+import {rowSchemaDescription} from '../../shared/formats/row-schema.js';
 
 let path: string | undefined;
 

@@ -1,7 +1,7 @@
 /** The local stack for integration tests, plus clients pointed at its emulators. */
 import {Firestore} from '@google-cloud/firestore';
 import {Storage, type Bucket} from '@google-cloud/storage';
-import {ApiClient, ApiError} from '../../shared/api/index.js';
+import {ApiClient, ApiError} from '../../clients/typescript/index.js';
 import {
   startLocalStack,
   type LocalStack,

@@ -13,8 +13,7 @@ import {before, describe, it} from 'node:test';
 import {parse} from '@cdktf/hcl2json';
 import {getFunction} from '@google-cloud/functions-framework/testing';
 import {FUNCTION_NAMES} from '../../functions/index.js';
-import {MESSAGE_PUBLISHED} from '../../shared/service/shard-messages.js';
-import {SHARD_TOPIC} from '../../shared/service/shard-messages.js';
+import {MESSAGE_PUBLISHED} from '../../shared/messaging/shard-messages.js';
 import {SETTING_DEFAULTS} from '../../shared/settings.js';
 import {REPO_ROOT} from '../support/python.js';
 
@@ -94,7 +93,7 @@ describe('terraform/ against the code', () => {
   });
 
   it('sets every environment variable the code reads', () => {
-    const source = ['shared/settings.ts', 'functions/context.ts']
+    const source = ['shared/settings.ts', 'functions/instance-context.ts']
       .map(f => readFileSync(join(REPO_ROOT, f), 'utf8'))
       .join('\n');
     const read = new Set(
@@ -207,7 +206,7 @@ describe('terraform/ against the code', () => {
 
   it('has the shard topic the code publishes to, retention bounded, publishable by generateDataset only', () => {
     const topic = hcl.resource.google_pubsub_topic.shards[0];
-    assert.equal(topic.name, SHARD_TOPIC);
+    assert.equal(topic.name, SETTING_DEFAULTS.SHARD_TOPIC);
     const retention = /^(\d+)s$/.exec(topic.message_retention_duration);
     assert.ok(retention, topic.message_retention_duration);
     const seconds = Number(retention[1]);

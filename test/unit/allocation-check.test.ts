@@ -1,15 +1,18 @@
 /**
  * allocationMismatch on sharded metadata: exactly S shards per format, named
- * and holding the rows DESIGN §3 places, sizes summing to the total.
+ * and holding the rows docs/design.md §3 places, sizes summing to the total.
  */
 import assert from 'node:assert/strict';
 import {before, describe, it} from 'node:test';
 import type {DatasetRecord} from '../../shared/catalog/records.js';
-import {resolveConfig} from '../../shared/config.js';
-import {generateDataset} from '../../shared/generate.js';
-import {objectName, type DatasetFileKind} from '../../shared/names.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
+import {generateDataset} from '../../shared/generation/generate.js';
+import {
+  objectName,
+  type DatasetFileKind,
+} from '../../shared/dataset/object-names.js';
 import {allocationMismatch} from '../../shared/service/allocation-check.js';
-import {GENERATOR} from '../../shared/version.js';
+import {GENERATOR} from '../../shared/dataset/generator-version.js';
 import {MemoryDestination} from '../support/memory-destination.js';
 
 const config = resolveConfig({

@@ -1,5 +1,5 @@
 /**
- * The generate and loader answers of both shapes (DESIGN §5), through the
+ * The generate and loader answers of both shapes (docs/design.md §5), through the
  * client against a real node:http server on 127.0.0.1, plus the shape
  * checks as a table of cases, and generateAndWait over 201 and 202.
  */
@@ -16,8 +16,8 @@ import {
   generateAnswerOf,
   isGenerating,
   isShardedLink,
-  MalformedAnswerError,
-} from '../../shared/api/index.js';
+} from '../../clients/typescript/index.js';
+import {MalformedAnswerError} from '../../clients/typescript/api-error.js';
 
 const shard = (k: number) => ({
   url: `http://127.0.0.1:1/files/dataset_v4-0000${k}-of-00002.parquet?X-Goog-Signature=ab`,
@@ -220,7 +220,7 @@ describe('ApiClient, both shapes', () => {
         assert.equal(error.url, `${base}/loadParquet`);
         assert.equal(
           error.summary(),
-          'loadParquet answered 200 INTERNAL: an answer without the shape of DESIGN §5: shards[0].url is not a non-empty string',
+          'loadParquet answered 200 INTERNAL: an answer without the shape of docs/design.md §5: shards[0].url is not a non-empty string',
         );
         return true;
       },

@@ -11,7 +11,7 @@ import {
 } from 'node:http';
 import type {AddressInfo} from 'node:net';
 import {afterEach, describe, it} from 'node:test';
-import {ApiClient, ApiError} from '../../shared/api/index.js';
+import {ApiClient, ApiError} from '../../clients/typescript/index.js';
 
 type Handler = (
   request: IncomingMessage,

@@ -137,7 +137,7 @@ describe('exploration-data generate --shards / verify of shards', () => {
     for (const name of [
       'parquet shard 2: sha256',
       'tfrecord shard 0: rows',
-      'tfrecord: 3 shards named and sized as DESIGN §3 places rows',
+      'tfrecord: 3 shards named and sized as docs/design.md §3 places rows',
       'empirical per target store matches the rows',
     ]) {
       assert.ok(names.includes(name), name);

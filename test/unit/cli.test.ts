@@ -14,9 +14,9 @@ import {createServer} from 'node:net';
 import type {AddressInfo} from 'node:net';
 import {fileURLToPath} from 'node:url';
 import {isBadInput} from '../../cli/program.js';
-import {ApiError} from '../../shared/api/index.js';
+import {ApiError} from '../../clients/typescript/index.js';
 import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
-import {GENERATOR} from '../../shared/version.js';
+import {GENERATOR} from '../../shared/dataset/generator-version.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-cli-'));
@@ -314,7 +314,7 @@ describe('exploration-data, every bad input one line and exit 2', () => {
     assert.equal(stdout, `${GENERATOR.version}\n`);
   });
 
-  it('generate --version N is the dataset version (DESIGN §9), as --dataset-version N', () => {
+  it('generate --version N is the dataset version (docs/design.md §9), as --dataset-version N', () => {
     const out = join(scratch, 'alias');
     const {code, stdout, stderr} = run(
       'generate',

@@ -4,7 +4,7 @@ import {
   DEFAULT_LIMITS,
   resolveConfig,
   shardCountOf,
-} from '../../shared/config.js';
+} from '../../shared/dataset/config.js';
 import {InvalidArgumentError} from '../../shared/errors.js';
 
 const fixedSeed = () => 7;

@@ -1,4 +1,4 @@
-/** failureKind: which errors are retried (DESIGN §6), one table. */
+/** failureKind: which errors are retried (docs/design.md §6), one table. */
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {

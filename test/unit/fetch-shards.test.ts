@@ -1,6 +1,6 @@
 /**
  * `exploration-data fetch` of a sharded version against a real node:http
- * server on 127.0.0.1 that plays the loader functions (DESIGN §5 shapes)
+ * server on 127.0.0.1 that plays the loader functions (docs/design.md §5 shapes)
  * and serves real shard files written by the CLI's engine, with their real
  * checksums: the parallel downloads (bounded), the per-file checks, the
  * folder `verify` accepts, and every failure leaving nothing behind.
@@ -25,7 +25,7 @@ import {crc32c, crc32cBase64} from '../../shared/formats/crc32c.js';
 import type {
   DatasetMetadata,
   ShardedObjectRecord,
-} from '../../shared/metadata.js';
+} from '../../shared/metadata/document.js';
 
 const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const VERSION = 3;

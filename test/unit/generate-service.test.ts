@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {AlreadyExistsError, UnavailableError} from '../../shared/errors.js';
 import {generateToBucket} from '../../shared/service/generate-service.js';
 import {markFailedBounded} from '../../shared/service/lifecycle.js';

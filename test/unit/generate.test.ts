@@ -3,16 +3,19 @@ import {createHash} from 'node:crypto';
 import {describe, it} from 'node:test';
 import {gunzipSync} from 'node:zlib';
 import {parquetReadObjects} from 'hyparquet';
-import {resolveConfig} from '../../shared/config.js';
-import {generateDataset} from '../../shared/generate.js';
-import {filesOf} from '../../shared/metadata.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
+import {generateDataset} from '../../shared/generation/generate.js';
+import {filesOf} from '../../shared/metadata/document.js';
 import {TfrecordDeframer} from '../../shared/formats/tfrecord/framing.js';
 import {decodeExample} from '../../shared/formats/tfrecord/example.js';
-import {COLUMNS, valueOf} from '../../shared/row-schema.js';
-import type {ByteSink} from '../../shared/sinks/sink.js';
+import {COLUMNS, valueOf} from '../../shared/formats/row-schema.js';
+import type {ByteSink} from '../../shared/storage/sinks/sink.js';
 import {generateInMemory} from '../support/datasets.js';
 import {MemoryDestination} from '../support/memory-destination.js';
-import {GENERATOR, PARQUET_CREATED_BY} from '../../shared/version.js';
+import {
+  GENERATOR,
+  PARQUET_CREATED_BY,
+} from '../../shared/dataset/generator-version.js';
 import {GOLDEN} from '../support/golden.js';
 
 const sha256 = (bytes: Uint8Array) =>
@@ -40,12 +43,12 @@ describe('generateDataset', () => {
     assert.equal(
       sha256(a.destination.bytes('dataset_v1.parquet')),
       GOLDEN.seed7Rows200k.parquet,
-      `Parquet bytes changed under generator ${GENERATOR.version}: bump shared/version.ts`,
+      `Parquet bytes changed under generator ${GENERATOR.version}: bump shared/dataset/generator-version.ts`,
     );
     assert.equal(
       sha256(a.destination.bytes('dataset_v1.tfrecord')),
       GOLDEN.seed7Rows200k.tfrecord,
-      `TFRecord bytes changed under generator ${GENERATOR.version}: bump shared/version.ts`,
+      `TFRecord bytes changed under generator ${GENERATOR.version}: bump shared/dataset/generator-version.ts`,
     );
   });
 
@@ -218,7 +221,7 @@ describe('generateDataset', () => {
     const {tmpdir} = await import('node:os');
     const {join} = await import('node:path');
     const {DirectoryDestination} =
-      await import('../../shared/destinations/directory.js');
+      await import('../../shared/storage/directory-destination.js');
     const directory = await mkdtemp(join(tmpdir(), 'exploration-abort-'));
     try {
       const inner = new DirectoryDestination(directory);

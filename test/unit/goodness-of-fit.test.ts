@@ -4,22 +4,22 @@ import {
   buildModel,
   pairProbability,
   type DatasetModel,
-} from '../../shared/model.js';
-import {streamFor} from '../../shared/prng.js';
-import {rowBlocks} from '../../shared/rows.js';
+} from '../../shared/dataset/model.js';
+import {streamFor} from '../../shared/dataset/prng.js';
+import {rowBlocks} from '../../shared/dataset/rows.js';
 import {
   binomialLowerTail,
   binomialTwoSidedPValue,
   binomialUpperTail,
-} from '../../shared/statistics/binomial.js';
-import {ALPHA_PER_CHECK} from '../../shared/statistics/family-wise.js';
+} from '../../shared/verify/statistics/binomial.js';
+import {ALPHA_PER_CHECK} from '../../shared/verify/statistics/family-wise.js';
 import {
   binomialGoodnessOfFit,
   chiSquareSurvival,
   poolByTarget,
   pooledGoodnessOfFit,
   type Tally,
-} from '../../shared/statistics/goodness-of-fit.js';
+} from '../../shared/verify/statistics/goodness-of-fit.js';
 
 /** Binomial pmf by direct multiplication, for small n. */
 function pmf(n: number, k: number, q: number): number {

@@ -7,7 +7,7 @@ import {
   STATUS_TABLE,
   VersionNotReadyError,
 } from '../../shared/catalog/statuses.js';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {
   FailedPreconditionError,
   InvalidArgumentError,

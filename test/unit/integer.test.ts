@@ -4,7 +4,7 @@ import {InvalidArgumentError} from '../../shared/errors.js';
 import {
   parseIntegerInRange,
   parseOptionalIntegerInRange,
-} from '../../shared/integer.js';
+} from '../../shared/dataset/integer.js';
 
 describe('parseIntegerInRange', () => {
   const bounds = {min: 1, max: 1000};

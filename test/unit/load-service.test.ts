@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import {before, beforeEach, describe, it} from 'node:test';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {
   DataLossError,
   FailedPreconditionError,
@@ -24,7 +24,7 @@ import {
   VersionNotReadyError,
 } from '../../shared/catalog/statuses.js';
 import {recordStorageEvent} from '../../shared/service/record-service.js';
-import {METADATA_ANSWER_MAX_BYTES} from '../../shared/metadata-view.js';
+import {METADATA_ANSWER_MAX_BYTES} from '../../shared/metadata/view.js';
 import {leaseMsOf} from '../../shared/settings.js';
 import {memoryContext, type MemoryContext} from '../support/memory-context.js';
 

@@ -1,19 +1,16 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {
   buildMetadata,
   metadataHead,
   serializeMetadata,
-} from '../../shared/metadata.js';
-import {
-  MalformedMetadataError,
-  parseMetadata,
-  readMetadata,
-} from '../../shared/metadata-reader.js';
-import {buildModel} from '../../shared/model.js';
-import {INLINE_PROBABILITIES_MAX_BYTES} from '../../shared/probabilities-record.js';
-import {summarizeProbabilities} from '../../shared/probabilities-summary.js';
+} from '../../shared/metadata/document.js';
+import {parseMetadata, readMetadata} from '../../shared/metadata/read.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {INLINE_PROBABILITIES_MAX_BYTES} from '../../shared/metadata/probabilities-record.js';
+import {summarizeProbabilities} from '../support/summarize-probabilities.js';
+import {MalformedMetadataError} from '../../shared/errors.js';
 
 function metadataFor(nTargetStoreIds: number, nCreativePackIds: number) {
   const config = resolveConfig({
@@ -300,7 +297,7 @@ describe('readMetadata', () => {
     );
   });
 
-  it('accepts a sharded format: totals and every shard (DESIGN §4)', async () => {
+  it('accepts a sharded format: totals and every shard (docs/design.md §4)', async () => {
     const sharded = {rows: 10, bytes: 200, shards: [file, file]};
     const read = await readMetadata([
       Buffer.from(withMember('objects', {parquet: sharded})),

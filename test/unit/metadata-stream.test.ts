@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import {createHash} from 'node:crypto';
 import {describe, it} from 'node:test';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {crc32c, crc32cBase64} from '../../shared/formats/crc32c.js';
 import {
   buildMetadata,
   metadataHead,
   serializeMetadata,
   type MetadataInputs,
-} from '../../shared/metadata.js';
-import {readMetadata} from '../../shared/metadata-reader.js';
-import {metadataChunks, writeMetadata} from '../../shared/metadata-stream.js';
-import {buildModel} from '../../shared/model.js';
-import {summarizeProbabilities} from '../../shared/probabilities-summary.js';
-import {MemorySink} from '../../shared/sinks/sink.js';
+} from '../../shared/metadata/document.js';
+import {readMetadata} from '../../shared/metadata/read.js';
+import {metadataChunks, writeMetadata} from '../../shared/metadata/write.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {summarizeProbabilities} from '../support/summarize-probabilities.js';
+import {MemorySink} from '../support/memory-sink.js';
 import type {ObjectDigests} from '../../shared/digest/digests.js';
 
 function inputsFor(nTargetStoreIds: number, nCreativePackIds: number) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import type {DatasetRecord} from '../../shared/catalog/records.js';
-import {resolveConfig} from '../../shared/config.js';
-import {summarizedMetadata} from '../../shared/metadata-view.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
+import {summarizedMetadata} from '../../shared/metadata/view.js';
 
 const record: DatasetRecord = {
   version: 8,

@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
 import {createHash} from 'node:crypto';
 import {describe, it} from 'node:test';
-import {buildModel, IdCodeSet, pairProbability} from '../../shared/model.js';
-import {GENERATOR} from '../../shared/version.js';
+import {
+  buildModel,
+  IdCodeSet,
+  pairProbability,
+} from '../../shared/dataset/model.js';
+import {GENERATOR} from '../../shared/dataset/generator-version.js';
 import {GOLDEN} from '../support/golden.js';
 
 describe('buildModel', () => {

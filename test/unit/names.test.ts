@@ -4,9 +4,9 @@ import {
   dataFileName,
   metadataVersionOf,
   objectName,
-} from '../../shared/names.js';
+} from '../../shared/dataset/object-names.js';
 
-describe('object names (DESIGN §3)', () => {
+describe('object names (docs/design.md §3)', () => {
   it('uses the notebook file names under {prefix}v{N}/', () => {
     assert.equal(
       objectName('datasets/', 'parquet', 7),

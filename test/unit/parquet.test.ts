@@ -6,9 +6,9 @@ import {
   encodeDictionaryIndices,
 } from '../../shared/formats/parquet/bit-pack.js';
 import {ParquetDatasetWriter} from '../../shared/formats/parquet/dataset-writer.js';
-import {buildModel} from '../../shared/model.js';
-import {COLUMNS, rowMaker, valueOf} from '../../shared/row-schema.js';
-import {rowBlocks} from '../../shared/rows.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {COLUMNS, rowMaker, valueOf} from '../../shared/formats/row-schema.js';
+import {rowBlocks} from '../../shared/dataset/rows.js';
 
 function toArrayBuffer(bytes: Buffer): ArrayBuffer {
   return bytes.buffer.slice(

@@ -7,7 +7,7 @@ import {
   streamFor,
   streamKey,
   Xoshiro128ss,
-} from '../../shared/prng.js';
+} from '../../shared/dataset/prng.js';
 
 describe('SplitMix64', () => {
   it('matches the reference implementation (seed 1234567)', () => {

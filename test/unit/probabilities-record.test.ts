@@ -1,14 +1,17 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {resolveConfig} from '../../shared/config.js';
-import {buildMetadata, serializeMetadata} from '../../shared/metadata.js';
-import {readMetadata} from '../../shared/metadata-reader.js';
-import {buildModel} from '../../shared/model.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
+import {
+  buildMetadata,
+  serializeMetadata,
+} from '../../shared/metadata/document.js';
+import {readMetadata} from '../../shared/metadata/read.js';
+import {buildModel} from '../../shared/dataset/model.js';
 import {
   INLINE_PROBABILITIES_MAX_BYTES,
   probabilitiesRecordOf,
-} from '../../shared/probabilities-record.js';
-import {summarizeProbabilities} from '../../shared/probabilities-summary.js';
+} from '../../shared/metadata/probabilities-record.js';
+import {summarizeProbabilities} from '../support/summarize-probabilities.js';
 
 function metadataFor(nTargetStoreIds: number, nCreativePackIds: number) {
   const config = resolveConfig({

@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {
-  RunningSummary,
-  summarizeProbabilities,
-} from '../../shared/probabilities-summary.js';
+import {RunningSummary} from '../../shared/metadata/probabilities-summary.js';
+import {summarizeProbabilities} from '../support/summarize-probabilities.js';
 
 /** i / 2^20 for every i < 2^20, in a scrambled order: every partial sum is exact. */
 function scrambledGrid(): Float64Array {

@@ -5,14 +5,15 @@
  */
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {resolveConfig} from '../../shared/config.js';
-import {buildMetadata, serializeMetadata} from '../../shared/metadata.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {
-  MalformedMetadataError,
-  readMetadata,
-} from '../../shared/metadata-reader.js';
-import {buildModel} from '../../shared/model.js';
-import {ProbabilityTables} from '../../shared/probability-tables.js';
+  buildMetadata,
+  serializeMetadata,
+} from '../../shared/metadata/document.js';
+import {readMetadata} from '../../shared/metadata/read.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {ProbabilityTables} from '../../shared/metadata/probability-tables.js';
+import {MalformedMetadataError} from '../../shared/errors.js';
 
 describe('ProbabilityTables', () => {
   it('hold what the generator wrote, by id and by index', async () => {

@@ -8,8 +8,8 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {UnavailableError} from '../../shared/errors.js';
-import {PubsubShardPublisher} from '../../shared/pubsub/pubsub-shard-publisher.js';
-import {shardMessagesOf} from '../../shared/service/shard-messages.js';
+import {PubsubShardPublisher} from '../../shared/messaging/pubsub-shard-publisher.js';
+import {shardMessagesOf} from '../../shared/messaging/shard-messages.js';
 
 interface Published {
   data: Buffer;

@@ -4,11 +4,11 @@ import {InvalidArgumentError} from '../../shared/errors.js';
 import {
   pushedMessageOf,
   shardMessageOfEvent,
-} from '../../shared/pubsub/pushed-message.js';
+} from '../../shared/messaging/pushed-message.js';
 import {
   encodeShardMessage,
   MESSAGE_PUBLISHED,
-} from '../../shared/service/shard-messages.js';
+} from '../../shared/messaging/shard-messages.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 

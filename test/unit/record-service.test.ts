@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import {before, beforeEach, describe, it} from 'node:test';
 import type {DatasetRecord} from '../../shared/catalog/records.js';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {UnavailableError} from '../../shared/errors.js';
-import {filesOf} from '../../shared/metadata.js';
+import {filesOf} from '../../shared/metadata/document.js';
 import {generateToBucket} from '../../shared/service/generate-service.js';
 import {
   recordStorageEvent,

@@ -1,5 +1,5 @@
 /**
- * The row schema (shared/row-schema.ts) against what the files say: the
+ * The row schema (shared/formats/row-schema.ts) against what the files say: the
  * Parquet schema read back from a written file, the feature map of a written
  * tf.train.Example (walked byte by byte, without protobufjs), and the record
  * size the schema derives against written file sizes and the encoder.
@@ -14,8 +14,8 @@ import {
   tfrecordRecordBytes,
 } from '../../shared/formats/tfrecord/example-size.js';
 import {HEADER_BYTES} from '../../shared/formats/tfrecord/framing.js';
-import {buildModel} from '../../shared/model.js';
-import {RowCollector} from '../../shared/readers/row-sink.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {RowCollector} from '../../shared/storage/sinks/row-sink.js';
 import {
   COLUMN_NAMES,
   COLUMNS,
@@ -29,7 +29,7 @@ import {
   TARGET_STORE_ID,
   valueOf,
   type Row,
-} from '../../shared/row-schema.js';
+} from '../../shared/formats/row-schema.js';
 import {generateInMemory} from '../support/datasets.js';
 
 /** A protobuf message's fields: [field number, wire type, bytes or varint]. */
@@ -164,7 +164,7 @@ describe('row schema', () => {
     assert.equal(exampleBytes(SAMPLE_ROW), encodeExample(SAMPLE_ROW).length);
   });
 
-  it('yields the model of DESIGN §2 from a drawn creative and label', () => {
+  it('yields the model of docs/design.md §2 from a drawn creative and label', () => {
     const model = buildModel({
       seed: 3,
       nTargetStoreIds: 7,

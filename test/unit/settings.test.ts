@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {
-  ConfigurationError,
   leaseMsOf,
   settingsFromEnv,
   shardedLeaseMsOf,
 } from '../../shared/settings.js';
+import {ConfigurationError} from '../../shared/errors.js';
 
 describe('settingsFromEnv', () => {
   it('has the documented defaults', () => {

@@ -6,13 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {resolveConfig} from '../../shared/config.js';
+import {resolveConfig} from '../../shared/dataset/config.js';
 import {InvalidArgumentError, UnavailableError} from '../../shared/errors.js';
-import {generateDataset, writeShard} from '../../shared/generate.js';
+import {generateDataset, writeShard} from '../../shared/generation/generate.js';
 import {InlineDigester} from '../../shared/digest/inline-digester.js';
-import {buildModel} from '../../shared/model.js';
-import {objectName, type DatasetFileKind} from '../../shared/names.js';
-import {shardRange} from '../../shared/shards.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {
+  objectName,
+  type DatasetFileKind,
+} from '../../shared/dataset/object-names.js';
+import {shardRange} from '../../shared/dataset/shard-plan.js';
 import {
   fanOutVersion,
   generateOrFanOut,
@@ -25,7 +28,7 @@ import {
   shardObjectNames,
   type ShardOutcome,
 } from '../../shared/service/shard-service.js';
-import {shardMessagesOf} from '../../shared/service/shard-messages.js';
+import {shardMessagesOf} from '../../shared/messaging/shard-messages.js';
 import {shardedLeaseMsOf} from '../../shared/settings.js';
 import {MemoryDestination} from '../support/memory-destination.js';
 import {

@@ -2,19 +2,29 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {gunzipSync} from 'node:zlib';
 import {parquetReadObjects} from 'hyparquet';
-import {resolveConfig, type DatasetRequest} from '../../shared/config.js';
+import {
+  resolveConfig,
+  type DatasetRequest,
+} from '../../shared/dataset/config.js';
 import {
   assembleMetadata,
   generateDataset,
   writeShard,
   type WrittenShard,
-} from '../../shared/generate.js';
+} from '../../shared/generation/generate.js';
 import {InlineDigester} from '../../shared/digest/inline-digester.js';
-import {filesOf, isSharded, type ObjectRecord} from '../../shared/metadata.js';
-import {buildModel} from '../../shared/model.js';
-import {COLUMN_NAMES} from '../../shared/row-schema.js';
-import {dataFileName, type DatasetFileKind} from '../../shared/names.js';
-import {shardPlan} from '../../shared/shards.js';
+import {
+  filesOf,
+  isSharded,
+  type ObjectRecord,
+} from '../../shared/metadata/document.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {COLUMN_NAMES} from '../../shared/formats/row-schema.js';
+import {
+  dataFileName,
+  type DatasetFileKind,
+} from '../../shared/dataset/object-names.js';
+import {shardPlan} from '../../shared/dataset/shard-plan.js';
 import {FIXED_TIME, generateInMemory} from '../support/datasets.js';
 import {MemoryDestination} from '../support/memory-destination.js';
 

@@ -1,15 +1,18 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {InvalidArgumentError} from '../../shared/errors.js';
-import {dataFileName, shardFileName} from '../../shared/names.js';
-import {ROWS_PER_BLOCK} from '../../shared/rows.js';
+import {
+  dataFileName,
+  shardFileName,
+} from '../../shared/dataset/object-names.js';
 import {
   defaultShardCount,
   MAX_SHARDS,
   resolveShardCount,
   shardPlan,
   shardRange,
-} from '../../shared/shards.js';
+} from '../../shared/dataset/shard-plan.js';
+import {ROWS_PER_BLOCK} from '../../shared/dataset/blocks.js';
 
 const B = ROWS_PER_BLOCK;
 
@@ -17,7 +20,7 @@ const B = ROWS_PER_BLOCK;
 const ranges = (nSamples: number, shards: number) =>
   shardPlan(nSamples, shards).map(s => [s.start, s.end]);
 
-describe('shard plan (DESIGN §2, §3)', () => {
+describe('shard plan (docs/design.md §2, §3)', () => {
   const cases: Array<[string, number, number, number[][]]> = [
     ['1 row, one shard', 1, 1, [[0, 1]]],
     ['one block, one shard', B, 1, [[0, B]]],
@@ -144,7 +147,7 @@ describe('shard plan (DESIGN §2, §3)', () => {
   }
 });
 
-describe('shard names (DESIGN §3)', () => {
+describe('shard names (docs/design.md §3)', () => {
   it('dataset_v{N}-kkkkk-of-SSSSS with the format extension', () => {
     const cases: Array<[string, number, number, string]> = [
       [dataFileName('parquet', 3), 0, 16, 'dataset_v3-00000-of-00016.parquet'],

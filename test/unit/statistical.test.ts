@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {buildModel} from '../../shared/model.js';
-import {rowBlocks} from '../../shared/rows.js';
-import {bernsteinBound} from '../../shared/statistics/bernstein.js';
+import {buildModel} from '../../shared/dataset/model.js';
+import {rowBlocks} from '../../shared/dataset/rows.js';
+import {bernsteinBound} from '../../shared/verify/statistics/bernstein.js';
 
 describe('rows follow the model (1M rows)', () => {
   const nSamples = 1_000_000;

@@ -4,7 +4,7 @@ import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
 import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
-import {readTfrecordRows} from '../../shared/readers/tfrecord-rows.js';
+import {readTfrecordRows} from '../../shared/formats/tfrecord/tfrecord-rows.js';
 import {generateInMemory} from '../support/datasets.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-tfrecord-reader-'));

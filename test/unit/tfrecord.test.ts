@@ -15,15 +15,15 @@ import {
   exampleBytes,
   tfrecordRecordBytes,
 } from '../../shared/formats/tfrecord/example-size.js';
-import {buildModel} from '../../shared/model.js';
+import {buildModel} from '../../shared/dataset/model.js';
 import {
   COLUMN_NAMES,
   LABEL,
   rowMaker,
   SAMPLE_ROW,
   type Row,
-} from '../../shared/row-schema.js';
-import {drawBlock, newRowBlock} from '../../shared/rows.js';
+} from '../../shared/formats/row-schema.js';
+import {drawBlock, newRowBlock} from '../../shared/dataset/rows.js';
 
 const row: Row = {...SAMPLE_ROW, [LABEL.name]: 1};
 

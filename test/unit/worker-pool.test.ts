@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {
-  WorkerPool,
-  WorkerTaskError,
-} from '../../shared/parallel/worker-pool.js';
+import {WorkerPool} from '../../shared/parallel/worker-pool.js';
+import {WorkerTaskError} from '../../shared/errors.js';
 
 const SCRIPT = new URL('../support/square-worker.js', import.meta.url);
 

@@ -23,9 +23,9 @@ import {writePageHeader} from 'hyparquet-writer/src/datapage.js';
 import {writeMetadata} from 'hyparquet-writer/src/metadata.js';
 import {writePlain} from 'hyparquet-writer/src/plain.js';
 import {snappyCompress} from 'hyparquet-writer/src/snappy.js';
-import type {DatasetModel} from '../../model.js';
-import {COLUMNS, type Column} from '../../row-schema.js';
-import type {RowBlock} from '../../rows.js';
+import type {DatasetModel} from '../../dataset/model.js';
+import {COLUMNS, type Column} from '../row-schema.js';
+import type {RowBlock} from '../../dataset/rows.js';
 import {bitWidthFor, encodeDictionaryIndices} from './bit-pack.js';
 
 export const ROW_GROUP_ROWS = 1 << 20;

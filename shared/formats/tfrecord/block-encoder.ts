@@ -15,10 +15,10 @@
  * the word it shares with the row before). Past that the tables would take
  * too much memory, and each row is one Buffer.copy.
  */
-import type {DatasetModel} from '../../model.js';
-import type {RowBlock} from '../../rows.js';
+import type {DatasetModel} from '../../dataset/model.js';
+import type {RowBlock} from '../../dataset/rows.js';
 import {crc32c, maskCrc} from '../crc32c.js';
-import {rowMaker} from '../../row-schema.js';
+import {rowMaker} from '../row-schema.js';
 import {encodeExample} from './example.js';
 import {tfrecordRecordBytes} from './example-size.js';
 import {FOOTER_BYTES, frameRecord, HEADER_BYTES} from './framing.js';

@@ -4,8 +4,8 @@
  * a file of n rows must weigh (n records of one length), for tests and for a
  * cross-check of the encoder.
  */
-import {COLUMNS, SAMPLE_ROW, valueOf, type Row} from '../../row-schema.js';
-import {varintBytes} from '../../row-value-types.js';
+import {COLUMNS, SAMPLE_ROW, valueOf, type Row} from '../row-schema.js';
+import {varintBytes} from '../value-types.js';
 import {FOOTER_BYTES, HEADER_BYTES} from './framing.js';
 
 /** A length-delimited field of one-byte tag: tag, length varint, body. */

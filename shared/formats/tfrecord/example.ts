@@ -5,8 +5,8 @@
  */
 import protobuf from 'protobufjs';
 import {DataLossError} from '../../errors.js';
-import {COLUMNS, valueOf, type Row} from '../../row-schema.js';
-import type {FeatureKind} from '../../row-value-types.js';
+import {COLUMNS, valueOf, type Row} from '../row-schema.js';
+import type {FeatureKind} from '../value-types.js';
 
 const FEATURE_PROTO = `
 syntax = "proto3";

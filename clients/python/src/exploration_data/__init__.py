@@ -23,6 +23,7 @@ from .__about__ import __version__
 from .answers import DataFile, Files
 from .client import Client, VersionLike
 from .errors import ExplorationDataError
+from .logged import LoggedData
 from .readers import feature_spec
 from .retry import RetryPolicy
 from .tokens import (
@@ -44,6 +45,7 @@ __all__ = [
     "Files",
     "GcloudTokenSource",
     "GoogleAuthTokenSource",
+    "LoggedData",
     "RetryPolicy",
     "Timeouts",
     "TokenSource",

@@ -1,4 +1,4 @@
-"""The loaders' answers (DESIGN §5), read into typed values: one file or shards alike."""
+"""The loaders' answers (docs/design.md §5), read into typed values: one file or shards alike."""
 
 from __future__ import annotations
 

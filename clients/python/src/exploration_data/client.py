@@ -1,4 +1,4 @@
-"""``Client``: the service's HTTP API (DESIGN §5) as the notebook's functions."""
+"""``Client``: the service's HTTP API (docs/design.md §5) as the notebook's functions."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import requests
 
@@ -19,6 +21,11 @@ from .answers import FORMATS, DataFile, Files, parse_files
 from .cache import FileCache, default_cache_dir
 from .checksums import Expected, file_mismatch
 from .errors import ExplorationDataError, keeps_waiting
+from .logged import LoggedData
+from .ope import DEFAULT_MAX_DENSE_BYTES
+from .ope import action_dist as _action_dist
+from .ope import to_obp as _to_obp
+from .ope import to_vw as _to_vw
 from .progress import progress_bar
 from .readers import read_parquet, tfrecord_dataset
 from .retry import RetryPolicy
@@ -142,12 +149,13 @@ class Client:
         seed: int | None = None,
         formats: Sequence[str] | None = None,
         tfrecordCompression: str | None = None,
+        loggingPolicy: Mapping[str, Any] | None = None,
         wait: bool = True,
         timeout: float | None = None,
     ) -> int:
         """Generates a dataset and returns its version once it is ready.
 
-        The arguments are the API's fields (DESIGN §2); those left out take the
+        The arguments are the API's fields (docs/design.md §2); those left out take the
         service's defaults. A single-file request answers 201 when the files are
         written; a sharded one answers 202 at once. Either way the version is
         then followed through ``loadMetadata`` until it is ``ready``; a version
@@ -161,6 +169,9 @@ class Client:
             seed: the seed (default: drawn by the service, recorded).
             formats: ``["parquet", "tfrecord"]`` (default both).
             tfrecordCompression: ``"NONE"`` (default) or ``"GZIP"``.
+            loggingPolicy: the logging policy (docs/design.md §12), e.g.
+                ``{"type": "softmax", "beta": 200}``: the rows gain ``pscore``.
+                Default none: today's rows, no new column.
             wait: wait until the version is ready (default True).
             timeout: seconds to wait for ready (default ``ready_timeout``).
 
@@ -180,6 +191,7 @@ class Client:
             "seed": seed,
             "formats": list(formats) if formats is not None else None,
             "tfrecordCompression": tfrecordCompression,
+            "loggingPolicy": dict(loggingPolicy) if loggingPolicy is not None else None,
         }
         body = {k: v for k, v in fields.items() if v is not None}
         try:
@@ -329,7 +341,9 @@ class Client:
         """The Parquet data of a version (all shards, in order) as one pandas DataFrame.
 
         Columns ``target_store_id``, ``creative_pack_id`` (strings) and ``label``
-        (int64). ``df.attrs["version"]`` is the version read (useful with "latest").
+        (int64), then ``pscore`` (float64) and, for an adaptive policy,
+        ``policy_epoch`` (int64) when the version has a logging policy.
+        ``df.attrs["version"]`` is the version read (useful with "latest").
 
         Args:
             version: a version number or ``"latest"``.
@@ -440,6 +454,115 @@ class Client:
             )
         paths.append(metadata_path)
         return paths
+
+    # ------------------------------------------------- off-policy evaluation --
+
+    def policy_value(self, version: VersionLike, policy: Mapping[str, Any]) -> dict[str, Any]:
+        """The exact value of a policy on a version: ``POST /evaluatePolicy`` (docs/design.md §12).
+
+        Args:
+            version: a version number or ``"latest"``.
+            policy: ``{"type": "uniform"}``, ``{"type": "softmax", "beta": b,
+                "scoreNoise"?: s}``, ``{"type": "epsilon-greedy", "epsilon": e,
+                "scoreNoise"?: s}`` or ``{"probs": {creative id: probability}}``.
+
+        Returns:
+            The API's answer ``{version, value, logging, uniform, best}``.
+
+        Raises:
+            ExplorationDataError: the API's error: 400 ``INVALID_ARGUMENT`` with
+                ``field`` (``policy.beta``, ``policy.probs``, ...), 404, 409.
+        """
+        number = version_param(version)
+        body = {"version": int(number) if number.isdigit() else number, "policy": policy}
+        _, answer = self._transport.call("POST", "evaluatePolicy", body=body)
+        if not isinstance(answer, dict) or not all(
+            isinstance(answer.get(k), int | float) and not isinstance(answer.get(k), bool)
+            for k in ("version", "value", "logging", "uniform", "best")
+        ):
+            raise ExplorationDataError(
+                "evaluatePolicy answered without {version, value, logging, uniform, best}",
+                code="INTERNAL",
+            )
+        return dict(answer)
+
+    def full_metadata(self, version: VersionLike = "latest") -> dict[str, Any]:
+        """The whole ``metadata_v{N}.json`` of a version, its maps included.
+
+        ``load_metadata`` answers a summary past 16 MiB (``omitted`` lists what it
+        left out); this reads the file itself through the signed ``url`` then.
+        """
+        _, answer = self._transport.call(
+            "GET", "loadMetadata", params={"version": version_param(version)}
+        )
+        metadata = answer.get("metadata") if isinstance(answer, dict) else None
+        if not isinstance(metadata, dict):
+            raise ExplorationDataError("loadMetadata answered without metadata", code="INTERNAL")
+        if not metadata.get("omitted"):
+            return metadata
+        url = answer.get("url")
+        if not isinstance(url, str):
+            raise ExplorationDataError(
+                "loadMetadata answered a summary without the file's url", code="INTERNAL"
+            )
+        data = self._transport.download(url, "metadata.json", Expected(None, None, None), None)
+        assert data is not None  # noqa: S101 - download to memory returns bytes
+        full = json.loads(data)
+        if not isinstance(full, dict):
+            raise ExplorationDataError("the metadata file is not a JSON object", code="DATA_LOSS")
+        return full
+
+    def logged_data(self, version: VersionLike = "latest") -> LoggedData:
+        """A version's Parquet files (downloaded, or from the cache) and whole metadata.
+
+        What ``to_obp``, ``action_dist`` and ``to_vw`` read; build it once to call
+        several of ``exploration_data.ope``'s functions on one download.
+        """
+        files = self.files("parquet", version)
+        sources: list[Path] | list[bytes] = (
+            self._fetch_to_cache(files) if self.use_cache else self._fetch_to_memory(files)
+        )
+        metadata = self.full_metadata(files.version)
+        return LoggedData(metadata, files=list(sources))
+
+    def to_obp(
+        self,
+        version: VersionLike = "latest",
+        *,
+        dense: bool = False,
+        context: str = "store-onehot",
+        action_context: str = "store-onehot",
+        max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES,
+    ) -> dict[str, Any]:
+        """Open Bandit Pipeline's ``bandit_feedback`` dict of a version (``ope.to_obp``).
+
+        Keys ``n_rounds``, ``n_actions``, ``action`` (int64 index in the metadata's
+        creative order), ``reward``, ``pscore``, ``context``, ``action_context``,
+        ``position`` (None); with ``dense=True`` also ``expected_reward`` and
+        ``pi_b``, refused past ``max_dense_bytes`` (default 2 GiB). OBP itself is
+        not needed.
+        """
+        return _to_obp(
+            self.logged_data(version),
+            dense=dense,
+            context=context,
+            action_context=action_context,
+            max_dense_bytes=max_dense_bytes,
+        )
+
+    def action_dist(
+        self,
+        version: VersionLike,
+        policy: Mapping[str, Any],
+        *,
+        max_dense_bytes: int = DEFAULT_MAX_DENSE_BYTES,
+    ) -> npt.NDArray[np.float64]:
+        """An evaluation policy per round, OBP's (n_rounds, n_actions, 1) (``ope.action_dist``)."""
+        return _action_dist(self.logged_data(version), policy, max_dense_bytes=max_dense_bytes)
+
+    def to_vw(self, version: VersionLike, path: str | os.PathLike[str]) -> Path:
+        """A version's rows as Vowpal Wabbit ``cb_adf`` text in ``path`` (``ope.to_vw``)."""
+        return _to_vw(self.logged_data(version), path)
 
     # ------------------------------------------------------------- fetching --
 

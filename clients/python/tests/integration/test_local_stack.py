@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
 from conftest import (
@@ -21,7 +23,7 @@ from conftest import (
     tf_digest,
 )
 
-from exploration_data import Client, ExplorationDataError
+from exploration_data import Client, ExplorationDataError, ope
 
 INPUTS: dict[str, Any] = {
     "nSamples": 70_000,
@@ -61,7 +63,7 @@ def test_load_parquet_equals_the_cli_file(generated: dict[str, Any], client: Cli
     assert str(frame.dtypes["target_store_id"]) in ("object", "string", "str")
     assert frame_digest(frame) == file_digest(cli_file)
     [cached] = (client.cache.root / f"v{generated['version']}").rglob("*.parquet")
-    assert sha256_of(cached) == sha256_of(cli_file)  # byte-identical, as DESIGN §9 says
+    assert sha256_of(cached) == sha256_of(cli_file)  # byte-identical, as docs/design.md §9 says
 
 
 def test_load_parquet_without_cache_reads_the_same_rows(
@@ -133,6 +135,31 @@ def test_download_then_the_cli_verifies_the_folder(
     ]
     report = json.loads(run_cli("verify", str(out), "--dataset-version", str(version), "--json"))
     assert report["ok"] is True, report
+
+
+def test_to_obp_and_to_vw_of_the_service_equal_those_of_the_cli_files(
+    generated: dict[str, Any], client: Client, tmp_path: Path
+) -> None:
+    # A version without a logging policy: pscore is 1/|C_t| from the metadata.
+    version = generated["version"]
+    feedback = client.to_obp(version, dense=True)
+    local = ope.to_obp(generated["cli"], dense=True)
+    assert feedback["n_rounds"] == INPUTS["nSamples"]
+    assert feedback["n_actions"] == INPUTS["nCreativePackIds"]
+    for key in ("action", "reward", "pscore", "context", "action_context", "pi_b"):
+        np.testing.assert_array_equal(feedback[key], local[key])
+    metadata = client.load_metadata(version)
+    frame = client.load_parquet(version)
+    ids = ope.creative_ids(metadata)
+    assert [ids[a] for a in feedback["action"][:1000]] == frame["creative_pack_id"][:1000].tolist()
+    sizes = Counter(metadata["creative_pack_target"].values())  # |C_t|
+    assert feedback["pscore"].tolist() == [1 / sizes[t] for t in frame["target_store_id"]]
+    np.testing.assert_allclose(feedback["pi_b"].sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    best = client.action_dist(version, {"type": "epsilon-greedy", "epsilon": 0})
+    assert best.shape == (INPUTS["nSamples"], INPUTS["nCreativePackIds"], 1)
+    served = client.to_vw(version, tmp_path / "service.vw").read_bytes()
+    assert served == ope.to_vw(generated["cli"], tmp_path / "cli.vw").read_bytes()
+    assert served.count(b"shared |s target=") == INPUTS["nSamples"]
 
 
 def test_a_cache_hit_makes_no_download(
@@ -280,7 +307,7 @@ def test_sharded_version(client: Client, tmp_path: Path) -> None:
         *names["tfrecord"],
         f"metadata_v{version}.json",
     ]
-    # DESIGN §3: the uncompressed TFRecord shards concatenated are the single file.
+    # docs/design.md §3: the uncompressed TFRecord shards concatenated are the single file.
     joined = b"".join((out / name).read_bytes() for name in names["tfrecord"])
     assert joined == (cli / "dataset_v1.tfrecord").read_bytes()
     report = json.loads(run_cli("verify", str(out), "--dataset-version", str(version), "--json"))

@@ -1,0 +1,92 @@
+/**
+ * Reads a dataset's Parquet file with hyparquet, an independent reader, one
+ * row group at a time, and checks its columns against the row schema.
+ */
+import {
+  asyncBufferFromFile,
+  parquetMetadataAsync,
+  parquetRead,
+} from 'hyparquet';
+import {DataLossError} from '../../errors.js';
+import {
+  COLUMN_NAMES,
+  COLUMNS,
+  CREATIVE_PACK_ID,
+  LABEL,
+  TARGET_STORE_ID,
+} from '../row-schema.js';
+import {RowCollector, type RowsSummary} from '../../storage/sinks/row-sink.js';
+
+/** "name TYPE" of each column, as the row schema declares and the file says. */
+const EXPECTED = COLUMNS.map(c => `${c.name} ${c.type.parquet.type}`);
+
+/** Each column's digest text of a value as hyparquet hands it over. */
+const DIGEST = COLUMNS.map(c => {
+  const {fromParquet, digestText} = c.type;
+  return (value: unknown) => digestText(fromParquet(value));
+});
+
+export async function readParquetRows(path: string): Promise<RowsSummary> {
+  const file = await asyncBufferFromFile(path);
+  const metadata = await parquetMetadataAsync(file);
+  const found = metadata.schema.slice(1).map(e => `${e.name} ${e.type}`);
+  if (found.join(', ') !== EXPECTED.join(', ')) {
+    throw new DataLossError(
+      `${path}: columns are ${found.join(', ')}, expected ${EXPECTED.join(', ')}`,
+    );
+  }
+  const collector = new RowCollector();
+  let rowStart = 0;
+  for (const group of metadata.row_groups) {
+    const rowEnd = rowStart + Number(group.num_rows);
+    const size = rowEnd - rowStart;
+    // hyparquet hands columns over in pieces (pages); place each where it belongs.
+    const columns = new Map<string, unknown[]>(
+      COLUMN_NAMES.map(name => [name, new Array<unknown>(size)]),
+    );
+    const filled = new Map<string, number>(COLUMN_NAMES.map(name => [name, 0]));
+    await parquetRead({
+      file,
+      metadata,
+      rowStart,
+      rowEnd,
+      onChunk: chunk => {
+        const target = columns.get(chunk.columnName);
+        if (!target) return;
+        const from = Math.max(chunk.rowStart, rowStart);
+        const to = Math.min(chunk.rowEnd, rowEnd);
+        for (let row = from; row < to; row++) {
+          target[row - rowStart] = chunk.columnData[row - chunk.rowStart];
+        }
+        filled.set(
+          chunk.columnName,
+          (filled.get(chunk.columnName) ?? 0) + Math.max(0, to - from),
+        );
+      },
+    });
+    for (const name of COLUMN_NAMES) {
+      if (filled.get(name) !== size) {
+        throw new DataLossError(
+          `${path}: column ${name} of row group at row ${rowStart} has ${filled.get(name)} of ${size} values`,
+        );
+      }
+    }
+    const values = COLUMNS.map(c => columns.get(c.name) as unknown[]);
+    const target = columns.get(TARGET_STORE_ID.name) as unknown[];
+    const creative = columns.get(CREATIVE_PACK_ID.name) as unknown[];
+    const label = columns.get(LABEL.name) as unknown[];
+    for (let i = 0; i < size; i++) {
+      let line = DIGEST[0](values[0][i]);
+      for (let k = 1; k < values.length; k++)
+        line += '\t' + DIGEST[k](values[k][i]);
+      collector.addLine(
+        line + '\n',
+        TARGET_STORE_ID.type.fromParquet(target[i]),
+        CREATIVE_PACK_ID.type.fromParquet(creative[i]),
+        LABEL.type.fromParquet(label[i]),
+      );
+    }
+    rowStart = rowEnd;
+  }
+  return collector.summary();
+}

@@ -1,0 +1,466 @@
+/**
+ * Generates a dataset into a destination, shard by shard: draws the model,
+ * streams each shard's rows block by block through the Parquet and TFRecord
+ * encoders (row i is the same sample in both, and in the same bytes whatever
+ * the number of shards), checksums every byte on its way out, and writes the
+ * metadata last, as the commit point. Memory does not grow with nSamples.
+ *
+ * `writeShard` is the unit of work: "shard k of this config" is deterministic
+ * bytes, wherever it runs (this process, a worker thread, a function
+ * instance). `assembleMetadata` merges the shards' results; `generateDataset`
+ * is both in one process (one shard: the single-file dataset).
+ */
+import {
+  shardCountOf,
+  type DatasetConfig,
+  type Format,
+} from '../dataset/config.js';
+import {DigestPool} from '../digest/digest-pool.js';
+import type {Digester, ObjectDigests} from '../digest/digests.js';
+import {ParquetDatasetWriter} from '../formats/parquet/dataset-writer.js';
+import {TfrecordBlockEncoder} from '../formats/tfrecord/block-encoder.js';
+import {
+  empiricalOf,
+  mergeTargetTallies,
+  metadataHead,
+  RowTally,
+  targetTallyOf,
+  type FormatObjects,
+  type MetadataHead,
+  type ObjectRecord,
+  type TargetTally,
+} from '../metadata/document.js';
+import {writeMetadata} from '../metadata/write.js';
+import {buildModel, type DatasetModel} from '../dataset/model.js';
+import {shardFileName, type DatasetFileKind} from '../dataset/object-names.js';
+import {drawBlock, newRowBlock} from '../dataset/rows.js';
+import {
+  resolveShardCount,
+  shardPlan,
+  type ShardRange,
+} from '../dataset/shard-plan.js';
+import {SharedSlots} from '../storage/sinks/shared-slots.js';
+import {ChecksumSink} from '../storage/sinks/checksum-sink.js';
+import {GzipSink} from '../storage/sinks/gzip-sink.js';
+import type {ByteSink} from '../storage/sinks/sink.js';
+import {PARQUET_CREATED_BY} from '../dataset/generator-version.js';
+import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
+
+/** Where the files of one version go: a folder, a bucket, memory. */
+export interface DatasetDestination {
+  /** A sink for a new object or file; it must not overwrite an existing one. */
+  open(kind: DatasetFileKind, name: string): Promise<ByteSink>;
+}
+
+export interface GenerateRequest {
+  config: DatasetConfig;
+  version: number;
+  /**
+   * name of each file or object, by kind; with several shards (config.shards)
+   * the data files are named after these (shardFileName:
+   * `dataset_v1-00000-of-00004.parquet`)
+   */
+  names: Record<DatasetFileKind, string>;
+  destination: DatasetDestination;
+  now?: () => Date;
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+}
+
+export interface GeneratedDataset {
+  /** the metadata written, but for its four per-id maps (streamed from the model) */
+  metadata: MetadataHead;
+  metadataObject: ObjectDigests & {name: string};
+  stages: {modelMs: number; rowsMs: number; metadataMs: number};
+}
+
+/** One shard to write: its rows, its file names, where they go. */
+export interface ShardRequest {
+  config: DatasetConfig;
+  /** buildModel(config); passed in so that several shards share one */
+  model: DatasetModel;
+  shard: ShardRange;
+  /** the shard's file or object name for each format of the config */
+  names: Partial<Record<Format, string>>;
+  destination: DatasetDestination;
+  /** a new checksum stream per file (a DigestPool's `open`, or inline) */
+  digester: () => Digester;
+  /** rows of this shard written so far, of the shard's rows */
+  onProgress?: (rowsDone: number, rowsTotal: number) => void;
+  /** buffers kept across the shards one writer writes (default: fresh ones) */
+  buffers?: ShardBuffers;
+  /**
+   * Called once every row is handed to the files, before they are flushed
+   * and closed: from here on the shard only waits on the disk or network
+   * (and its buffers are still in use until writeShard resolves).
+   */
+  onRowsWritten?: () => void;
+}
+
+/** What a shard's results are made of, and all that crosses a thread. */
+export interface ShardResult {
+  shard: ShardRange;
+  objects: Partial<Record<Format, ObjectRecord>>;
+  /** per creative: rows and positives in this shard */
+  tally: {rows: Float64Array; positives: Float64Array};
+  rowsMs: number;
+}
+
+export interface WrittenShard extends ShardResult {
+  /** Removes the shard's files again (when the version fails later). */
+  abort(reason: unknown): Promise<void>;
+}
+
+interface OpenFile {
+  format: Format;
+  name: string;
+  checksum: ChecksumSink;
+  /** what the encoder writes to: the checksum sink, or gzip in front of it */
+  entry: ByteSink;
+}
+
+/** Each format's file name for every shard of a plan. */
+export function shardNames(
+  names: Partial<Record<Format, string>>,
+  shard: Pick<ShardRange, 'index' | 'count'>,
+): Partial<Record<Format, string>> {
+  const out: Partial<Record<Format, string>> = {};
+  for (const [format, name] of Object.entries(names) as Array<
+    [Format, string]
+  >) {
+    out[format] = shardFileName(name, shard.index, shard.count);
+  }
+  return out;
+}
+
+/**
+ * Writes one shard: a Parquet and/or a TFRecord file holding rows
+ * [shard.start, shard.end), with their checksums and the shard's tally.
+ * On failure nothing of the shard is left behind.
+ */
+export async function writeShard(request: ShardRequest): Promise<WrittenShard> {
+  const {config, model, shard, destination} = request;
+  const files: OpenFile[] = [];
+  const opened: ByteSink[] = [];
+  try {
+    for (const format of config.formats) {
+      const name = request.names[format];
+      if (name === undefined) throw new Error(`no file name for ${format}`);
+      const raw = await destination.open(format, name);
+      const checksum = new ChecksumSink(raw, request.digester());
+      const entry =
+        format === 'tfrecord' && config.tfrecordCompression === 'GZIP'
+          ? new GzipSink(checksum)
+          : checksum;
+      opened.push(entry); // aborting the outermost sink aborts the chain
+      files.push({format, name, checksum, entry});
+    }
+    const rowsStarted = performance.now();
+    const buffers = request.buffers ?? new ShardBuffers(model);
+    if (buffers.model !== model)
+      throw new Error('ShardBuffers were made for another model');
+    const tally = await streamRows(
+      config,
+      buffers,
+      shard,
+      files,
+      request.onProgress,
+    );
+    request.onRowsWritten?.();
+    await settleAll(files.map(f => f.entry.close()));
+    const objects: Partial<Record<Format, ObjectRecord>> = {};
+    for (const file of files) {
+      objects[file.format] = {
+        name: file.name,
+        rows: shard.end - shard.start,
+        ...file.checksum.digests(),
+      };
+    }
+    return {
+      shard,
+      objects,
+      tally: {rows: tally.rows, positives: tally.positives},
+      rowsMs: performance.now() - rowsStarted,
+      abort: async reason => {
+        await Promise.allSettled(opened.map(sink => sink.abort(reason)));
+      },
+    };
+  } catch (error) {
+    // Also the sinks already closed: no file of a failed shard is left behind.
+    await Promise.allSettled(opened.map(sink => sink.abort(error)));
+    throw error;
+  }
+}
+
+/**
+ * What the metadata needs of one shard: its files and its rows and
+ * positives per target store (what the catalogue records per shard).
+ */
+export interface ShardSummary {
+  index: number;
+  /** how many shards the dataset has */
+  count: number;
+  objects: Partial<Record<Format, ObjectRecord>>;
+  targets: TargetTally;
+}
+
+function summaryOf(
+  model: DatasetModel,
+  shard: ShardResult | ShardSummary,
+): ShardSummary {
+  if (!('shard' in shard)) return shard;
+  return {
+    index: shard.shard.index,
+    count: shard.shard.count,
+    objects: shard.objects,
+    targets: targetTallyOf(model, shard.tally),
+  };
+}
+
+/**
+ * `objects` of the metadata from the shards' summaries, in shard order: the
+ * file itself for one shard; totals and `shards: [...]` for several.
+ */
+export function objectsOf(
+  config: DatasetConfig,
+  shards: ShardSummary[],
+): Partial<Record<Format, FormatObjects>> {
+  const ordered = [...shards].sort((a, b) => a.index - b.index);
+  const objects: Partial<Record<Format, FormatObjects>> = {};
+  for (const format of config.formats) {
+    const files = ordered.map(s => {
+      const file = s.objects[format];
+      if (!file) throw new Error(`shard ${s.index} has no ${format} file`);
+      return file;
+    });
+    objects[format] =
+      files.length === 1
+        ? files[0]
+        : {
+            rows: files.reduce((sum, f) => sum + f.rows, 0),
+            bytes: files.reduce((sum, f) => sum + f.bytes, 0),
+            shards: files,
+          };
+  }
+  return objects;
+}
+
+/**
+ * The version's metadata from every shard's result (in this process) or
+ * summary (from the catalogue), but for the four per-id maps (written from
+ * the model by writeMetadataFile): the objects, and the shards' tallies
+ * merged per target store (integer counts, so exactly the single run's).
+ */
+export function assembleMetadata(args: {
+  config: DatasetConfig;
+  version: number;
+  createdAt: Date;
+  model: DatasetModel;
+  shards: Array<ShardResult | ShardSummary>;
+}): MetadataHead {
+  const {config, model} = args;
+  const shards = args.shards.map(s => summaryOf(model, s));
+  const count = shards[0]?.count ?? 0;
+  const seen = new Set(shards.map(s => s.index));
+  if (shards.length !== count || seen.size !== count) {
+    throw new Error(
+      `metadata needs every shard once: have ${[...seen].sort((a, b) => a - b).join(', ')} of ${count}`,
+    );
+  }
+  const targets = mergeTargetTallies(
+    model.targetIds.length,
+    shards.map(s => s.targets),
+  );
+  return metadataHead({
+    version: args.version,
+    createdAt: args.createdAt,
+    config,
+    objects: objectsOf(config, shards),
+    empirical: empiricalOf(model, targets),
+  });
+}
+
+/** Streams metadata_v{N}.json (metadata/write.ts); returns its checksums. */
+export async function writeMetadataFile(
+  destination: DatasetDestination,
+  name: string,
+  head: MetadataHead,
+  model: DatasetModel,
+): Promise<ObjectDigests & {name: string}> {
+  const sink = await destination.open('metadata', name);
+  try {
+    return {name, ...(await writeMetadata(sink, head, model))};
+  } catch (error) {
+    await sink.abort(error).catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function generateDataset(
+  request: GenerateRequest,
+): Promise<GeneratedDataset> {
+  const {config, version, names, destination} = request;
+  const now = request.now ?? (() => new Date());
+  // Re-checked: a config built by hand has not been through resolveConfig.
+  const shardCount = resolveShardCount(config.nSamples, shardCountOf(config));
+  const started = performance.now();
+  const model = buildModel(config);
+  const modelMs = performance.now() - started;
+
+  const dataNames: Partial<Record<Format, string>> = {};
+  for (const format of config.formats) dataNames[format] = names[format];
+  // Up to one block, hashing inline is cheaper than starting the workers.
+  const pool = new DigestPool({inline: config.nSamples <= ROWS_PER_BLOCK});
+  const buffers = new ShardBuffers(model);
+  const written: WrittenShard[] = [];
+  try {
+    const rowsStarted = performance.now();
+    for (const shard of shardPlan(config.nSamples, shardCount)) {
+      written.push(
+        await writeShard({
+          config,
+          model,
+          shard,
+          names: shardNames(dataNames, shard),
+          destination,
+          digester: () => pool.open(),
+          buffers,
+          onProgress: request.onProgress
+            ? done => request.onProgress?.(shard.start + done, config.nSamples)
+            : undefined,
+        }),
+      );
+    }
+    const rowsMs = performance.now() - rowsStarted;
+
+    const metadataStarted = performance.now();
+    const metadata = assembleMetadata({
+      config,
+      version,
+      createdAt: now(),
+      model,
+      shards: written,
+    });
+    const object = await writeMetadataFile(
+      destination,
+      names.metadata,
+      metadata,
+      model,
+    );
+    return {
+      metadata,
+      metadataObject: object,
+      stages: {
+        modelMs,
+        rowsMs,
+        metadataMs: performance.now() - metadataStarted,
+      },
+    };
+  } catch (error) {
+    // The shards already written go too: no file of a failed version is left behind.
+    await Promise.allSettled(written.map(shard => shard.abort(error)));
+    throw error;
+  } finally {
+    await pool.close();
+  }
+}
+
+/**
+ * Waits for every promise, then throws the first failure: no close is still
+ * in flight when the caller aborts, so an abort sees every object its sink
+ * created and removes it.
+ */
+async function settleAll(promises: Array<Promise<void>>): Promise<void> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find(r => r.status === 'rejected');
+  if (failed) throw (failed as PromiseRejectedResult).reason;
+}
+
+/** Shared buffers for TFRecord blocks in flight: bounds memory at ~100 MB. */
+export const TFRECORD_SLOTS = 12;
+
+/**
+ * What a writer of several shards keeps from one shard to the next: the
+ * TFRecord record tables and the shared-memory block buffers (allocating and
+ * zeroing ~100 MB per shard would cost more than a small shard's rows).
+ * One shard at a time may use it.
+ */
+export class ShardBuffers {
+  private encoder: TfrecordBlockEncoder | undefined;
+  private sharedSlots: SharedSlots | undefined;
+
+  constructor(
+    readonly model: DatasetModel,
+    /** TFRecord blocks in flight (each ~8 MB at the default shape) */
+    readonly slotCount = TFRECORD_SLOTS,
+  ) {}
+
+  tfrecord(): TfrecordBlockEncoder {
+    return (this.encoder ??= new TfrecordBlockEncoder(this.model));
+  }
+
+  slots(): SharedSlots {
+    return (this.sharedSlots ??= new SharedSlots(
+      this.slotCount,
+      this.tfrecord().bytesFor(ROWS_PER_BLOCK),
+    ));
+  }
+}
+
+async function streamRows(
+  config: DatasetConfig,
+  buffers: ShardBuffers,
+  shard: ShardRange,
+  files: OpenFile[],
+  onProgress: ShardRequest['onProgress'],
+): Promise<RowTally> {
+  const model = buffers.model;
+  const tfrecordFile = files.find(f => f.format === 'tfrecord');
+  const parquetFile = files.find(f => f.format === 'parquet');
+  const tfrecord = tfrecordFile && buffers.tfrecord();
+  const parquet =
+    parquetFile &&
+    new ParquetDatasetWriter(model, {createdBy: PARQUET_CREATED_BY});
+  const slots = tfrecord && buffers.slots();
+  const tally = new RowTally(model.creativeIds.length);
+
+  // Writes stay in flight while the next block is drawn; the first failure stops the loop.
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const track = (write: Promise<void>) => {
+    const tracked = write.then(
+      () => void inFlight.delete(tracked),
+      error => {
+        failure ??= error;
+        inFlight.delete(tracked);
+      },
+    );
+    inFlight.add(tracked);
+  };
+  const writeParquet = (chunks: Uint8Array[]) => {
+    for (const chunk of chunks)
+      if (parquetFile) track(parquetFile.entry.write(chunk));
+  };
+
+  if (parquet) writeParquet(parquet.start());
+  const block = newRowBlock();
+  const rows = shard.end - shard.start;
+  for (
+    let b = shard.firstBlock;
+    b < shard.endBlock && failure === undefined;
+    b++
+  ) {
+    drawBlock(model, config.seed, config.nSamples, b, block);
+    tally.add(block.creative, block.label, block.count);
+    if (tfrecord && tfrecordFile && slots) {
+      const slot = await slots.acquire();
+      const bytes = tfrecord.encode(block, slot);
+      track(tfrecordFile.entry.write(bytes).finally(() => slots.release(slot)));
+    }
+    if (parquet) writeParquet(parquet.push(block));
+    onProgress?.(block.start + block.count - shard.start, rows);
+  }
+  if (parquet && failure === undefined) writeParquet(parquet.finish());
+  await Promise.all(inFlight);
+  if (failure !== undefined) throw failure;
+  return tally;
+}

@@ -1,0 +1,42 @@
+/**
+ * A worker thread of verify: reads one data file (a whole dataset's, or a
+ * shard), checksums its bytes and reads its rows with an independent reader.
+ */
+import {createReadStream} from 'node:fs';
+import {stat} from 'node:fs/promises';
+import {InlineDigester} from '../digest/inline-digester.js';
+import {serveTasks} from '../parallel/serve-tasks.js';
+import {readParquetRows} from '../formats/parquet/parquet-rows.js';
+import {readTfrecordRows} from '../formats/tfrecord/tfrecord-rows.js';
+import type {FileCheckResult, FileCheckTask} from './verify-files.js';
+
+async function digestsOf(path: string) {
+  const digester = new InlineDigester();
+  for await (const chunk of createReadStream(path, {
+    highWaterMark: 8 * 1024 * 1024,
+  })) {
+    await digester.update(chunk as Buffer);
+  }
+  return digester.digest();
+}
+
+serveTasks<FileCheckTask, FileCheckResult, never>(async task => {
+  const size = await stat(task.path).then(
+    s => s.size,
+    () => -1,
+  );
+  if (size < 0) return {...task, size, digests: null, summary: null};
+  const [digests, summary] = await Promise.all([
+    digestsOf(task.path),
+    (task.format === 'parquet'
+      ? readParquetRows(task.path)
+      : readTfrecordRows(task.path)
+    ).catch((error: unknown) =>
+      // a damaged file is a failed check, not a failed verify
+      error instanceof Error ? error.message : String(error),
+    ),
+  ]);
+  return typeof summary === 'string'
+    ? {...task, size, digests, summary: null, readError: summary}
+    : {...task, size, digests, summary};
+});
