@@ -13,7 +13,6 @@ import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {mkdir} from 'node:fs/promises';
 import {tmpdir} from 'node:os';
 import {basename, join, resolve} from 'node:path';
-import {parseArgs} from 'node:util';
 import {
   ApiClient,
   describeError,
@@ -21,17 +20,10 @@ import {
   isGenerating,
 } from '../clients/typescript/index.js';
 import {fetchDataset, type FetchedDataset} from '../cli/fetch-dataset.js';
-import {
-  checkOutFolder,
-  integerFlagBounds,
-  parseIntegerFlag,
-} from '../cli/generate-command.js';
+import {checkOutFolder} from '../cli/generate-command.js';
 import {isBadInput} from '../cli/program.js';
-import {DEFAULTS} from '../shared/dataset/config.js';
-import {settingsFromEnv} from '../shared/settings.js';
-import {InvalidArgumentError} from '../shared/errors.js';
-import {MAX_SHARDS, resolveShardCount} from '../shared/dataset/shard-plan.js';
 import {describeFit, verifyDirectory} from '../shared/verify/verify.js';
+import {parseDemoFlags} from './demo-flags.js';
 import {startLocalStack, type LocalStack} from './stack.js';
 
 interface Timings {
@@ -154,53 +146,6 @@ export function usage(): string {
     new URL('../../local/demo-usage.txt', import.meta.url),
     'utf8',
   );
-}
-
-/** Flags, checked before anything starts: a bad one is one line and exit 2. */
-export function parseDemoFlags(
-  args: string[],
-):
-  {help: true} | {help: false; request: Record<string, number>; keep?: string} {
-  let values;
-  try {
-    ({values} = parseArgs({
-      args,
-      options: {
-        samples: {type: 'string'},
-        seed: {type: 'string'},
-        shards: {type: 'string'},
-        keep: {type: 'string'},
-        help: {type: 'boolean', short: 'h'},
-      },
-    }));
-  } catch (error) {
-    throw new InvalidArgumentError(
-      `${(error as Error).message.split('\n')[0]} (see npm run demo -- --help)`,
-    );
-  }
-  if (values.help) return {help: true};
-  const bounds = integerFlagBounds(settingsFromEnv().limits);
-  const request: Record<string, number> = {};
-  const samples = parseIntegerFlag(values.samples, 'nSamples', bounds.nSamples);
-  const seed = parseIntegerFlag(values.seed, 'seed', bounds.seed);
-  const shards = parseIntegerFlag(values.shards, 'shards', {
-    min: 1,
-    max: MAX_SHARDS,
-  });
-  if (samples !== undefined) request.nSamples = samples;
-  if (seed !== undefined) request.seed = seed;
-  if (shards !== undefined) {
-    // The service's rule (docs/design.md §2): every shard at least one 65,536-row block.
-    request.shards = resolveShardCount(
-      samples ?? DEFAULTS.nSamples,
-      shards,
-      '--shards',
-    );
-  }
-  if (values.keep === '') {
-    throw new InvalidArgumentError('--keep must name a folder, got ""', 'keep');
-  }
-  return {help: false, request, keep: values.keep};
 }
 
 async function main(): Promise<number> {

@@ -13,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+source scripts/use-node24.sh   # Node.js 24 first on PATH (scripts/node24.sh)
 bash scripts/ensure-node-modules.sh
 node_modules/.bin/tsc -p .
 

@@ -53,6 +53,8 @@ fi
   echo "== $(date -u +%Y-%m-%dT%H:%M:%SZ) build ${MODULE}@${VERSION} + $(basename "${PATCH}") -> ${bin_dir}"
   go version
 } >>"${log}" 2>&1
+echo "install-fake-gcs-server: building ${MODULE}@${VERSION} with its patch (once; 1.5 to 3 minutes; log: ${log})" >&2
+started=$SECONDS
 
 fail() {
   echo "install-fake-gcs-server: $1; see ${log}" >&2
@@ -79,5 +81,6 @@ chmod -R u+w "${work_dir}/src"
 
 mv -f "${work_dir}/fake-gcs-server" "${bin}"
 echo "${stamp}" >"${stamp_file}"
-echo "== installed ${bin} (${stamp})" >>"${log}"
+echo "== installed ${bin} (${stamp}) in $((SECONDS - started)) s" >>"${log}"
+echo "install-fake-gcs-server: built in $((SECONDS - started)) s" >&2
 echo "${bin}"

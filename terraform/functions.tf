@@ -1,5 +1,5 @@
 # ---------------------------------------------------------------------------
-# The eight functions (Cloud Functions gen2, Node.js 20), all built from the one
+# The eight functions (Cloud Functions gen2, Node.js 24), all built from the one
 # source archive of storage.tf. Function name = entry point = the name the
 # code registers with functions-framework, so the cloud URL is
 # https://REGION-PROJECT.cloudfunctions.net/<name> (docs/design.md §5).
@@ -14,7 +14,7 @@ resource "google_cloudfunctions2_function" "fn" {
   labels      = var.labels
 
   build_config {
-    runtime           = "nodejs20"
+    runtime           = "nodejs24"
     entry_point       = each.key
     service_account   = google_service_account.build.id
     docker_repository = google_artifact_registry_repository.functions.id

@@ -111,8 +111,21 @@ async function pytest(
   folder: string,
   env: Record<string, string> = {},
 ): Promise<{run: Run; counts: PytestCounts}> {
+  // pytest's basetemp in this file's scratch folder (removed after), not
+  // $TMPDIR/pytest-of-<user>, which pytest would leave behind.
+  const basetemp = join(scratch, `pytest-${folder.replace(/\W/g, '-')}`);
   const run = await python(
-    ['-m', 'pytest', folder, '-q', '-rfEs', '-p', 'no:cacheprovider'],
+    [
+      '-m',
+      'pytest',
+      folder,
+      '-q',
+      '-rfEs',
+      '-p',
+      'no:cacheprovider',
+      '--basetemp',
+      basetemp,
+    ],
     env,
   );
   const counts = pytestCounts(run.output);

@@ -8,7 +8,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import {tmpdir} from 'node:os';
-import {join} from 'node:path';
+import {dirname, join} from 'node:path';
 import {after, describe, it} from 'node:test';
 import {createServer} from 'node:net';
 import type {AddressInfo} from 'node:net';
@@ -448,6 +448,52 @@ describe('npm run demo, before anything starts', () => {
       assert.match(stderr, message);
       assert.equal(stdout, '');
     }
+  });
+
+  it('refuses bad flags in scripts/demo.sh before installing or building: one line, exit 2, no run folder', () => {
+    const runTmp = mkdtempSync(join(scratch, 'demo-tmp-'));
+    for (const [args, message] of [
+      [
+        ['--samples', '0'],
+        'demo: --samples must be an integer in 1..1000000000, got "0"',
+      ],
+      [
+        ['--frobnicate'],
+        "demo: Unknown option '--frobnicate' (see npm run demo -- --help)",
+      ],
+      [
+        ['--shards', '5', '--samples', '200000'],
+        'demo: --shards must be at most 4 for 200000 rows (each shard holds at least one 65536-row block), got 5',
+      ],
+      [['--keep='], 'demo: --keep must name a folder, got ""'],
+    ] as const) {
+      const started = Date.now();
+      const script = spawnSync(
+        'bash',
+        [
+          fileURLToPath(new URL('../../../scripts/demo.sh', import.meta.url)),
+          ...args,
+        ],
+        {
+          encoding: 'utf8',
+          env: {
+            ...process.env,
+            MAX_SAMPLES: '',
+            TMPDIR: runTmp,
+            PATH: `${dirname(process.execPath)}:${process.env.PATH}`,
+          },
+          timeout: 30_000,
+        },
+      );
+      assert.equal(script.status, 2, `${args.join(' ')}: ${script.stderr}`);
+      assert.equal(script.stderr, `${message}\n`);
+      assert.equal(script.stdout, '');
+      assert.ok(
+        Date.now() - started < 15_000,
+        `${args.join(' ')} took ${Date.now() - started} ms`,
+      );
+    }
+    assert.deepEqual(readdirSync(runTmp), []);
   });
 
   it('prints the usage, from node and from scripts/demo.sh (which neither installs nor builds for it)', () => {

@@ -7,7 +7,8 @@ dataset can have; a dataset has those whose ``presentWhen`` its config has
 (``columns_for(metadata["config"])``), which is also what its files hold.
 
 TensorFlow is imported only by the TFRecord functions (it is an optional
-extra, ``pip install 'exploration-data[tensorflow]'``, and takes seconds).
+extra, ``pip install './clients/python[tensorflow]'`` from the repository, as
+the README says: the package is not on any index; it takes seconds).
 """
 
 from __future__ import annotations
@@ -133,7 +134,8 @@ def tensorflow() -> Any:
         import tensorflow as tf
     except ImportError:
         raise ExplorationDataError(
-            "load_tfrecord needs TensorFlow: pip install 'exploration-data[tensorflow]'",
+            "load_tfrecord needs TensorFlow: pip install './clients/python[tensorflow]' "
+            "(from the exploration-data repository), or pip install tensorflow",
             code="FAILED_PRECONDITION",
         ) from None
     return tf

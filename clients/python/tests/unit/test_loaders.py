@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -519,3 +520,17 @@ def test_one_failing_shard_fails_the_load_without_waiting_for_the_rest(
     assert time.monotonic() - started < 1.5
     assert raised.value.http_status == 404
     assert "dataset_v42-00000-of-00003.parquet" in raised.value.message
+
+
+def test_load_tfrecord_without_tensorflow_gives_the_readmes_install_command(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "tensorflow", None)  # `import tensorflow` fails
+    with pytest.raises(ExplorationDataError) as raised:
+        Client(server.url, progress=False).load_tfrecord(3)  # before any request
+    assert raised.value.code == "FAILED_PRECONDITION"
+    assert server.requests == []
+    command = "pip install './clients/python[tensorflow]'"
+    assert command in str(raised.value)
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    assert command in readme.read_text(encoding="utf-8")
