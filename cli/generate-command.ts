@@ -13,7 +13,13 @@ import {
 } from '../shared/dataset/config.js';
 import {DirectoryDestination} from '../shared/storage/directory-destination.js';
 import {InvalidArgumentError} from '../shared/errors.js';
-import {generateDataset, shardNames} from '../shared/generation/generate.js';
+import {shardNames} from '../shared/generation/generate.js';
+import {generateDataset} from '../shared/generation/orchestrator.js';
+import {
+  defaultWorkers,
+  ThreadShardRunner,
+  type WorkerFigures,
+} from '../shared/generation/thread-shard-runner.js';
 import {
   parseOptionalIntegerInRange,
   type IntegerBounds,
@@ -24,13 +30,8 @@ import {
   type DatasetFileKind,
 } from '../shared/dataset/object-names.js';
 import {settingsFromEnv} from '../shared/settings.js';
-import {MAX_SHARDS, shardPlan} from '../shared/dataset/shard-plan.js';
+import {MAX_SHARDS, planOf} from '../shared/dataset/shard-plan.js';
 import {progressBar} from './progress.js';
-import {
-  defaultWorkers,
-  generateSharded,
-  type WorkerFigures,
-} from './sharded-generate.js';
 
 export interface GenerateFlags {
   samples?: string;
@@ -186,6 +187,7 @@ export async function checkOutFolder(out: string): Promise<string> {
 
 export async function runGenerate(flags: GenerateFlags): Promise<void> {
   const {config, version} = configFromFlags(flags);
+  const plan = planOf(config);
   const {shards, workers} = layoutFromFlags(flags, config);
   const directory = await checkOutFolder(flags.out);
   const names = {} as Record<DatasetFileKind, string>;
@@ -193,7 +195,7 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
     names[kind] = dataFileName(kind, version, config.tfrecordCompression);
   }
   const fileNames: string[] = [names.metadata];
-  for (const shard of shardPlan(config.nSamples, shards)) {
+  for (const shard of plan.shards) {
     const perFormat = shardNames(
       Object.fromEntries(config.formats.map(f => [f, names[f]])),
       shard,
@@ -212,33 +214,24 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
       : `generating ${shards} shards on ${workers} workers`,
   );
   const started = performance.now();
+  // One file is written in this thread; shards on worker threads.
+  const runner =
+    shards === 1 ? undefined : new ThreadShardRunner({directory, workers});
   let result;
-  let workerFigures: WorkerFigures[] | undefined;
   try {
-    if (shards === 1) {
-      result = await generateDataset({
-        config,
-        version,
-        names,
-        destination,
-        onProgress: (d, t) => bar.update(d, t),
-      });
-    } else {
-      result = await generateSharded({
-        config,
-        version,
-        shards,
-        workers,
-        names,
-        directory,
-        destination,
-        onProgress: (d, t) => bar.update(d, t),
-      });
-      workerFigures = result.workers;
-    }
+    result = await generateDataset({
+      config,
+      plan,
+      version,
+      names,
+      destination,
+      runner,
+      onProgress: (d, t) => bar.update(d, t),
+    });
   } finally {
     bar.stop();
   }
+  const workerFigures: WorkerFigures[] | undefined = runner?.workerFigures();
   const durationMs = Math.round(performance.now() - started);
   const withPath = <T extends {name: string}>(o: T) => ({
     path: `${directory}/${o.name}`,

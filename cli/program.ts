@@ -90,7 +90,7 @@ export function buildProgram(): Command {
     .option('--tfrecord-compression <c>', 'none or gzip (default none)')
     .option(
       '--shards <s>',
-      'write S shards per format, dataset_v{N}-00000-of-000SS.*, 1..1024, each at least one 65536-row block (default 1 up to 33554432 rows, else ceil(rows / 16777216))',
+      'write S shards per format, dataset_v{N}-00000-of-000SS.*, S in 1..min(1024, ceil(rows / 65536)), the 65536-row blocks split evenly (default 1 up to 33554432 rows, else ceil(rows / 16777216))',
     )
     .option(
       '--workers <w>',

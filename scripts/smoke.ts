@@ -117,7 +117,7 @@ async function main(): Promise<number> {
   });
   if (values.help || !values['base-url']) {
     process.stdout.write(
-      'usage: npm run smoke -- --base-url URL [--token T | --gcloud-token] [--samples N (default 100000)] [--shards S (1..1024, each at least 65536 rows; S > 1 is answered 202 and written through Pub/Sub)]\n',
+      'usage: npm run smoke -- --base-url URL [--token T | --gcloud-token] [--samples N (default 100000)] [--shards S (1..min(1024, ceil(N / 65536)); S > 1 is answered 202 and written through Pub/Sub)]\n',
     );
     return values.help ? 0 : 2;
   }

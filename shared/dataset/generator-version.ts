@@ -4,14 +4,27 @@
  * whenever a change alters a single byte of output (and regenerate the golden
  * digests in test/support/golden.ts, which name the version they belong to).
  *
+ * 0.3.0: the even shard plan (docs/design.md §3): shard k of S holds blocks
+ *        [floor(k*B/S), floor((k+1)*B/S)) instead of ceil(B/S) each, so shard
+ *        bytes change for some S; one file (S = 1) only in created_by.
  * 0.2.0: streams keyed by SHA-256(seed, stream) instead of
  *        seed XOR (stream * constant); Parquet created_by in the spec's form.
  * 0.1.0: first release.
  */
 export const GENERATOR = Object.freeze({
   name: 'exploration-data',
-  version: '0.2.0',
+  version: '0.3.0',
 });
+
+/** Whether a recorded generator ({name, version}) is this one. */
+export function isThisGenerator(generator: {
+  name: string;
+  version: string;
+}): boolean {
+  return (
+    generator.name === GENERATOR.name && generator.version === GENERATOR.version
+  );
+}
 
 /** The Parquet writer library and its version, as pinned in package.json. */
 export const PARQUET_WRITER = Object.freeze({

@@ -1,21 +1,12 @@
 /**
- * Generates a dataset into a destination, shard by shard: draws the model,
- * streams each shard's rows block by block through the Parquet and TFRecord
- * encoders (row i is the same sample in both, and in the same bytes whatever
- * the number of shards), checksums every byte on its way out, and writes the
- * metadata last, as the commit point. Memory does not grow with nSamples.
- *
- * `writeShard` is the unit of work: "shard k of this config" is deterministic
- * bytes, wherever it runs (this process, a worker thread, a function
- * instance). `assembleMetadata` merges the shards' results; `generateDataset`
- * is both in one process (one shard: the single-file dataset).
+ * The unit of work of generation: `writeShard` streams one shard's rows
+ * block by block through the Parquet and TFRecord encoders (row i is the
+ * same sample in both, and in the same bytes whatever the number of shards)
+ * and checksums every byte on its way out; "shard k of this config" is
+ * deterministic bytes wherever it runs. `assembleMetadata` merges the
+ * shards' results. The orchestrator (orchestrator.ts) runs them.
  */
-import {
-  shardCountOf,
-  type DatasetConfig,
-  type Format,
-} from '../dataset/config.js';
-import {DigestPool} from '../digest/digest-pool.js';
+import type {DatasetConfig, Format} from '../dataset/config.js';
 import type {Digester, ObjectDigests} from '../digest/digests.js';
 import {ParquetDatasetWriter} from '../formats/parquet/dataset-writer.js';
 import {TfrecordBlockEncoder} from '../formats/tfrecord/block-encoder.js';
@@ -31,47 +22,17 @@ import {
   type TargetTally,
 } from '../metadata/document.js';
 import {writeMetadata} from '../metadata/write.js';
-import {buildModel, type DatasetModel} from '../dataset/model.js';
-import {shardFileName, type DatasetFileKind} from '../dataset/object-names.js';
+import type {DatasetModel} from '../dataset/model.js';
+import {shardFileName} from '../dataset/object-names.js';
 import {drawBlock, newRowBlock} from '../dataset/rows.js';
-import {
-  resolveShardCount,
-  shardPlan,
-  type ShardRange,
-} from '../dataset/shard-plan.js';
+import type {ShardRange} from '../dataset/shard-plan.js';
+import type {DatasetDestination} from '../storage/destination.js';
 import {SharedSlots} from '../storage/sinks/shared-slots.js';
 import {ChecksumSink} from '../storage/sinks/checksum-sink.js';
 import {GzipSink} from '../storage/sinks/gzip-sink.js';
 import type {ByteSink} from '../storage/sinks/sink.js';
 import {PARQUET_CREATED_BY} from '../dataset/generator-version.js';
 import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
-
-/** Where the files of one version go: a folder, a bucket, memory. */
-export interface DatasetDestination {
-  /** A sink for a new object or file; it must not overwrite an existing one. */
-  open(kind: DatasetFileKind, name: string): Promise<ByteSink>;
-}
-
-export interface GenerateRequest {
-  config: DatasetConfig;
-  version: number;
-  /**
-   * name of each file or object, by kind; with several shards (config.shards)
-   * the data files are named after these (shardFileName:
-   * `dataset_v1-00000-of-00004.parquet`)
-   */
-  names: Record<DatasetFileKind, string>;
-  destination: DatasetDestination;
-  now?: () => Date;
-  onProgress?: (rowsDone: number, rowsTotal: number) => void;
-}
-
-export interface GeneratedDataset {
-  /** the metadata written, but for its four per-id maps (streamed from the model) */
-  metadata: MetadataHead;
-  metadataObject: ObjectDigests & {name: string};
-  stages: {modelMs: number; rowsMs: number; metadataMs: number};
-}
 
 /** One shard to write: its rows, its file names, where they go. */
 export interface ShardRequest {
@@ -292,75 +253,6 @@ export async function writeMetadataFile(
   } catch (error) {
     await sink.abort(error).catch(() => undefined);
     throw error;
-  }
-}
-
-export async function generateDataset(
-  request: GenerateRequest,
-): Promise<GeneratedDataset> {
-  const {config, version, names, destination} = request;
-  const now = request.now ?? (() => new Date());
-  // Re-checked: a config built by hand has not been through resolveConfig.
-  const shardCount = resolveShardCount(config.nSamples, shardCountOf(config));
-  const started = performance.now();
-  const model = buildModel(config);
-  const modelMs = performance.now() - started;
-
-  const dataNames: Partial<Record<Format, string>> = {};
-  for (const format of config.formats) dataNames[format] = names[format];
-  // Up to one block, hashing inline is cheaper than starting the workers.
-  const pool = new DigestPool({inline: config.nSamples <= ROWS_PER_BLOCK});
-  const buffers = new ShardBuffers(model);
-  const written: WrittenShard[] = [];
-  try {
-    const rowsStarted = performance.now();
-    for (const shard of shardPlan(config.nSamples, shardCount)) {
-      written.push(
-        await writeShard({
-          config,
-          model,
-          shard,
-          names: shardNames(dataNames, shard),
-          destination,
-          digester: () => pool.open(),
-          buffers,
-          onProgress: request.onProgress
-            ? done => request.onProgress?.(shard.start + done, config.nSamples)
-            : undefined,
-        }),
-      );
-    }
-    const rowsMs = performance.now() - rowsStarted;
-
-    const metadataStarted = performance.now();
-    const metadata = assembleMetadata({
-      config,
-      version,
-      createdAt: now(),
-      model,
-      shards: written,
-    });
-    const object = await writeMetadataFile(
-      destination,
-      names.metadata,
-      metadata,
-      model,
-    );
-    return {
-      metadata,
-      metadataObject: object,
-      stages: {
-        modelMs,
-        rowsMs,
-        metadataMs: performance.now() - metadataStarted,
-      },
-    };
-  } catch (error) {
-    // The shards already written go too: no file of a failed version is left behind.
-    await Promise.allSettled(written.map(shard => shard.abort(error)));
-    throw error;
-  } finally {
-    await pool.close();
   }
 }
 

@@ -2,12 +2,15 @@
  * Whether a parsed metadata object is the one this service's generator wrote
  * for an allocation (docs/design.md §6): same version, same resolved config, same
  * generator, exactly the data objects that config names (one per format,
- * or every shard of a sharded config), with well-formed sizes and checksums. Returns the first disagreement, or undefined.
+ * or every shard of a sharded config), with well-formed sizes and checksums.
+ * Shard rows are the plan's for this generator's versions; an older
+ * generator's are checked as listed (shardRowsMismatch). Returns the first
+ * disagreement, or undefined.
  */
 import type {DatasetRecord} from '../catalog/records.js';
 import {FORMATS, shardCountOf} from '../dataset/config.js';
 import {objectName, shardFileName} from '../dataset/object-names.js';
-import {shardRange} from '../dataset/shard-plan.js';
+import {shardRowsMismatch} from '../dataset/shard-plan.js';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -34,16 +37,17 @@ const BASE64_CRC32C = /^[A-Za-z0-9+/]{6}==$/;
 const BASE64_MD5 = /^[A-Za-z0-9+/]{22}==$/;
 const HEX_SHA256 = /^[0-9a-f]{64}$/;
 
+/** `rows`: the rows the object must hold; undefined: any count (a shard, checked by its plan after). */
 function fileMismatch(
   what: string,
   object: unknown,
   name: string,
-  rows: number,
+  rows: number | undefined,
 ): string | undefined {
   if (!isRecord(object) || object.name !== name)
     return `metadata's ${what} object is not ${name}`;
-  if (object.rows !== rows)
-    return `metadata's ${what} object has ${canonicalJson(object.rows)} rows, the config ${rows}`;
+  if (rows === undefined ? !isCount(object.rows) : object.rows !== rows)
+    return `metadata's ${what} object has ${canonicalJson(object.rows)} rows${rows === undefined ? '' : `, the config ${rows}`}`;
   if (
     !isCount(object.bytes) ||
     typeof object.crc32c !== 'string' ||
@@ -57,14 +61,15 @@ function fileMismatch(
   return undefined;
 }
 
-/** A sharded format: totals, and every shard named and sized as docs/design.md §3 places rows. */
+/** A sharded format: totals, and every shard named and sized as its generator's plan places rows. */
 function shardedMismatch(
   format: string,
   object: unknown,
   name: string,
-  nSamples: number,
+  allocation: DatasetRecord,
   shards: number,
 ): string | undefined {
+  const {nSamples} = allocation.config;
   if (!isRecord(object) || !Array.isArray(object.shards))
     return `metadata's ${format} object is not a list of shards`;
   const files: unknown[] = object.shards;
@@ -74,16 +79,18 @@ function shardedMismatch(
     return `metadata's ${format} object has ${canonicalJson(object.rows)} rows, the config ${nSamples}`;
   let bytes = 0;
   for (const [k, file] of files.entries()) {
-    const range = shardRange(nSamples, shards, k);
     const problem = fileMismatch(
       `${format} shard ${k}`,
       file,
       shardFileName(name, k, shards),
-      range.end - range.start,
+      undefined,
     );
     if (problem) return problem;
     bytes += (file as {bytes: number}).bytes;
   }
+  const rows = files.map(file => (file as {rows: number}).rows);
+  const layout = shardRowsMismatch(nSamples, rows, allocation.generator);
+  if (layout) return `metadata's ${format} shards: ${layout}`;
   if (object.bytes !== bytes)
     return `metadata's ${format} object has ${canonicalJson(object.bytes)} bytes, its shards ${bytes}`;
   return undefined;
@@ -120,7 +127,7 @@ export function allocationMismatch(
     const problem =
       shards === 1
         ? fileMismatch(format, object, name, config.nSamples)
-        : shardedMismatch(format, object, name, config.nSamples, shards);
+        : shardedMismatch(format, object, name, allocation, shards);
     if (problem) return problem;
   }
   const empirical = metadata.empirical;

@@ -10,11 +10,8 @@
  * (shard-service.ts) writes the shards and the last one the metadata.
  */
 import {describeFailure, isTransient} from '../catalog/failures.js';
-import {
-  shardCountOf,
-  type DatasetConfig,
-  type Format,
-} from '../dataset/config.js';
+import type {DatasetConfig, Format} from '../dataset/config.js';
+import {planOf, type ShardPlan} from '../dataset/shard-plan.js';
 import type {ObjectDigests} from '../digest/digests.js';
 import {
   AlreadyExistsError,
@@ -22,7 +19,7 @@ import {
   InvalidArgumentError,
   UnavailableError,
 } from '../errors.js';
-import {generateDataset} from '../generation/generate.js';
+import {generateDataset} from '../generation/orchestrator.js';
 import {objectName, type DatasetFileKind} from '../dataset/object-names.js';
 import {leaseMsOf, shardedLeaseMsOf} from '../settings.js';
 import {gsUri} from '../storage/object-store.js';
@@ -73,9 +70,10 @@ export const PUBLISH_TIMEOUT_MS = 60_000;
  */
 export async function fanOutVersion(
   config: DatasetConfig,
+  plan: ShardPlan,
   context: ServiceContext,
 ): Promise<AcceptedResponse> {
-  const shards = shardCountOf(config);
+  const shards = plan.count;
   const publisher = context.shardPublisher;
   if (!publisher) {
     throw new InvalidArgumentError(
@@ -157,13 +155,17 @@ function clientErrorOf(error: unknown, version: number): unknown {
  */
 export const VERSION_ATTEMPTS = 3;
 
-/** One file per format written here (201), or a sharded version fanned out (202). */
+/**
+ * One file per format written here (201), or a sharded version fanned out
+ * (202); `config` is resolved (resolveConfig), its plan derived once here.
+ */
 export async function generateOrFanOut(
   config: DatasetConfig,
   context: ServiceContext,
 ): Promise<GenerateOutcome> {
-  if (shardCountOf(config) > 1) return fanOutVersion(config, context);
-  return generateToBucket(config, context);
+  const plan = planOf(config);
+  if (plan.count > 1) return fanOutVersion(config, plan, context);
+  return generateToBucket(config, plan, context);
 }
 
 /**
@@ -172,16 +174,17 @@ export async function generateOrFanOut(
  */
 export async function generateToBucket(
   config: DatasetConfig,
+  plan: ShardPlan,
   context: ServiceContext,
 ): Promise<GenerateResponse> {
-  if (shardCountOf(config) !== 1)
+  if (plan.count !== 1)
     throw new RangeError(
-      `generateToBucket writes one file per format; ${config.shards} shards go through fanOutVersion`,
+      `generateToBucket writes one file per format; ${plan.count} shards go through fanOutVersion`,
     );
   const started = performance.now();
   for (let attempt = 1; ; attempt++) {
     try {
-      return await generateVersion(config, context, started);
+      return await generateVersion(config, plan, context, started);
     } catch (error) {
       if (!(error instanceof AlreadyExistsError) || attempt >= VERSION_ATTEMPTS)
         throw error;
@@ -196,6 +199,7 @@ export async function generateToBucket(
 
 async function generateVersion(
   config: DatasetConfig,
+  plan: ShardPlan,
   context: ServiceContext,
   started: number,
 ): Promise<GenerateResponse> {
@@ -228,6 +232,7 @@ async function generateVersion(
   try {
     const result = await generateDataset({
       config,
+      plan,
       version,
       names,
       destination: store,

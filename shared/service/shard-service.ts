@@ -6,7 +6,8 @@
  * The message only names the work; the config comes from the version's
  * allocation. A message for a version that is not ours, not generating,
  * past its lease, or whose shard count is not the allocation's is logged
- * and acknowledged with nothing written.
+ * and acknowledged with nothing written; one allocated by another generator
+ * version (its other shards are that generator's bytes) fails the version.
  *
  * Idempotent under Pub/Sub's at-least-once delivery. A shard's bytes are
  * deterministic, so:
@@ -32,27 +33,21 @@ import {
 import {describeFailure, isTransient} from '../catalog/failures.js';
 import type {DatasetRecord, ShardRecord} from '../catalog/records.js';
 import type {DatasetConfig, Format} from '../dataset/config.js';
-import {DigestPool} from '../digest/digest-pool.js';
 import {AlreadyExistsError, DataLossError} from '../errors.js';
-import {
-  assembleMetadata,
-  ShardBuffers,
-  shardNames,
-  writeMetadataFile,
-  writeShard,
-  type DatasetDestination,
-  type WrittenShard,
-} from '../generation/generate.js';
+import {shardNames, type ShardResult} from '../generation/generate.js';
+import {commitVersion, generateShards} from '../generation/orchestrator.js';
+import {InProcessShardRunner} from '../generation/shard-runner.js';
 import {targetTallyOf} from '../metadata/document.js';
 import {buildModel, type DatasetModel} from '../dataset/model.js';
 import {objectName, type DatasetFileKind} from '../dataset/object-names.js';
-import {shardRange} from '../dataset/shard-plan.js';
+import {shardPlan} from '../dataset/shard-plan.js';
+import {GENERATOR, isThisGenerator} from '../dataset/generator-version.js';
+import type {DatasetDestination} from '../storage/destination.js';
 import type {ByteSink} from '../storage/sinks/sink.js';
 import type {ObjectStore, StoredObject} from '../storage/object-store.js';
 import type {ServiceContext} from './service-context.js';
 import {markFailedBounded} from './lifecycle.js';
 import type {ShardMessage} from '../messaging/shard-messages.js';
-import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
 
 /**
  * TFRecord blocks in flight per delivery (~8 MB each at the default shape),
@@ -151,12 +146,11 @@ class FillInDestination implements DatasetDestination {
   }
 }
 
-/** The shard's object name for each format of the config. */
-export function shardObjectNames(
+/** The single object name of each format of the config (shards are named after it). */
+function dataObjectNames(
   prefix: string,
   version: number,
   config: DatasetConfig,
-  shard: {index: number; count: number},
 ): Partial<Record<Format, string>> {
   const single: Partial<Record<Format, string>> = {};
   for (const format of config.formats) {
@@ -167,7 +161,17 @@ export function shardObjectNames(
       config.tfrecordCompression,
     );
   }
-  return shardNames(single, shard);
+  return single;
+}
+
+/** The shard's object name for each format of the config. */
+export function shardObjectNames(
+  prefix: string,
+  version: number,
+  config: DatasetConfig,
+  shard: {index: number; count: number},
+): Partial<Record<Format, string>> {
+  return shardNames(dataObjectNames(prefix, version, config), shard);
 }
 
 export async function generateShardOfVersion(
@@ -187,6 +191,16 @@ export async function generateShardOfVersion(
     return {...base, outcome: ignored};
   }
   const record = allocation as DatasetRecord;
+  if (!isThisGenerator(record.generator)) {
+    // Its other shards hold another generator's rows (0.2.0: another plan).
+    return failVersion(
+      ctx,
+      base,
+      `version ${version} was allocated by generator ${record.generator.version}; this generateShard is ${GENERATOR.version} and writes other shard bytes`,
+      'failed-version',
+      undefined,
+    );
+  }
   const begun = await context.catalog.beginShard(version, shard, context.now());
   if (begun.state !== 'attempt' && begun.state !== 'recorded') {
     log.log('WARNING', `shard message acknowledged unwritten: ${begun.state}`);
@@ -307,46 +321,42 @@ async function writeAndRecord(
 ): Promise<ShardOutcome> {
   const {version, shard, shards} = message;
   const {config} = allocation;
-  const range = shardRange(config.nSamples, shards, shard);
-  const names = shardObjectNames(
-    context.settings.prefix,
-    version,
-    config,
-    range,
-  );
+  const plan = shardPlan(config.nSamples, shards);
+  const range = plan.shards[shard];
+  const single = dataObjectNames(context.settings.prefix, version, config);
+  const names = shardNames(single, range);
   const model = buildModel(config);
   const rows = range.end - range.start;
-  const pool = new DigestPool({inline: rows <= ROWS_PER_BLOCK});
-  let written: WrittenShard | undefined;
+  let written: ShardResult | undefined;
   let present: Map<string, StoredObject> = new Map();
-  try {
-    for (let pass = 1; ; pass++) {
-      present = await presentObjects(Object.values(names), context.store);
-      try {
-        written = await writeShard({
+  for (let pass = 1; ; pass++) {
+    present = await presentObjects(Object.values(names), context.store);
+    try {
+      [written] = (
+        await generateShards({
           config,
+          plan,
+          only: [shard],
+          names: single,
           model,
-          shard: range,
-          names,
-          destination: new FillInDestination(
-            context.store,
-            new Set(present.keys()),
-          ),
-          digester: () => pool.open(),
-          buffers: new ShardBuffers(model, SHARD_TFRECORD_SLOTS),
-        });
-        break;
-      } catch (error) {
-        // Another delivery of this shard created an object meanwhile: look again.
-        if (!(error instanceof AlreadyExistsError) || pass >= WRITE_PASSES)
-          throw error;
-        context.log.log('INFO', 'a shard object appeared meanwhile; again', {
-          pass,
-        });
-      }
+          runner: new InProcessShardRunner({
+            destination: new FillInDestination(
+              context.store,
+              new Set(present.keys()),
+            ),
+            slots: SHARD_TFRECORD_SLOTS,
+          }),
+        })
+      ).shards;
+      break;
+    } catch (error) {
+      // Another delivery of this shard created an object meanwhile: look again.
+      if (!(error instanceof AlreadyExistsError) || pass >= WRITE_PASSES)
+        throw error;
+      context.log.log('INFO', 'a shard object appeared meanwhile; again', {
+        pass,
+      });
     }
-  } finally {
-    await pool.close();
   }
   const adopted = present.size > 0;
   for (const [format, object] of Object.entries(written.objects)) {
@@ -459,25 +469,21 @@ async function writeVersionMetadata(
 ): Promise<boolean> {
   const of = shardsOfRecord(allocation);
   const records = await context.catalog.shardRecords(allocation.version);
-  const head = assembleMetadata({
-    config: allocation.config,
-    version: allocation.version,
-    createdAt: new Date(allocation.createdAt),
-    model,
-    shards: records.map(r => ({
-      index: r.shard,
-      count: of,
-      objects: r.objects,
-      targets: r.targets,
-    })),
-  });
   try {
-    await writeMetadataFile(
-      context.store,
-      metadataObjectName(allocation, context),
-      head,
+    await commitVersion({
+      config: allocation.config,
+      version: allocation.version,
+      createdAt: new Date(allocation.createdAt),
       model,
-    );
+      shards: records.map(r => ({
+        index: r.shard,
+        count: of,
+        objects: r.objects,
+        targets: r.targets,
+      })),
+      destination: context.store,
+      name: metadataObjectName(allocation, context),
+    });
     return true;
   } catch (error) {
     if (error instanceof AlreadyExistsError) return false;

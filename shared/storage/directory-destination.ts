@@ -5,7 +5,7 @@
 import {access, mkdir} from 'node:fs/promises';
 import {join} from 'node:path';
 import {AlreadyExistsError} from '../errors.js';
-import type {DatasetDestination} from '../generation/generate.js';
+import type {DatasetDestination} from './destination.js';
 import type {DatasetFileKind} from '../dataset/object-names.js';
 import {FileSink} from './sinks/file-sink.js';
 import type {ByteSink} from './sinks/sink.js';

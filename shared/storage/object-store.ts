@@ -7,7 +7,7 @@
  * object has the name, and a sink's abort removes only the generation that
  * sink itself created, never an object another request made.
  */
-import type {DatasetDestination} from '../generation/generate.js';
+import type {DatasetDestination} from './destination.js';
 import type {DatasetFileKind} from '../dataset/object-names.js';
 import type {ByteSink} from './sinks/sink.js';
 import type {SignedUrl} from './signed-url.js';

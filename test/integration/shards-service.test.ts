@@ -175,7 +175,7 @@ describe('sharded generate through Pub/Sub', {timeout: 10 * 60_000}, () => {
   it('answers 202 generating, reaches ready through the shard topic, with duplicates in flight', async () => {
     const plan = shardPlan(N_SAMPLES, SHARDS);
     assert.deepEqual(
-      plan.map(r => r.end - r.start),
+      plan.shards.map(r => r.end - r.start),
       [131_072, 131_072, 131_072, 66_536],
     );
     const before = bridgeFinished();

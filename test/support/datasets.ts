@@ -3,7 +3,8 @@ import {
   resolveConfig,
   type DatasetRequest,
 } from '../../shared/dataset/config.js';
-import {generateDataset} from '../../shared/generation/generate.js';
+import {planOf} from '../../shared/dataset/shard-plan.js';
+import {generateDataset} from '../../shared/generation/orchestrator.js';
 import {
   dataFileName,
   type DatasetFileKind,
@@ -21,6 +22,7 @@ export async function generateInMemory(request: DatasetRequest, version = 1) {
   const destination = new MemoryDestination();
   const result = await generateDataset({
     config,
+    plan: planOf(config),
     version,
     names,
     destination,

@@ -144,7 +144,7 @@ export function writeExtraDataset(
   const block = newExtraBlock();
   const slot = Buffer.alloc(encoder.bytesFor(ROWS_PER_BLOCK));
   const names = {parquet: [] as string[], tfrecord: [] as string[]};
-  for (const shard of shardPlan(dataset.nSamples, shards)) {
+  for (const shard of shardPlan(dataset.nSamples, shards).shards) {
     const suffix =
       shards === 1
         ? ''

@@ -1,5 +1,5 @@
 /** A dataset destination in memory, recording the order sinks open and close. */
-import type {DatasetDestination} from '../../shared/generation/generate.js';
+import type {DatasetDestination} from '../../shared/storage/destination.js';
 import type {DatasetFileKind} from '../../shared/dataset/object-names.js';
 import type {ByteSink} from '../../shared/storage/sinks/sink.js';
 import {MemorySink} from './memory-sink.js';

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import {before, describe, it} from 'node:test';
 import type {DatasetRecord} from '../../shared/catalog/records.js';
 import {resolveConfig} from '../../shared/dataset/config.js';
-import {generateDataset} from '../../shared/generation/generate.js';
+import {generateDataset} from '../../shared/generation/orchestrator.js';
+import {planOf} from '../../shared/dataset/shard-plan.js';
 import {
   objectName,
   type DatasetFileKind,
@@ -37,6 +38,7 @@ before(async () => {
     names[kind] = objectName('datasets/', kind, 7);
   const {metadata: head} = await generateDataset({
     config,
+    plan: planOf(config),
     version: 7,
     names,
     destination: new MemoryDestination(),
@@ -77,7 +79,7 @@ describe('allocationMismatch, sharded', () => {
     [
       'wrong rows in a shard',
       p => void (p.shards[2].rows = 11),
-      /shard 2 object has 11 rows, the config 10/,
+      /parquet shards: shard 2 has 11 rows, expected 10 \(rows 131072\.\.131081\)/,
     ],
     [
       'a total that is not the sum',

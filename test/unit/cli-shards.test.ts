@@ -70,7 +70,7 @@ describe('exploration-data generate --shards / verify of shards', () => {
     assert.equal(summary.files.tfrecord.bytes, 300_000 * tfrecordRecordBytes());
     assert.deepEqual(
       summary.files.parquet.shards.map((s: {rows: number}) => s.rows),
-      [131_072, 131_072, 37_856],
+      [65_536, 131_072, 103_392],
     );
     assert.equal(summary.workerFigures.length, 2);
     assert.deepEqual(
@@ -195,8 +195,8 @@ describe('exploration-data generate --shards / verify of shards', () => {
 
   const bad: Array<[string[], RegExp]> = [
     [
-      ['--samples', '300000', '--shards', '4'],
-      /--shards: 4 shards of 2 blocks each .* leave 1 empty; choose 3 or 5/,
+      ['--samples', '300000', '--shards', '6'],
+      /^exploration-data: --shards must be at most 5 for 300000 rows \(each shard holds at least one 65536-row block\), got 6$/m,
     ],
     [
       ['--samples', '100', '--shards', '2'],

@@ -116,10 +116,10 @@ describe('resolveConfig', () => {
       /^shards must be at most 1 for 100 rows \(each shard holds at least one 65536-row block\), got 2$/,
     ],
     [
-      'a shard count that leaves a shard empty',
-      {nSamples: 300_000, shards: 4},
+      'more shards than 65,536-row blocks',
+      {nSamples: 300_000, shards: 6},
       'shards',
-      /^shards: 4 shards of 2 blocks each \(131072 rows\) cover 300000 rows with 3 shards and leave 1 empty; choose 3 or 5$/,
+      /^shards must be at most 5 for 300000 rows \(each shard holds at least one 65536-row block\), got 6$/,
     ],
   ];
   for (const [name, input, field, message] of bad) {
@@ -133,6 +133,15 @@ describe('resolveConfig', () => {
       );
     });
   }
+
+  it('takes the counts the former plan refused (every S in 1..min(1024, blocks))', () => {
+    assert.equal(resolveConfig({nSamples: 300_001, shards: 4}).shards, 4);
+    assert.equal(resolveConfig({nSamples: 300_000, shards: 4}).shards, 4);
+    assert.equal(
+      resolveConfig({nSamples: 1_000_000_000, shards: 1000}).shards,
+      1000,
+    );
+  });
 
   it('resolves shards: 1 up to 33,554,432 rows, then ceil(n / 16,777,216); a given count is kept', () => {
     const shardsOf = (input: object) =>

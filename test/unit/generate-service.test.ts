@@ -8,6 +8,7 @@ import {describe, it} from 'node:test';
 import {resolveConfig} from '../../shared/dataset/config.js';
 import {AlreadyExistsError, UnavailableError} from '../../shared/errors.js';
 import {generateToBucket} from '../../shared/service/generate-service.js';
+import {planOf} from '../../shared/dataset/shard-plan.js';
 import {markFailedBounded} from '../../shared/service/lifecycle.js';
 import {leaseMsOf} from '../../shared/settings.js';
 import {memoryContext, START} from '../support/memory-context.js';
@@ -24,7 +25,7 @@ const connectionReset = () =>
 describe('generateToBucket', () => {
   it('allocates v1 under a lease of the timeout plus margin and writes three objects, metadata last', async () => {
     const context = memoryContext({GENERATE_TIMEOUT_SECONDS: '100'});
-    const response = await generateToBucket(config, context);
+    const response = await generateToBucket(config, planOf(config), context);
     assert.equal(response.version, 1);
     assert.equal(response.rows, 1000);
     assert.deepEqual(response.objects, {
@@ -55,7 +56,7 @@ describe('generateToBucket', () => {
     const context = memoryContext();
     context.store.breakUpload(names(1).tfrecord, connectionReset(), 10_000);
     await assert.rejects(
-      generateToBucket(config, context),
+      generateToBucket(config, planOf(config), context),
       (error: unknown) => {
         assert.ok(error instanceof UnavailableError);
         assert.match(error.message, /version 1 is failed/);
@@ -71,7 +72,10 @@ describe('generateToBucket', () => {
   it('a deterministic upload error is passed on as is (a 500), and the version is failed', async () => {
     const context = memoryContext();
     context.store.breakUpload(names(1).parquet, new RangeError('bad offset'));
-    await assert.rejects(generateToBucket(config, context), RangeError);
+    await assert.rejects(
+      generateToBucket(config, planOf(config), context),
+      RangeError,
+    );
     assert.equal(context.catalog.documents.get('v1')?.status, 'failed');
     assert.deepEqual([...context.store.objects.keys()], []);
   });
@@ -83,7 +87,7 @@ describe('generateToBucket', () => {
       names(1).parquet,
       'committed bytes of an earlier run',
     );
-    const response = await generateToBucket(config, context);
+    const response = await generateToBucket(config, planOf(config), context);
     assert.equal(response.version, 2);
     const after = context.store.objects.get(names(1).parquet);
     assert.equal(after?.generation, theirs.generation);
@@ -106,7 +110,10 @@ describe('generateToBucket', () => {
     const theirs = [1, 2, 3].map(v =>
       context.store.put(names(v).metadata, `{"forged": ${v}}`),
     );
-    await assert.rejects(generateToBucket(config, context), AlreadyExistsError);
+    await assert.rejects(
+      generateToBucket(config, planOf(config), context),
+      AlreadyExistsError,
+    );
     assert.deepEqual(
       [...context.store.objects.keys()].sort(),
       [1, 2, 3].map(v => names(v).metadata),
@@ -127,7 +134,10 @@ describe('generateToBucket', () => {
       'markFailed',
       Object.assign(new Error('14 UNAVAILABLE: no connection'), {code: 14}),
     );
-    await assert.rejects(generateToBucket(config, context), UnavailableError);
+    await assert.rejects(
+      generateToBucket(config, planOf(config), context),
+      UnavailableError,
+    );
     assert.equal(context.catalog.documents.get('v1')?.status, 'generating');
     assert.ok(
       context.lines.some(l =>
@@ -139,7 +149,10 @@ describe('generateToBucket', () => {
   it('allocation refused: the error goes out, nothing is written', async () => {
     const context = memoryContext();
     context.catalog.failNext('allocate', new UnavailableError('busy', 2));
-    await assert.rejects(generateToBucket(config, context), UnavailableError);
+    await assert.rejects(
+      generateToBucket(config, planOf(config), context),
+      UnavailableError,
+    );
     assert.equal(context.store.objects.size, 0);
     assert.equal(context.catalog.documents.size, 0);
   });
@@ -147,8 +160,8 @@ describe('generateToBucket', () => {
   it('versions are never reused: the next generate after a failure gets v2', async () => {
     const context = memoryContext();
     context.store.breakUpload(names(1).parquet, connectionReset());
-    await assert.rejects(generateToBucket(config, context));
-    const second = await generateToBucket(config, context);
+    await assert.rejects(generateToBucket(config, planOf(config), context));
+    const second = await generateToBucket(config, planOf(config), context);
     assert.equal(second.version, 2);
   });
 });

@@ -4,7 +4,8 @@ import {describe, it} from 'node:test';
 import {gunzipSync} from 'node:zlib';
 import {parquetReadObjects} from 'hyparquet';
 import {resolveConfig} from '../../shared/dataset/config.js';
-import {generateDataset} from '../../shared/generation/generate.js';
+import {generateDataset} from '../../shared/generation/orchestrator.js';
+import {planOf} from '../../shared/dataset/shard-plan.js';
 import {filesOf} from '../../shared/metadata/document.js';
 import {TfrecordDeframer} from '../../shared/formats/tfrecord/framing.js';
 import {decodeExample} from '../../shared/formats/tfrecord/example.js';
@@ -16,7 +17,7 @@ import {
   GENERATOR,
   PARQUET_CREATED_BY,
 } from '../../shared/dataset/generator-version.js';
-import {GOLDEN} from '../support/golden.js';
+import {GOLDEN, PREVIOUS_GOLDEN} from '../support/golden.js';
 
 const sha256 = (bytes: Uint8Array) =>
   createHash('sha256').update(bytes).digest('hex');
@@ -49,6 +50,46 @@ describe('generateDataset', () => {
       sha256(a.destination.bytes('dataset_v1.tfrecord')),
       GOLDEN.seed7Rows200k.tfrecord,
       `TFRecord bytes changed under generator ${GENERATOR.version}: bump shared/dataset/generator-version.ts`,
+    );
+  });
+
+  it(`shards: 1 writes generator ${PREVIOUS_GOLDEN.generatorVersion}'s bytes but for the version in the Parquet created_by`, async () => {
+    const {destination} = await generateInMemory({seed: 7, nSamples: 200_000});
+    const parquet = destination.bytes('dataset_v1.parquet');
+    const createdBy = Buffer.from(PARQUET_CREATED_BY, 'latin1');
+    // exactly one created_by, in the footer (the last 8 bytes are its length and PAR1)
+    const at = parquet.indexOf(createdBy);
+    assert.ok(
+      at > parquet.length - 1024,
+      `created_by at ${at} of ${parquet.length}`,
+    );
+    assert.equal(parquet.indexOf(createdBy, at + 1), -1);
+    // ...and the version's digits nowhere else: replacing them is replacing created_by's
+    const digits = Buffer.from(GENERATOR.version, 'latin1');
+    const first = parquet.indexOf(digits);
+    assert.ok(first > at && first < at + createdBy.length);
+    assert.equal(parquet.indexOf(digits, first + 1), -1);
+    const before = Buffer.from(
+      PARQUET_CREATED_BY.replace(
+        ` version ${GENERATOR.version} `,
+        ` version ${PREVIOUS_GOLDEN.generatorVersion} `,
+      ),
+      'latin1',
+    );
+    assert.equal(before.length, createdBy.length);
+    const asBefore = Buffer.concat([
+      parquet.subarray(0, at),
+      before,
+      parquet.subarray(at + createdBy.length),
+    ]);
+    assert.equal(sha256(asBefore), PREVIOUS_GOLDEN.seed7Rows200k.parquet);
+    assert.equal(
+      sha256(destination.bytes('dataset_v1.tfrecord')),
+      PREVIOUS_GOLDEN.seed7Rows200k.tfrecord,
+    );
+    assert.equal(
+      GOLDEN.seed7Rows200k.tfrecord,
+      PREVIOUS_GOLDEN.seed7Rows200k.tfrecord,
     );
   });
 
@@ -205,6 +246,7 @@ describe('generateDataset', () => {
     await assert.rejects(
       generateDataset({
         config,
+        plan: planOf(config),
         version: 1,
         destination: failing,
         names: {parquet: 'p', tfrecord: 't', metadata: 'm'},
@@ -244,6 +286,7 @@ describe('generateDataset', () => {
       await assert.rejects(
         generateDataset({
           config,
+          plan: planOf(config),
           version: 1,
           destination,
           names: {

@@ -12,6 +12,7 @@ import {
   NotFoundError,
 } from '../../shared/errors.js';
 import {generateToBucket} from '../../shared/service/generate-service.js';
+import {planOf} from '../../shared/dataset/shard-plan.js';
 import {
   listDatasets,
   loadMetadata,
@@ -36,7 +37,7 @@ let context: MemoryContext;
 before(async () => {
   template = memoryContext();
   for (let v = 1; v <= 3; v++) {
-    await generateToBucket(config, template);
+    await generateToBucket(config, planOf(config), template);
     if (v === 3) break;
     const name = `datasets/v${v}/metadata_v${v}.json`;
     const generation = template.store.objects.get(name)!.generation;

@@ -11,6 +11,7 @@ import {resolveConfig} from '../../shared/dataset/config.js';
 import {UnavailableError} from '../../shared/errors.js';
 import {filesOf} from '../../shared/metadata/document.js';
 import {generateToBucket} from '../../shared/service/generate-service.js';
+import {planOf} from '../../shared/dataset/shard-plan.js';
 import {
   recordStorageEvent,
   type StorageObjectEvent,
@@ -71,7 +72,7 @@ function forged(
 let template: MemoryContext;
 before(async () => {
   template = memoryContext();
-  await generateToBucket(config, template);
+  await generateToBucket(config, planOf(config), template);
   metadataBytes = template.store.objects.get(metadataName(1))!.bytes;
 });
 beforeEach(() => {

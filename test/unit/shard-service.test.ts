@@ -8,14 +8,16 @@ import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {resolveConfig} from '../../shared/dataset/config.js';
 import {InvalidArgumentError, UnavailableError} from '../../shared/errors.js';
-import {generateDataset, writeShard} from '../../shared/generation/generate.js';
+import {writeShard} from '../../shared/generation/generate.js';
+import {GENERATOR} from '../../shared/dataset/generator-version.js';
+import {generateDataset} from '../../shared/generation/orchestrator.js';
 import {InlineDigester} from '../../shared/digest/inline-digester.js';
 import {buildModel} from '../../shared/dataset/model.js';
 import {
   objectName,
   type DatasetFileKind,
 } from '../../shared/dataset/object-names.js';
-import {shardRange} from '../../shared/dataset/shard-plan.js';
+import {planOf, shardRange} from '../../shared/dataset/shard-plan.js';
 import {
   fanOutVersion,
   generateOrFanOut,
@@ -65,7 +67,7 @@ function context(env: Record<string, string> = {}): FanOut {
 
 /** A sharded version allocated and its messages published. */
 async function fannedOut(ctx: FanOut, cfg = config): Promise<number> {
-  const accepted = await fanOutVersion(cfg, ctx);
+  const accepted = await fanOutVersion(cfg, planOf(cfg), ctx);
   return accepted.version;
 }
 
@@ -104,6 +106,7 @@ async function reference(version: number, cfg = config) {
   const destination = new MemoryDestination();
   const result = await generateDataset({
     config: cfg,
+    plan: planOf(cfg),
     version,
     names,
     destination,
@@ -244,7 +247,7 @@ describe('generateShardOfVersion', () => {
       formats: ['tfrecord'],
       tfrecordCompression: 'GZIP',
     });
-    const {version} = await fanOutVersion(gzip, ctx);
+    const {version} = await fanOutVersion(gzip, planOf(gzip), ctx);
     for (const shard of [1, 0])
       await generateShardOfVersion({version, shard, shards: 2}, ctx);
     const {destination} = await reference(version, gzip);
@@ -453,6 +456,22 @@ describe('generateShardOfVersion', () => {
     assert.equal(ctx.catalog.documents.get(`v${other}`)?.status, 'failed');
     assert.equal(ctx.store.objects.size, 0);
     assert.equal(ctx.catalog.shardDocuments.size, 0, 'no attempt counted');
+  });
+
+  it('a version allocated by generator 0.2.0 (the former shard plan) is failed, nothing written', async () => {
+    const ctx = context();
+    const version = await fannedOut(ctx);
+    const document = ctx.catalog.documents.get(`v${version}`);
+    assert.ok(document);
+    document.generator = {name: 'exploration-data', version: '0.2.0'};
+    const [outcome] = await deliver(ctx, version, [2]);
+    assert.equal(outcome.outcome, 'failed-version');
+    assert.equal(
+      outcome.error,
+      `version ${version} was allocated by generator 0.2.0; this generateShard is ${GENERATOR.version} and writes other shard bytes`,
+    );
+    assert.equal(ctx.catalog.documents.get(`v${version}`)?.status, 'failed');
+    assert.equal(ctx.store.objects.size, 0);
   });
 });
 

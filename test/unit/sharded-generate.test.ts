@@ -8,10 +8,10 @@ import {
 } from '../../shared/dataset/config.js';
 import {
   assembleMetadata,
-  generateDataset,
   writeShard,
   type WrittenShard,
 } from '../../shared/generation/generate.js';
+import {generateDataset} from '../../shared/generation/orchestrator.js';
 import {InlineDigester} from '../../shared/digest/inline-digester.js';
 import {
   filesOf,
@@ -24,7 +24,7 @@ import {
   dataFileName,
   type DatasetFileKind,
 } from '../../shared/dataset/object-names.js';
-import {shardPlan} from '../../shared/dataset/shard-plan.js';
+import {planOf, shardPlan} from '../../shared/dataset/shard-plan.js';
 import {FIXED_TIME, generateInMemory} from '../support/datasets.js';
 import {MemoryDestination} from '../support/memory-destination.js';
 
@@ -37,6 +37,7 @@ async function generateSharded(request: DatasetRequest, shards: number) {
   const destination = new MemoryDestination();
   const result = await generateDataset({
     config,
+    plan: planOf(config),
     version: 1,
     names,
     destination,
@@ -65,16 +66,16 @@ async function parquetRows(bytes: Buffer): Promise<string[]> {
 }
 
 describe('sharded generation', () => {
-  it('3 shards over 300,000 rows: the TFRecord shards concatenated are the single file, byte for byte', async () => {
+  it('3 shards over 300,000 rows (5 blocks: 1, 2, 2): the TFRecord shards concatenated are the single file, byte for byte', async () => {
     const single = await generateInMemory({seed: 7, nSamples: 300_000});
     const sharded = await generateSharded({seed: 7, nSamples: 300_000}, 3);
     const files = shardFiles(sharded.result, 'tfrecord');
     assert.deepEqual(
       files.map(f => [f.name, f.rows]),
       [
-        ['dataset_v1-00000-of-00003.tfrecord', 131_072],
+        ['dataset_v1-00000-of-00003.tfrecord', 65_536],
         ['dataset_v1-00001-of-00003.tfrecord', 131_072],
-        ['dataset_v1-00002-of-00003.tfrecord', 37_856],
+        ['dataset_v1-00002-of-00003.tfrecord', 103_392],
       ],
     );
     const concatenated = Buffer.concat(
@@ -106,6 +107,46 @@ describe('sharded generation', () => {
     assert.equal(shardRows.length, 200_000);
     assert.deepEqual(shardRows, singleRows);
   });
+
+  // S the former plan refused (ceil(B/S) blocks a shard left the last ones empty)
+  for (const [nSamples, counts] of [
+    [300_001, [4]],
+    [7 * 65_536 - 1, [5, 6]],
+  ] as const) {
+    it(`${nSamples} rows in ${counts.join(' or ')} shards: TFRecord shards concatenated are the single file; Parquet shards hold its rows`, async () => {
+      const single = await generateInMemory({seed: 9, nSamples});
+      const singleTfrecord = single.destination.bytes('dataset_v1.tfrecord');
+      const singleRows = await parquetRows(
+        single.destination.bytes('dataset_v1.parquet'),
+      );
+      for (const shards of counts) {
+        const sharded = await generateSharded({seed: 9, nSamples}, shards);
+        const plan = shardPlan(nSamples, shards);
+        const tfrecord = shardFiles(sharded.result, 'tfrecord');
+        assert.deepEqual(
+          tfrecord.map(f => f.rows),
+          plan.shards.map(s => s.end - s.start),
+        );
+        assert.ok(
+          Buffer.concat(
+            tfrecord.map(f => sharded.destination.bytes(f.name)),
+          ).equals(singleTfrecord),
+          `${shards} TFRecord shards`,
+        );
+        let rows: string[] = [];
+        for (const file of shardFiles(sharded.result, 'parquet'))
+          rows = rows.concat(
+            await parquetRows(sharded.destination.bytes(file.name)),
+          );
+        assert.equal(rows.length, nSamples);
+        assert.deepEqual(rows, singleRows, `${shards} Parquet shards`);
+        assert.deepEqual(
+          sharded.result.metadata.empirical,
+          single.result.metadata.empirical,
+        );
+      }
+    });
+  }
 
   it('merges the shards tallies into exactly the single run empirical', async () => {
     const request = {seed: 11, nSamples: 500_000, nCreativePackIds: 1000};
@@ -143,7 +184,7 @@ describe('sharded generation', () => {
     const plan = shardPlan(config.nSamples, 3);
     const destination = new MemoryDestination();
     const results: WrittenShard[] = [];
-    for (const shard of [...plan].reverse()) {
+    for (const shard of [...plan.shards].reverse()) {
       results.push(
         await writeShard({
           config,
@@ -237,17 +278,36 @@ describe('sharded generation', () => {
     );
   });
 
-  it('refuses a shard count that leaves a shard empty, before writing', async () => {
+  it('refuses a hand-built config with more shards than blocks, before writing', async () => {
     const destination = new MemoryDestination();
+    // by hand: resolveConfig itself refuses this shard count
+    const config = {...resolveConfig({seed: 1, nSamples: 300_000}), shards: 6};
+    await assert.rejects(
+      async () =>
+        generateDataset({
+          config,
+          plan: planOf(config),
+          version: 1,
+          names: {parquet: 'p.parquet', tfrecord: 't.tfrecord', metadata: 'm'},
+          destination,
+        }),
+      /a shard count for 300000 rows must be in 1\.\.5, got 6/,
+    );
+    assert.deepEqual(destination.events, []);
+  });
+
+  it("refuses a plan that is not the config's", async () => {
+    const destination = new MemoryDestination();
+    const config = resolveConfig({seed: 1, nSamples: 300_000, shards: 3});
     await assert.rejects(
       generateDataset({
-        // by hand: resolveConfig itself refuses this shard count
-        config: {...resolveConfig({seed: 1, nSamples: 300_000}), shards: 4},
+        config,
+        plan: shardPlan(300_000, 2),
         version: 1,
         names: {parquet: 'p.parquet', tfrecord: 't.tfrecord', metadata: 'm'},
         destination,
       }),
-      /leave 1 empty/,
+      /the plan is 2 shards of 300000 rows; the config asks 3 of 300000/,
     );
     assert.deepEqual(destination.events, []);
   });
@@ -263,6 +323,7 @@ describe('sharded generation', () => {
     await assert.rejects(
       generateDataset({
         config: resolveConfig({seed: 1, nSamples: 300_000, shards: 3}),
+        plan: shardPlan(300_000, 3),
         version: 1,
         names: {
           parquet: 'dataset_v1.parquet',

@@ -1,29 +1,26 @@
 /**
- * A worker thread of `generate --shards`: writes the shards it is handed
- * into the output folder with shared/generation/generate's writeShard, and removes them
- * again if the version fails. Memory per worker is one block pipeline
- * (TFRecord slots, one Parquet row group), whatever the shard's size.
+ * A worker thread of ThreadShardRunner (thread-shard-runner.ts): writes the
+ * shards it is handed into a folder with writeShard, and removes them again
+ * if the version fails. Memory per worker is one block pipeline (TFRecord
+ * slots, one Parquet row group), whatever the shard's size.
  */
 import {workerData} from 'node:worker_threads';
-import type {DatasetConfig, Format} from '../shared/dataset/config.js';
-import {DirectoryDestination} from '../shared/storage/directory-destination.js';
-import {DigestPool} from '../shared/digest/digest-pool.js';
-import {InlineDigester} from '../shared/digest/inline-digester.js';
+import type {DatasetConfig} from '../dataset/config.js';
+import {DirectoryDestination} from '../storage/directory-destination.js';
+import {DigestPool} from '../digest/digest-pool.js';
+import {InlineDigester} from '../digest/inline-digester.js';
 import {
   ShardBuffers,
   TFRECORD_SLOTS,
   writeShard,
   type ShardResult,
   type WrittenShard,
-} from '../shared/generation/generate.js';
-import {buildModel, type DatasetModel} from '../shared/dataset/model.js';
-import {serveTasks} from '../shared/parallel/serve-tasks.js';
-import type {ShardRange} from '../shared/dataset/shard-plan.js';
+} from './generate.js';
+import {buildModel, type DatasetModel} from '../dataset/model.js';
+import {serveTasks} from '../parallel/serve-tasks.js';
+import type {ShardTask} from './shard-runner.js';
 
-export interface ShardTask {
-  config: DatasetConfig;
-  shard: ShardRange;
-  names: Partial<Record<Format, string>>;
+export interface DirectoryShardTask extends ShardTask {
   directory: string;
 }
 
@@ -75,7 +72,7 @@ function giveBack(config: DatasetConfig, buffers: ShardBuffers): void {
   if (free?.key === key) free.buffers.push(buffers);
 }
 
-serveTasks<ShardTask, ShardTaskResult, number>(
+serveTasks<DirectoryShardTask, ShardTaskResult, number>(
   async (task, progress, ready) => {
     const digester =
       options.digests === 'pool'

@@ -1,0 +1,89 @@
+/**
+ * Shards written in parallel on W worker threads (shard-worker.ts) into a
+ * local folder: the CLI's `generate --shards S --workers W`. Each worker
+ * takes the next unwritten shard; abort has every worker remove the shards
+ * it wrote.
+ */
+import {availableParallelism} from 'node:os';
+import type {DatasetModel} from '../dataset/model.js';
+import {WorkerPool} from '../parallel/worker-pool.js';
+import type {ShardResult} from './generate.js';
+import type {ShardRunner, ShardTask} from './shard-runner.js';
+import type {
+  DirectoryShardTask,
+  ShardTaskResult,
+  ShardWorkerOptions,
+} from './shard-worker.js';
+
+export interface WorkerFigures {
+  worker: number;
+  shards: number[];
+  /** the worker's V8 heap + array buffers at their largest */
+  peakBytes: number;
+  rowsMs: number;
+}
+
+/** Default workers: one per core, never more than shards. */
+export function defaultWorkers(shards: number): number {
+  return Math.min(shards, availableParallelism());
+}
+
+export class ThreadShardRunner implements ShardRunner {
+  private pool:
+    WorkerPool<DirectoryShardTask, ShardTaskResult, number> | undefined;
+  private results: ShardTaskResult[] = [];
+  private aborted = false;
+
+  constructor(private readonly options: {directory: string; workers: number}) {}
+
+  async run(
+    _model: DatasetModel,
+    tasks: readonly ShardTask[],
+    onRows: (task: number, rowsDone: number) => void,
+  ): Promise<ShardResult[]> {
+    const workers = Math.min(this.options.workers, tasks.length);
+    // With a core to spare, each worker hashes on digest threads of its own;
+    // with every core generating, hashing in place avoids the hand-offs.
+    const digests = workers < availableParallelism() ? 'pool' : 'inline';
+    this.pool ??= new WorkerPool<DirectoryShardTask, ShardTaskResult, number>(
+      new URL('./shard-worker.js', import.meta.url),
+      workers,
+      workerId => ({digests, workerId}) satisfies ShardWorkerOptions,
+    );
+    const directory = this.options.directory;
+    this.results = await this.pool.run(
+      tasks.map(task => ({...task, directory})),
+      onRows,
+    );
+    return this.results;
+  }
+
+  async abort(): Promise<void> {
+    this.aborted = true;
+    await this.pool?.broadcast('abort');
+  }
+
+  async close(): Promise<void> {
+    // After an abort the workers have closed their digest threads already.
+    if (!this.aborted) await this.pool?.broadcast('close');
+    await this.pool?.close();
+  }
+
+  /** Per worker: the shards it wrote, its memory at its largest, its time. */
+  workerFigures(): WorkerFigures[] {
+    const byWorker = new Map<number, WorkerFigures>();
+    for (const r of this.results) {
+      const figures = byWorker.get(r.workerId) ?? {
+        worker: r.workerId,
+        shards: [],
+        peakBytes: 0,
+        rowsMs: 0,
+      };
+      figures.shards.push(r.shard.index);
+      figures.peakBytes = Math.max(figures.peakBytes, r.workerPeakBytes);
+      figures.rowsMs += Math.round(r.rowsMs);
+      byWorker.set(r.workerId, figures);
+    }
+    return [...byWorker.values()].sort((a, b) => a.worker - b.worker);
+  }
+}
