@@ -7,7 +7,10 @@ import assert from 'node:assert/strict';
 import {execFileSync} from 'node:child_process';
 import {readFileSync} from 'node:fs';
 import {describe, it} from 'node:test';
-import {ROW_COLUMNS, rowSchemaDescription} from '../../shared/formats/row-schema.js';
+import {
+  ROW_COLUMNS,
+  rowSchemaDescription,
+} from '../../shared/formats/row-schema.js';
 import {REPO_ROOT} from '../support/python.js';
 import {ROW_SCHEMA_JSON, rowSchemaJson} from '../../scripts/row-schema-json.js';
 
