@@ -74,7 +74,11 @@ export function startStorageFront(
     req.on('aborted', () => toUpstream.destroy());
     req.pipe(toUpstream);
   });
-  server.keepAliveTimeout = 5_000;
+  // Longer than a client keeps an idle socket: with Node's 5 s default the
+  // front closed sockets that the Storage client was just reusing, and its
+  // next upload (a resumable POST, never retried without a precondition)
+  // died with ECONNRESET (test/integration/local-stack.test.ts, 50 MB case).
+  server.keepAliveTimeout = 65_000;
   // An upload is one request whose body streams for as long as the dataset
   // is generated (minutes at 100M rows): no limit on receiving it (Node's
   // default requestTimeout, 300 s, would answer 408 mid-upload).
