@@ -5,7 +5,6 @@
  * picks, and one line with exit 2 for every bad input.
  */
 import assert from 'node:assert/strict';
-import {spawnSync} from 'node:child_process';
 import {
   copyFileSync,
   mkdirSync,
@@ -17,19 +16,12 @@ import {
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, before, describe, it} from 'node:test';
-import {fileURLToPath} from 'node:url';
+import {runCli} from '../support/cli-process.js';
 
-const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-cli-evaluate-'));
 after(() => rmSync(scratch, {recursive: true, force: true}));
 
-function run(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: {...process.env, MAX_SAMPLES: ''},
-  });
-  return {code: result.status, stdout: result.stdout, stderr: result.stderr};
-}
+const run = runCli;
 
 interface Metadata {
   pair_probs: Record<string, number>;

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import {spawnSync} from 'node:child_process';
 import {
   existsSync,
   mkdtempSync,
@@ -12,20 +11,13 @@ import {
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {after, describe, it} from 'node:test';
-import {fileURLToPath} from 'node:url';
 import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
+import {runCli} from '../support/cli-process.js';
 
-const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-cli-shards-'));
 after(() => rmSync(scratch, {recursive: true, force: true}));
 
-function run(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: {...process.env, MAX_SAMPLES: ''},
-  });
-  return {code: result.status, stdout: result.stdout, stderr: result.stderr};
-}
+const run = runCli;
 
 const SHARD_FILES = [
   'dataset_v2-00000-of-00003.parquet',

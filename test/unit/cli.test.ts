@@ -17,18 +17,12 @@ import {isBadInput} from '../../cli/program.js';
 import {ApiError} from '../../clients/typescript/index.js';
 import {tfrecordRecordBytes} from '../../shared/formats/tfrecord/example-size.js';
 import {GENERATOR} from '../../shared/dataset/generator-version.js';
+import {runCli} from '../support/cli-process.js';
 
-const CLI = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-cli-'));
 after(() => rmSync(scratch, {recursive: true, force: true}));
 
-function run(...args: string[]) {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: {...process.env, MAX_SAMPLES: ''},
-  });
-  return {code: result.status, stdout: result.stdout, stderr: result.stderr};
-}
+const run = runCli;
 
 describe('exploration-data generate', () => {
   const bad: Array<[string[], RegExp]> = [

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import type {DatasetModel} from '../../shared/dataset/model.js';
 import {rowBlockStream, streamFor} from '../../shared/dataset/prng.js';
 import {ROWS_PER_BLOCK} from '../../shared/dataset/blocks.js';
 import {newRowBlock} from '../../shared/dataset/rows.js';
@@ -16,22 +15,7 @@ import {policyProbabilities} from '../../shared/policy/probabilities.js';
 import type {AdaptivePolicy} from '../../shared/policy/spec.js';
 import {storesOf} from '../../shared/policy/stores.js';
 import {bestCreative, policyValue} from '../../shared/policy/values.js';
-
-function handModel(
-  nStores: number,
-  targets: number[],
-  q: number[],
-): DatasetModel {
-  return {
-    targetIds: Array.from({length: nStores}, (_, t) => `target_${t}`),
-    creativeIds: targets.map((_, c) => `creative_${c}`),
-    targetProbs: new Float64Array(nStores),
-    creativeEffects: new Float64Array(targets.length),
-    creativeTarget: Int32Array.from(targets),
-    pairProbs: Float64Array.from(q),
-    labelThresholds: Float64Array.from(q, x => Math.round(x * 2 ** 32)),
-  };
-}
+import {handModel} from '../support/hand-model.js';
 
 // store 0: creatives 0, 2, 4; store 1: 1, 3, 5
 const model = handModel(2, [0, 1, 0, 1, 0, 1], [0.1, 0.3, 0.8, 0.6, 0.5, 0.2]);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
-import {buildModel, type DatasetModel} from '../../shared/dataset/model.js';
+import {buildModel} from '../../shared/dataset/model.js';
 import {
   policyProbabilities,
   uniformProbabilities,
@@ -8,23 +8,7 @@ import {
 import {lazyScoreNoise, trueScores} from '../../shared/policy/scores.js';
 import type {LoggingPolicy} from '../../shared/policy/spec.js';
 import {buildStoreIndex, storesOf} from '../../shared/policy/stores.js';
-
-/** A model by hand: creative c in store targets[c] with q[c]. */
-function handModel(
-  nStores: number,
-  targets: number[],
-  q: number[],
-): DatasetModel {
-  return {
-    targetIds: Array.from({length: nStores}, (_, t) => `target_${t}`),
-    creativeIds: targets.map((_, c) => `creative_${c}`),
-    targetProbs: new Float64Array(nStores),
-    creativeEffects: new Float64Array(targets.length),
-    creativeTarget: Int32Array.from(targets),
-    pairProbs: Float64Array.from(q),
-    labelThresholds: Float64Array.from(q, x => Math.round(x * 2 ** 32)),
-  };
-}
+import {handModel} from '../support/hand-model.js';
 
 // store 0: creatives 0, 2, 5 (best 2); store 1: 1, 4 (tied); store 2: 3, 6
 // (best 3); store 3: none.

@@ -16,22 +16,7 @@ import {
   policyValues,
   uniformValue,
 } from '../../shared/policy/values.js';
-
-function handModel(
-  nStores: number,
-  targets: number[],
-  q: number[],
-): DatasetModel {
-  return {
-    targetIds: Array.from({length: nStores}, (_, t) => `target_${t}`),
-    creativeIds: targets.map((_, c) => `creative_${c}`),
-    targetProbs: new Float64Array(nStores),
-    creativeEffects: new Float64Array(targets.length),
-    creativeTarget: Int32Array.from(targets),
-    pairProbs: Float64Array.from(q),
-    labelThresholds: Float64Array.from(q, x => Math.round(x * 2 ** 32)),
-  };
-}
+import {handModel} from '../support/hand-model.js';
 
 /** sum_t (|C_t| / C) sum_{c in C_t} pi_c q_c, straight from the definition. */
 function bruteValue(pi: Float64Array, model: DatasetModel): number {
