@@ -94,6 +94,9 @@ export function firstPassCheck(
   precision: PscorePrecision,
 ): RowCheckTask | undefined {
   const nCreatives = context.model.creativeIds.length;
+  const before = runs
+    .filter(r => r.epochFile === index && r.epochRow > firstRow)
+    .map(r => r.epochRow);
   if (index === 0)
     return {
       kind: 'adaptive',
@@ -104,10 +107,8 @@ export function firstPassCheck(
         beforeEpoch: zeroCounts(nCreatives),
         inEpoch: zeroCounts(nCreatives),
       },
+      countBefore: before,
     };
-  const before = runs
-    .filter(r => r.epochFile === index && r.epochRow > firstRow)
-    .map(r => r.epochRow);
   if (before.length === 0) return undefined;
   return {
     kind: 'count',
@@ -137,7 +138,7 @@ export function runTasks(
       const counts = copyCounts(running);
       if (run.epochRow > files[i].firstRow) {
         const partial = (
-          files[i].rowCheck as CountRowsResult | undefined
+          files[i].rowCheck as CountRowsResult | AdaptiveRowsResult | undefined
         )?.before.find(b => b.row === run.epochRow);
         if (!partial)
           throw new Error(
@@ -213,6 +214,7 @@ export function mergeRuns(
     firstPscoreMismatch: null,
     epochs: [],
     fit: emptyPart(),
+    before: [],
   };
   const seen = new Set<number>();
   for (const r of results) {

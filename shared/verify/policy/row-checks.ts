@@ -60,6 +60,8 @@ export type RowCheckTask =
       context: AdaptiveContext;
       start: AdaptiveStart;
       precision: PscorePrecision;
+      /** global rows: also the counts of the run's rows before each (as `count`) */
+      countBefore?: number[];
     }
   | {
       kind: 'count';
@@ -108,6 +110,8 @@ export interface AdaptiveRowsResult {
   epochs: Array<{epoch: number; value: number}>;
   /** the creatives drawn per store against pi_e, per epoch of the run */
   fit: DrawFitPart;
+  /** the counts asked for by countBefore */
+  before: CountRowsResult['before'];
 }
 
 export interface CountRowsResult {
@@ -128,7 +132,12 @@ export function rowCheckFor(task: RowCheckTask): RowCheck {
     case 'fixed':
       return new FixedPscores();
     case 'adaptive':
-      return new AdaptiveRows(task.context, task.start, task.precision);
+      return new AdaptiveRows(
+        task.context,
+        task.start,
+        task.precision,
+        task.countBefore ?? [],
+      );
     case 'count':
       return new CountsBefore(task.creativeIds, task.firstRow, task.before);
   }
@@ -179,11 +188,13 @@ class AdaptiveRows implements RowCheck {
   private weights: Float64Array = new Float64Array(0);
   private row: number;
   private readonly out: AdaptiveRowsResult;
+  private readonly counted: CountsBefore | null;
 
   constructor(
     private readonly context: AdaptiveContext,
     start: AdaptiveStart,
     private readonly precision: PscorePrecision,
+    countBefore: number[],
   ) {
     const {policy, model} = context;
     this.k = policy.adaptive.updateEveryBlocks;
@@ -218,7 +229,12 @@ class AdaptiveRows implements RowCheck {
       firstPscoreMismatch: null,
       epochs: [],
       fit: emptyPart(),
+      before: [],
     };
+    this.counted =
+      countBefore.length > 0
+        ? new CountsBefore(model.creativeIds, start.firstRow, countBefore)
+        : null;
     this.beginEpoch();
   }
 
@@ -249,6 +265,7 @@ class AdaptiveRows implements RowCheck {
   }
 
   observe(creative: string, label: number, values: readonly number[]): void {
+    this.counted?.observe(creative, label);
     const row = this.row++;
     this.out.rows++;
     const epoch = epochOfBlock(Math.floor(row / ROWS_PER_BLOCK), this.k);
@@ -300,6 +317,7 @@ class AdaptiveRows implements RowCheck {
       model.creativeIds,
     );
     this.drawn.fill(0);
+    if (this.counted) this.out.before = this.counted.result().before;
     return this.out;
   }
 }
