@@ -494,6 +494,41 @@ describe(
         'service shards = CLI file',
       );
 
+      // fetch through the loaders (it runs verify: exit 0 only if every check passed)
+      const fetched = join(scratch, 'logged-fetched');
+      const cliJson = (...args: string[]) =>
+        JSON.parse(
+          execFileSync(
+            process.execPath,
+            [`${REPO_ROOT}build/cli/main.js`, ...args],
+            {encoding: 'utf8'},
+          ),
+        ) as Record<string, unknown>;
+      const fetchReport = cliJson(
+        'fetch',
+        '--base-url',
+        t.url,
+        '--dataset-version',
+        String(version),
+        '--out',
+        fetched,
+        '--json',
+        '--no-progress',
+      );
+      assert.equal(fetchReport.verified, true);
+      assert.equal(fetchReport.shards, 3);
+      const verifyReport = cliJson(
+        'verify',
+        fetched,
+        '--dataset-version',
+        String(version),
+        '--json',
+      ) as {ok: boolean; checks: Array<{name: string; ok: boolean}>};
+      assert.equal(verifyReport.ok, true);
+      const names = verifyReport.checks.map(c => c.name).join('\n');
+      assert.match(names, /pscore/);
+      assert.match(names, /policy_epochs/);
+
       const evaluated = await postJson(`${t.url}/evaluatePolicy`, {
         version,
         policy: {type: 'uniform'},
