@@ -6,7 +6,8 @@
  * with their fields, and nothing written by any of it.
  */
 import assert from 'node:assert/strict';
-import {execFileSync} from 'node:child_process';
+import {execFile, execFileSync} from 'node:child_process';
+import {promisify} from 'node:util';
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
@@ -23,6 +24,8 @@ import {
   waitReady,
   type TestStack,
 } from '../support/stack.js';
+
+const execFileAsync = promisify(execFile);
 
 const INPUTS = {
   nSamples: 70_000,
@@ -496,15 +499,18 @@ describe(
 
       // fetch through the loaders (it runs verify: exit 0 only if every check passed)
       const fetched = join(scratch, 'logged-fetched');
-      const cliJson = (...args: string[]) =>
+      // a child of its own, not execFileSync: the stack's router runs in this process
+      const cliJson = async (...args: string[]) =>
         JSON.parse(
-          execFileSync(
-            process.execPath,
-            [`${REPO_ROOT}build/cli/main.js`, ...args],
-            {encoding: 'utf8'},
-          ),
+          (
+            await execFileAsync(
+              process.execPath,
+              [`${REPO_ROOT}build/cli/main.js`, ...args],
+              {encoding: 'utf8', maxBuffer: 64 << 20},
+            )
+          ).stdout,
         ) as Record<string, unknown>;
-      const fetchReport = cliJson(
+      const fetchReport = await cliJson(
         'fetch',
         '--base-url',
         t.url,
@@ -517,13 +523,13 @@ describe(
       );
       assert.equal(fetchReport.verified, true);
       assert.equal(fetchReport.shards, 3);
-      const verifyReport = cliJson(
+      const verifyReport = (await cliJson(
         'verify',
         fetched,
         '--dataset-version',
         String(version),
         '--json',
-      ) as {ok: boolean; checks: Array<{name: string; ok: boolean}>};
+      )) as {ok: boolean; checks: Array<{name: string; ok: boolean}>};
       assert.equal(verifyReport.ok, true);
       const names = verifyReport.checks.map(c => c.name).join('\n');
       assert.match(names, /pscore/);
