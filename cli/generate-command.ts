@@ -46,6 +46,8 @@ export interface GenerateFlags {
   out: string;
   json?: boolean;
   progress?: boolean;
+  /** record each data file's MD5 too (docs/design.md §4) */
+  md5?: boolean;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -216,7 +218,9 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
   const started = performance.now();
   // One file is written in this thread; shards on worker threads.
   const runner =
-    shards === 1 ? undefined : new ThreadShardRunner({directory, workers});
+    shards === 1
+      ? undefined
+      : new ThreadShardRunner({directory, workers, md5: flags.md5 === true});
   let result;
   try {
     result = await generateDataset({
@@ -226,6 +230,7 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
       names,
       destination,
       runner,
+      md5: flags.md5 === true,
       onProgress: (d, t) => bar.update(d, t),
     });
   } finally {

@@ -63,6 +63,8 @@ export interface GenerateRequest {
   destination: DatasetDestination;
   /** who writes the shards (default: this thread, into `destination`) */
   runner?: ShardRunner;
+  /** the default runner hashes MD5 too (the CLI's --md5; docs/design.md §4) */
+  md5?: boolean;
   now?: () => Date;
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
 }
@@ -79,7 +81,9 @@ export async function generateDataset(
   request: GenerateRequest,
 ): Promise<GeneratedDataset> {
   const {config, version, names, destination} = request;
-  const runner = request.runner ?? new InProcessShardRunner({destination});
+  const runner =
+    request.runner ??
+    new InProcessShardRunner({destination, md5: request.md5 ?? false});
   try {
     const started = performance.now();
     const model = buildModel(config);

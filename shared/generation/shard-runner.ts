@@ -48,6 +48,11 @@ export interface InProcessOptions {
   destination: DatasetDestination;
   /** TFRecord blocks in flight (default TFRECORD_SLOTS) */
   slots?: number;
+  /**
+   * Hash MD5 of every file here (the CLI's --md5). Default false: a bucket
+   * reports its own MD5 (ChecksumSink records it), a folder gets none.
+   */
+  md5?: boolean;
 }
 
 /** Shards written in this thread, in order, sharing one set of buffers. */
@@ -66,6 +71,7 @@ export class InProcessShardRunner implements ShardRunner {
     // Up to one block, hashing inline is cheaper than starting the workers.
     const digests = (this.digests ??= new DigestPool({
       inline: rows <= ROWS_PER_BLOCK,
+      md5: this.options.md5 ?? false,
     }));
     const buffers = new ShardBuffers(
       model,

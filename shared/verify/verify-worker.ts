@@ -10,8 +10,9 @@ import {readParquetRows} from '../formats/parquet/parquet-rows.js';
 import {readTfrecordRows} from '../formats/tfrecord/tfrecord-rows.js';
 import type {FileCheckResult, FileCheckTask} from './verify-files.js';
 
-async function digestsOf(path: string) {
-  const digester = new InlineDigester();
+/** MD5 only when the metadata records one (docs/design.md §4). */
+async function digestsOf(path: string, md5: boolean) {
+  const digester = new InlineDigester({md5});
   for await (const chunk of createReadStream(path, {
     highWaterMark: 8 * 1024 * 1024,
   })) {
@@ -27,7 +28,7 @@ serveTasks<FileCheckTask, FileCheckResult, never>(async task => {
   );
   if (size < 0) return {...task, size, digests: null, summary: null};
   const [digests, summary] = await Promise.all([
-    digestsOf(task.path),
+    digestsOf(task.path, task.object.md5 !== undefined),
     (task.format === 'parquet'
       ? readParquetRows(task.path)
       : readTfrecordRows(task.path)
