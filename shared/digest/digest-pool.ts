@@ -12,6 +12,7 @@ import {
   type Digester,
   type DigestAlgorithm,
   type DigestOptions,
+  type DigestTiming,
   type ObjectDigests,
   type WorkerReply,
   type WorkerRequest,
@@ -41,6 +42,8 @@ class DigestWorker {
   private readonly updates: Pending[] = [];
   private readonly finishing = new Map<number, PendingDigest>();
   private failure: Error | undefined;
+  /** milliseconds this worker spent hashing, as it reported them */
+  hashMs = 0;
 
   constructor(algorithms: DigestAlgorithm[]) {
     this.worker = new Worker(new URL('./digest-worker.js', import.meta.url), {
@@ -80,6 +83,7 @@ class DigestWorker {
 
   private onReply(reply: WorkerReply): void {
     if (reply.op === 'updated') {
+      this.hashMs += reply.ms;
       this.updates.shift()?.resolve();
     } else if (reply.op === 'finished') {
       this.finishing
@@ -114,6 +118,7 @@ export type ChunkDigest = Digester;
 export class DigestPool {
   private readonly workers: DigestWorker[];
   private readonly md5: boolean;
+  private readonly inlineTiming: DigestTiming = {ms: 0};
   private nextStream = 0;
 
   /**
@@ -131,8 +136,14 @@ export class DigestPool {
 
   /** A new stream of bytes to checksum. */
   open(): ChunkDigest {
-    if (this.workers.length === 0) return new InlineDigester({md5: this.md5});
+    if (this.workers.length === 0)
+      return new InlineDigester({md5: this.md5}, this.inlineTiming);
     return new DigestStream(this.workers, this.nextStream++, this.md5);
+  }
+
+  /** Milliseconds spent hashing so far, over every thread of this pool. */
+  hashMs(): number {
+    return this.workers.reduce((ms, w) => ms + w.hashMs, this.inlineTiming.ms);
   }
 
   async close(): Promise<void> {

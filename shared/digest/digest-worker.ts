@@ -37,12 +37,18 @@ port.on('message', (request: WorkerRequest) => {
   try {
     const state = stateOf(request.stream);
     if (request.op === 'update') {
+      const started = performance.now();
       const chunk = request.chunk;
       state.md5?.update(chunk);
       state.sha256?.update(chunk);
       if (state.crc !== undefined) state.crc = crc32c(chunk, state.crc);
       state.bytes += chunk.byteLength;
-      reply = {op: 'updated', stream: request.stream, bytes: chunk.byteLength};
+      reply = {
+        op: 'updated',
+        stream: request.stream,
+        bytes: chunk.byteLength,
+        ms: performance.now() - started,
+      };
     } else {
       streams.delete(request.stream);
       const values: Partial<Record<DigestAlgorithm, string>> = {};

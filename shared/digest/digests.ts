@@ -40,8 +40,13 @@ export type WorkerRequest =
   | {op: 'update'; stream: number; chunk: Uint8Array}
   | {op: 'finish'; stream: number};
 
+/** Milliseconds spent hashing, summed (docs: `generate --timings`). */
+export interface DigestTiming {
+  ms: number;
+}
+
 export type WorkerReply =
-  | {op: 'updated'; stream: number; bytes: number}
+  | {op: 'updated'; stream: number; bytes: number; ms: number}
   | {
       op: 'finished';
       stream: number;

@@ -10,6 +10,7 @@ import {
   objectDigests,
   type Digester,
   type DigestOptions,
+  type DigestTiming,
   type ObjectDigests,
 } from './digests.js';
 
@@ -19,15 +20,22 @@ export class InlineDigester implements Digester {
   private crc = 0;
   private bytes = 0;
 
-  constructor(options: DigestOptions) {
+  /** `timing`: where to add the milliseconds spent hashing */
+  constructor(
+    options: DigestOptions,
+    private readonly timing?: DigestTiming,
+  ) {
     this.md5 = options.md5 ? createHash('md5') : undefined;
   }
 
   async update(chunk: Uint8Array): Promise<void> {
+    const started = this.timing && performance.now();
     this.md5?.update(chunk);
     this.sha256.update(chunk);
     this.crc = crc32c(chunk, this.crc);
     this.bytes += chunk.byteLength;
+    if (this.timing && started !== undefined)
+      this.timing.ms += performance.now() - started;
   }
 
   async digest(): Promise<ObjectDigests> {

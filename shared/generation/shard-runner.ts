@@ -10,6 +10,7 @@ import type {ShardRange} from '../dataset/shard-plan.js';
 import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
 import {DigestPool} from '../digest/digest-pool.js';
 import type {DatasetDestination} from '../storage/destination.js';
+import type {StageTimings} from './stage-timings.js';
 import {
   ShardBuffers,
   TFRECORD_SLOTS,
@@ -53,6 +54,8 @@ export interface InProcessOptions {
    * reports its own MD5 (ChecksumSink records it), a folder gets none.
    */
   md5?: boolean;
+  /** where to add each stage's time (`generate --timings`) */
+  timings?: StageTimings;
 }
 
 /** Shards written in this thread, in order, sharing one set of buffers. */
@@ -88,10 +91,13 @@ export class InProcessShardRunner implements ShardRunner {
         digester: () => digests.open(),
         buffers,
         onProgress: done => onRows(i, done),
+        timings: this.options.timings,
       });
       this.written.push(written);
       results.push(written);
     }
+    // Every chunk is hashed once its file is closed.
+    if (this.options.timings) this.options.timings.hash.ms = digests.hashMs();
     return results;
   }
 
