@@ -6,7 +6,12 @@
 import {createHash, type Hash} from 'node:crypto';
 import {parentPort, workerData} from 'node:worker_threads';
 import {crc32c, crc32cBase64} from '../formats/crc32c.js';
-import type {DigestAlgorithm, WorkerReply, WorkerRequest} from './digests.js';
+import {
+  threadCpuMs,
+  type DigestAlgorithm,
+  type WorkerReply,
+  type WorkerRequest,
+} from './digests.js';
 
 interface StreamState {
   md5?: Hash;
@@ -37,7 +42,7 @@ port.on('message', (request: WorkerRequest) => {
   try {
     const state = stateOf(request.stream);
     if (request.op === 'update') {
-      const started = performance.now();
+      const started = threadCpuMs();
       const chunk = request.chunk;
       state.md5?.update(chunk);
       state.sha256?.update(chunk);
@@ -47,7 +52,7 @@ port.on('message', (request: WorkerRequest) => {
         op: 'updated',
         stream: request.stream,
         bytes: chunk.byteLength,
-        ms: performance.now() - started,
+        ms: threadCpuMs() - started,
       };
     } else {
       streams.delete(request.stream);

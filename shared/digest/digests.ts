@@ -40,9 +40,18 @@ export type WorkerRequest =
   | {op: 'update'; stream: number; chunk: Uint8Array}
   | {op: 'finish'; stream: number};
 
-/** Milliseconds spent hashing, summed (docs: `generate --timings`). */
+/** CPU milliseconds spent hashing, summed (`generate --timings`). */
 export interface DigestTiming {
   ms: number;
+}
+
+/**
+ * This thread's CPU time so far (user + system), in ms. Not the elapsed
+ * time: on a busy machine a preempted thread's wall clock keeps running.
+ */
+export function threadCpuMs(): number {
+  const {user, system} = process.threadCpuUsage();
+  return (user + system) / 1000;
 }
 
 export type WorkerReply =

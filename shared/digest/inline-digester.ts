@@ -8,6 +8,7 @@ import {createHash, type Hash} from 'node:crypto';
 import {crc32c, crc32cBase64} from '../formats/crc32c.js';
 import {
   objectDigests,
+  threadCpuMs,
   type Digester,
   type DigestOptions,
   type DigestTiming,
@@ -29,13 +30,13 @@ export class InlineDigester implements Digester {
   }
 
   async update(chunk: Uint8Array): Promise<void> {
-    const started = this.timing && performance.now();
+    const started = this.timing && threadCpuMs();
     this.md5?.update(chunk);
     this.sha256.update(chunk);
     this.crc = crc32c(chunk, this.crc);
     this.bytes += chunk.byteLength;
     if (this.timing && started !== undefined)
-      this.timing.ms += performance.now() - started;
+      this.timing.ms += threadCpuMs() - started;
   }
 
   async digest(): Promise<ObjectDigests> {

@@ -7,7 +7,11 @@
  * shards' results. The orchestrator (orchestrator.ts) runs them.
  */
 import type {DatasetConfig, Format} from '../dataset/config.js';
-import type {Digester, ObjectDigests} from '../digest/digests.js';
+import {
+  threadCpuMs,
+  type Digester,
+  type ObjectDigests,
+} from '../digest/digests.js';
 import {ParquetDatasetWriter} from '../formats/parquet/dataset-writer.js';
 import {TfrecordBlockEncoder} from '../formats/tfrecord/block-encoder.js';
 import {
@@ -338,8 +342,8 @@ async function streamRows(
       if (parquetFile) track(parquetFile.entry.write(chunk));
   };
 
-  // Each stage is synchronous on this thread: its elapsed time is its CPU time.
-  const now = timings ? () => performance.now() : () => 0;
+  // Each stage is synchronous on this thread: its share of the thread's CPU.
+  const now = timings ? threadCpuMs : () => 0;
   let t = now();
   if (parquet) writeParquet(parquet.start());
   if (timings) timings.encodeParquetMs += now() - t;

@@ -2,8 +2,10 @@
  * Where the CPU of one generation goes, by stage (`generate --timings`):
  * drawing the rows, encoding them (TFRecord, Parquet), hashing the files,
  * and writing them. Draw and encode run synchronously on the generating
- * thread, and hashing synchronously on the digest threads (or inline), so
- * their elapsed times are CPU time. Writing is the rest: the process's CPU
+ * thread, and hashing synchronously on the digest threads (or inline): each
+ * is the thread's CPU time (process.threadCpuUsage) across its synchronous
+ * calls, not elapsed time, so a busy machine does not inflate it. Writing is
+ * the rest: the process's CPU
  * (every thread, user + system, from getrusage) minus the other three,
  * which is the write syscalls and the page-cache copies in the kernel, plus
  * the event loop, GC, the model and the metadata (milliseconds here).

@@ -139,6 +139,59 @@ describe('exploration-data generate', () => {
     );
   });
 
+  it('--timings: CPU seconds per stage that add up to the process CPU, and per 1M rows', () => {
+    const out = join(scratch, 'timed');
+    const {code, stdout, stderr} = run(
+      'generate',
+      '--samples',
+      '300000',
+      '--seed',
+      '4',
+      '--out',
+      out,
+      '--json',
+      '--timings',
+    );
+    assert.equal(code, 0, stderr);
+    const {timings} = JSON.parse(stdout) as {
+      timings: {
+        rows: number;
+        cpuSeconds: Record<string, number>;
+        cpuSecondsPerMillionRows: Record<string, number>;
+      };
+    };
+    assert.equal(timings.rows, 300000);
+    const all = timings.cpuSeconds;
+    for (const stage of ['draw', 'encodeTfrecord', 'encodeParquet', 'hash'])
+      assert.ok(all[stage] > 0, `${stage} ${all[stage]}`);
+    assert.ok(
+      Math.abs(all.encode - all.encodeTfrecord - all.encodeParquet) < 0.002,
+    );
+    assert.ok(
+      all.draw + all.encode + all.hash + all.write <= all.total + 0.004,
+      JSON.stringify(all),
+    );
+    assert.ok(all.system <= all.total);
+    for (const [stage, seconds] of Object.entries(all))
+      assert.ok(
+        Math.abs(timings.cpuSecondsPerMillionRows[stage] - seconds / 0.3) <
+          0.01,
+        stage,
+      );
+    const sharded = run(
+      'generate',
+      '--samples',
+      '300000',
+      '--shards',
+      '2',
+      '--out',
+      join(scratch, 'timed-shards'),
+      '--timings',
+    );
+    assert.equal(sharded.code, 2);
+    assert.match(sharded.stderr, /--timings .* --shards 2/);
+  });
+
   it('prints --help with every flag', () => {
     const {code, stdout} = run('generate', '--help');
     assert.equal(code, 0);
@@ -152,6 +205,7 @@ describe('exploration-data generate', () => {
       '--dataset-version',
       '--out',
       '--md5',
+      '--timings',
       '--json',
     ]) {
       assert.ok(stdout.includes(flag), flag);
