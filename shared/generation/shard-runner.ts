@@ -4,6 +4,7 @@
  * service's one shard per delivery), or worker threads
  * (thread-shard-runner.ts: the CLI's `--shards S --workers W`).
  */
+import {rowSchemaFor} from '../formats/row-schema.js';
 import type {DatasetConfig, Format} from '../dataset/config.js';
 import type {DatasetModel} from '../dataset/model.js';
 import type {ShardRange} from '../dataset/shard-plan.js';
@@ -76,10 +77,13 @@ export class InProcessShardRunner implements ShardRunner {
       inline: rows <= ROWS_PER_BLOCK,
       md5: this.options.md5 ?? false,
     }));
-    const buffers = new ShardBuffers(
-      model,
-      this.options.slots ?? TFRECORD_SLOTS,
-    );
+    const buffers = tasks[0]
+      ? new ShardBuffers(
+          model,
+          this.options.slots ?? TFRECORD_SLOTS,
+          rowSchemaFor(tasks[0].config),
+        )
+      : undefined;
     const results: ShardResult[] = [];
     for (const [i, task] of tasks.entries()) {
       const written = await writeShard({
