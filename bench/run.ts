@@ -239,8 +239,9 @@ function commandFor(
   ];
   switch (producer) {
     case 'ours':
-      // --timings: CPU per stage in the summary (a few clock reads per block)
-      return [...cli, '--timings'];
+      // --timings: CPU per stage in the summary (a few clock reads per
+      // block); one file only, and past 33,554,432 rows the CLI's default is shards
+      return resolveShardCount(rows) === 1 ? [...cli, '--timings'] : cli;
     case 'shards16w1':
     case 'shards16w2':
       return [
