@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: our CLI side by side with the notebook it replaces, the
- * vectorised Python a careful user would write, and the floor (the same bytes
- * written to the same disk), at 1M and 10M rows; then scale runs of our CLI
+ * vectorised Python a careful user would write, the expert Python that skips
+ * checksums (the peer to beat, bench/baselines/expert.py), and the floor (the
+ * same bytes written to the same disk), at 1M and 10M rows; then scale runs of our CLI
  * alone (one file, 16 shards on 1 and 2 workers) at 100M and 1B rows for
  * rows/s and peak RSS (Parquet only where the disk cannot hold the TFRecord).
  * At 10M rows and more, `verify` of one file and of 16 shards is timed too.
@@ -47,6 +48,7 @@ import {
   PRODUCER_LABEL,
   runLabel,
   SHARDED_WORKERS,
+  stageLines,
   SHARDS,
   targetLines,
   targets,
@@ -68,6 +70,7 @@ const PRODUCERS: ProducerName[] = [
   'shards16w1',
   'shards16w2',
   'floor',
+  'expert',
   'vectorised',
   'notebook',
 ];
@@ -134,7 +137,8 @@ function parseOptions(argv: string[]): Options {
         '                     at a size whose TFRecord the disk cannot hold (1B rows: 121 GB)',
         '  --stack-sizes N,N  the local stack, one file then 16 shards, POST to ready, whole-stack peak RSS',
         '                     (default 10000000,100000000; --quick: none; "none" skips; ~12 GB of disk at 100M)',
-        '  --skip P@N         skip producer P at N rows (P: ours, shards16w1, shards16w2, floor, vectorised, notebook;',
+        '  --skip P@N         skip producer P at N rows (P: ours, shards16w1, shards16w2, floor, expert, vectorised,',
+        '                     notebook;',
         '                     P alone: all sizes;',
         '                     "rss" skips the RSS runs, "stack" the local-stack runs); repeatable, or comma-separated',
         '  --only P,P         run only these producers; "stack" is the local-stack section',
@@ -218,26 +222,30 @@ function commandFor(
   floorBytes: number[] | undefined,
   formats?: 'parquet',
 ): string[] {
+  // Our CLI, as a user runs it: default checksums (SHA-256 + CRC-32C, no --md5).
+  const cli = [
+    process.execPath,
+    CLI,
+    'generate',
+    '--samples',
+    String(rows),
+    '--seed',
+    String(opts.seed),
+    '--out',
+    out,
+    '--json',
+    '--no-progress',
+    ...(formats ? ['--formats', formats] : []),
+  ];
   switch (producer) {
     case 'ours':
-      return [
-        process.execPath,
-        CLI,
-        'generate',
-        '--samples',
-        String(rows),
-        '--seed',
-        String(opts.seed),
-        '--out',
-        out,
-        '--json',
-        '--no-progress',
-        ...(formats ? ['--formats', formats] : []),
-      ];
+      // --timings: CPU per stage in the summary (a few clock reads per
+      // block); one file only, and past 33,554,432 rows the CLI's default is shards
+      return resolveShardCount(rows) === 1 ? [...cli, '--timings'] : cli;
     case 'shards16w1':
     case 'shards16w2':
       return [
-        ...commandFor('ours', rows, out, opts, floorBytes, formats),
+        ...cli,
         '--shards',
         String(SHARDS),
         '--workers',
@@ -252,6 +260,7 @@ function commandFor(
         '--bytes',
         floorBytes!.join(','),
       ];
+    case 'expert':
     case 'vectorised':
     case 'notebook':
       return [
@@ -354,12 +363,18 @@ async function measureOne(
       env: {...process.env, TF_CPP_MIN_LOG_LEVEL: '2'},
     });
     const files = await dirBytes(out);
+    const summary = lastJsonLine(measured.stdout);
+    const stageCpu = (
+      summary?.timings as
+        {cpuSecondsPerMillionRows?: Record<string, number>} | undefined
+    )?.cpuSecondsPerMillionRows;
     const result: Measurement = {
       ...base,
       ...measuredFields(measured, rows, log, startedAt),
       outputBytes: Object.values(files).reduce((a, b) => a + b, 0),
       files,
-      producerSeconds: producerSeconds(producer, lastJsonLine(measured.stdout)),
+      producerSeconds: producerSeconds(producer, summary),
+      ...(stageCpu ? {stageCpuPerMillionRows: stageCpu} : {}),
     };
     if (result.status === 'ok') await onOutput?.(out);
     return result;
@@ -616,6 +631,8 @@ async function main(): Promise<void> {
   if (measurements.length > 0)
     process.stdout.write(`\n${textTable(measurements)}\n\n`);
   for (const line of comparisonLines(comparisons))
+    process.stdout.write(`${line}\n`);
+  for (const line of stageLines(measurements))
     process.stdout.write(`${line}\n`);
   if (stackRuns.length > 0)
     process.stdout.write(`\n${stackTextTable(stackRuns)}\n`);

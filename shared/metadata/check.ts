@@ -89,8 +89,10 @@ function fileAt(value: unknown, path: string): ObjectRecord {
   stringAt(file.name, `${path}.name`);
   countAt(file.rows, `${path}.rows`);
   countAt(file.bytes, `${path}.bytes`);
-  for (const digest of ['crc32c', 'md5', 'sha256'])
+  for (const digest of ['crc32c', 'sha256'])
     stringAt(file[digest], `${path}.${digest}`);
+  // md5 is optional: the CLI writes it only with --md5 (docs/design.md §4).
+  if (file.md5 !== undefined) stringAt(file.md5, `${path}.md5`);
   return file as unknown as ObjectRecord;
 }
 

@@ -12,8 +12,9 @@ import {rowSchemaFor} from '../formats/row-schema.js';
 import type {FileCheckResult, FileCheckTask} from './verify-files.js';
 import {rowCheckFor} from './policy/row-checks.js';
 
-async function digestsOf(path: string) {
-  const digester = new InlineDigester();
+/** MD5 only when the metadata records one (docs/design.md §4). */
+async function digestsOf(path: string, md5: boolean) {
+  const digester = new InlineDigester({md5});
   for await (const chunk of createReadStream(path, {
     highWaterMark: 8 * 1024 * 1024,
   })) {
@@ -35,7 +36,7 @@ serveTasks<FileCheckTask, FileCheckResult, never>(async task => {
   const schema = rowSchemaFor(task.schemaConfig ?? {});
   const rowCheck = task.rowCheck ? rowCheckFor(task.rowCheck) : undefined;
   const [digests, summary] = await Promise.all([
-    digestsOf(task.path),
+    digestsOf(task.path, task.object.md5 !== undefined),
     (task.format === 'parquet'
       ? readParquetRows(task.path, schema, rowCheck)
       : readTfrecordRows(task.path, schema, rowCheck)
