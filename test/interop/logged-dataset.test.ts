@@ -15,20 +15,7 @@ import {readTfrecordRows} from '../../shared/formats/tfrecord/tfrecord-rows.js';
 import type {DatasetConfig} from '../../shared/dataset/config.js';
 import {runCli} from '../support/cli-process.js';
 import {projectPython, runPythonJson} from '../support/python.js';
-
-interface Report {
-  columns: string[];
-  columnsFrom: string;
-  formatsAgree: boolean;
-  parquet: {
-    rows: number;
-    digest: string;
-    pandasDigest: string;
-    pandasDtypes: Record<string, string>;
-    arrowTypes: Record<string, string>;
-  };
-  tfrecord: {rows: number; digest: string; tfTypes: Record<string, string>};
-}
+import type {ReadDatasetReport} from '../support/read-dataset-report.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-interop-logged-'));
 after(() => rmSync(scratch, {recursive: true, force: true}));
@@ -85,10 +72,10 @@ describe(
         ).config;
         const schema = rowSchemaFor(config);
         assert.deepEqual(schema.names.slice(3), c.columns);
-        const report = runPythonJson<Report>('test/interop/read_dataset.py', [
-          dir,
-          '1',
-        ]);
+        const report = runPythonJson<ReadDatasetReport>(
+          'test/interop/read_dataset.py',
+          [dir, '1'],
+        );
         assert.equal(report.columnsFrom, 'metadata');
         assert.deepEqual(report.columns, schema.names);
         assert.equal(report.parquet.rows, 200_000);

@@ -18,28 +18,8 @@ import {
   writeExtraDataset,
 } from '../support/extra-columns.js';
 import {projectPython, runPythonJson} from '../support/python.js';
+import type {ReadDatasetReport} from '../support/read-dataset-report.js';
 import {rowSchemaFileOf} from '../support/row-schema-file.js';
-
-interface Report {
-  columns: string[];
-  columnsFrom: string;
-  formatsAgree: boolean;
-  parquet: {
-    rows: number;
-    digest: string;
-    pandasDigest: string;
-    pandasDtypes: Record<string, string>;
-    arrowTypes: Record<string, string>;
-    parquetPhysicalTypes: Record<string, string>;
-  };
-  tfrecord: {
-    rows: number;
-    digest: string;
-    tfTypes: Record<string, string>;
-    featureKinds: Record<string, string>;
-    parseSingleExampleChecked: number;
-  };
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'exploration-interop-columns-'));
 after(() => rmSync(scratch, {recursive: true, force: true}));
@@ -83,12 +63,10 @@ describe(
       [filesOnly, 'parquet'],
     ] as const) {
       it(`reads the columns ${from === 'metadata' ? "the metadata's config has" : 'the Parquet file has'}, with their dtypes and our row digest`, () => {
-        const report = runPythonJson<Report>('test/interop/read_dataset.py', [
-          dir,
-          '1',
-          '--schema',
-          rowSchemaFileOf(EXTRA_DECLARATION),
-        ]);
+        const report = runPythonJson<ReadDatasetReport>(
+          'test/interop/read_dataset.py',
+          [dir, '1', '--schema', rowSchemaFileOf(EXTRA_DECLARATION)],
+        );
         assert.equal(report.columnsFrom, from);
         assert.deepEqual(report.columns, schema.names);
         const {parquet, tfrecord} = report;

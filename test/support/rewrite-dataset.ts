@@ -54,6 +54,8 @@ export function rewriteDataset(dir: string, tamper: Tamper): void {
   for (let b = 0; b < blockCount(config.nSamples); b++) {
     drawer.draw(b, block);
     tamper(block, model);
+    // tampered rows are no longer the policy's: pscore is not a function of the creative
+    block.perCreative = undefined;
     for (let i = 0; i < block.count; i++) {
       const t = model.creativeTarget[block.creative[i]];
       storeRows[t]++;

@@ -20,7 +20,7 @@ import {ROWS_PER_BLOCK} from '../../dataset/blocks.js';
 import {epochOfBlock} from '../../policy/adaptive.js';
 import type {RowSchemaConfig} from '../../formats/row-schema.js';
 import {WorkerPool} from '../../parallel/worker-pool.js';
-import {addPart, emptyPart} from '../statistics/draw-fit.js';
+import {addPart} from '../statistics/draw-fit.js';
 import type {ReadFile} from '../verify-files.js';
 import {
   addCounts,
@@ -30,12 +30,13 @@ import {
   zeroCounts,
   type CreativeCounts,
 } from './counts.js';
-import type {
-  AdaptiveContext,
-  AdaptiveRowsResult,
-  CountRowsResult,
-  PscorePrecision,
-  RowCheckTask,
+import {
+  emptyAdaptiveResult,
+  type AdaptiveContext,
+  type AdaptiveRowsResult,
+  type CountRowsResult,
+  type PscorePrecision,
+  type RowCheckTask,
 } from './row-checks.js';
 
 /** A run of consecutive files (index range) checked on one worker. */
@@ -203,19 +204,9 @@ export async function runAdaptiveRuns(
 export function mergeRuns(
   results: readonly AdaptiveRowsResult[],
 ): AdaptiveRowsResult {
-  const merged: AdaptiveRowsResult = {
-    kind: 'adaptive',
-    firstRow: results.length > 0 ? results[0].firstRow : 0,
-    rows: 0,
-    unknownCreatives: 0,
-    epochMismatches: 0,
-    firstEpochMismatch: null,
-    pscoreMismatches: 0,
-    firstPscoreMismatch: null,
-    epochs: [],
-    fit: emptyPart(),
-    before: [],
-  };
+  const merged = emptyAdaptiveResult(
+    results.length > 0 ? results[0].firstRow : 0,
+  );
   const seen = new Set<number>();
   for (const r of results) {
     merged.rows += r.rows;

@@ -114,6 +114,23 @@ export interface AdaptiveRowsResult {
   before: CountRowsResult['before'];
 }
 
+/** An adaptive run's result before it has met a row. */
+export function emptyAdaptiveResult(firstRow: number): AdaptiveRowsResult {
+  return {
+    kind: 'adaptive',
+    firstRow,
+    rows: 0,
+    unknownCreatives: 0,
+    epochMismatches: 0,
+    firstEpochMismatch: null,
+    pscoreMismatches: 0,
+    firstPscoreMismatch: null,
+    epochs: [],
+    fit: emptyPart(),
+    before: [],
+  };
+}
+
 export interface CountRowsResult {
   kind: 'count';
   /** per row asked for, the counts of the file's rows before it */
@@ -218,19 +235,7 @@ class AdaptiveRows implements RowCheck {
     );
     this.pending = copyCounts(start.inEpoch);
     this.drawn = new Float64Array(model.creativeIds.length);
-    this.out = {
-      kind: 'adaptive',
-      firstRow: start.firstRow,
-      rows: 0,
-      unknownCreatives: 0,
-      epochMismatches: 0,
-      firstEpochMismatch: null,
-      pscoreMismatches: 0,
-      firstPscoreMismatch: null,
-      epochs: [],
-      fit: emptyPart(),
-      before: [],
-    };
+    this.out = emptyAdaptiveResult(start.firstRow);
     this.counted =
       countBefore.length > 0
         ? new CountsBefore(model.creativeIds, start.firstRow, countBefore)
