@@ -15,6 +15,7 @@ import {
 import type {ProbabilitiesSummary} from '../shared/metadata/probabilities-summary.js';
 import {RunningSummary} from '../shared/metadata/probabilities-summary.js';
 import {readMetadata, type MetadataRead} from '../shared/metadata/read.js';
+import {parseJsonFlag} from './json-flag.js';
 import {evaluateVersionPolicy} from '../shared/policy/evaluate-version.js';
 import type {EvaluateAnswer} from '../shared/service/evaluate-service.js';
 import {findMetadata} from '../shared/verify/verify.js';
@@ -23,18 +24,6 @@ import {DATASET_VERSION_BOUNDS, parseIntegerFlag} from './generate-command.js';
 export interface EvaluateFlags {
   policy: string;
   datasetVersion?: string;
-}
-
-/** --policy's JSON, or a one-line InvalidArgumentError. */
-export function parsePolicyFlag(raw: string): unknown {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch (error) {
-    throw new InvalidArgumentError(
-      `--policy is not valid JSON: ${(error as Error).message}`,
-      'policy',
-    );
-  }
 }
 
 async function readHead(path: string): Promise<MetadataRead> {
@@ -76,7 +65,7 @@ export async function evaluateDirectory(
   policyJson: string,
   datasetVersion?: number,
 ): Promise<EvaluateAnswer> {
-  const policy = parsePolicyFlag(policyJson);
+  const policy = parseJsonFlag(policyJson, '--policy', 'policy');
   const path = await findMetadata(resolve(directory), datasetVersion);
   const read = await readHead(path);
   const config = read.head.config;

@@ -31,6 +31,7 @@ import {
 } from '../shared/dataset/object-names.js';
 import {settingsFromEnv} from '../shared/settings.js';
 import {MAX_SHARDS, planOf} from '../shared/dataset/shard-plan.js';
+import {parseJsonFlag} from './json-flag.js';
 import {progressBar} from './progress.js';
 
 export interface GenerateFlags {
@@ -40,6 +41,7 @@ export interface GenerateFlags {
   seed?: string;
   formats?: string;
   tfrecordCompression?: string;
+  loggingPolicy?: string;
   shards?: string;
   workers?: string;
   datasetVersion: string;
@@ -55,6 +57,7 @@ const FLAG_OF: Record<string, string> = {
   seed: '--seed',
   formats: '--formats',
   tfrecordCompression: '--tfrecord-compression',
+  loggingPolicy: '--logging-policy',
   shards: '--shards',
   workers: '--workers',
   datasetVersion: '--dataset-version',
@@ -109,6 +112,11 @@ export function parseIntegerFlag(
   });
 }
 
+/** The flag's field of an error's JSON path: loggingPolicy.beta is --logging-policy's. */
+function flagFieldOf(field: string): string {
+  return field.split('.')[0];
+}
+
 /** Turns flags into a validated config; errors name the flag. */
 export function configFromFlags(
   flags: GenerateFlags,
@@ -139,6 +147,14 @@ export function configFromFlags(
     request.tfrecordCompression =
       flags.tfrecordCompression.toUpperCase() as DatasetConfig['tfrecordCompression'];
   }
+  if (flags.loggingPolicy !== undefined) {
+    // resolveConfig validates it
+    request.loggingPolicy = parseJsonFlag(
+      flags.loggingPolicy,
+      '--logging-policy',
+      'loggingPolicy',
+    );
+  }
   const version =
     parseIntegerFlag(
       flags.datasetVersion,
@@ -151,10 +167,10 @@ export function configFromFlags(
     if (
       error instanceof InvalidArgumentError &&
       error.field &&
-      FLAG_OF[error.field]
+      FLAG_OF[flagFieldOf(error.field)]
     ) {
       // "shards must be ..." -> "--shards must be ...", as --shards always said.
-      const flag = FLAG_OF[error.field];
+      const flag = FLAG_OF[flagFieldOf(error.field)];
       const message =
         error.field === 'shards' && error.message.startsWith(error.field)
           ? flag + error.message.slice(error.field.length)

@@ -89,6 +89,10 @@ export function buildProgram(): Command {
     )
     .option('--tfrecord-compression <c>', 'none or gzip (default none)')
     .option(
+      '--logging-policy <json>',
+      'draw each row\'s creative by a logging policy and add a pscore column (docs/design.md §12): {"type":"uniform"}, {"type":"softmax","beta":B}, {"type":"epsilon-greedy","epsilon":E}; optional "scoreNoise":S and, for softmax and epsilon-greedy, "adaptive":{"updateEveryBlocks":K} (adds policy_epoch). Default: none (uniform draw, no pscore)',
+    )
+    .option(
       '--shards <s>',
       'write S shards per format, dataset_v{N}-00000-of-000SS.*, S in 1..min(1024, ceil(rows / 65536)), the 65536-row blocks split evenly (default 1 up to 33554432 rows, else ceil(rows / 16777216))',
     )

@@ -4,6 +4,7 @@
  */
 import {randomInt} from 'node:crypto';
 import {InvalidArgumentError} from '../errors.js';
+import {parseLoggingPolicy, type LoggingPolicy} from '../policy/spec.js';
 import {resolveShardCount} from './shard-plan.js';
 
 export const FORMATS = ['parquet', 'tfrecord'] as const;
@@ -32,10 +33,18 @@ export interface DatasetConfig {
   seed: number;
   formats: Format[];
   tfrecordCompression: TfrecordCompression;
+  /**
+   * How each row's creative is drawn (docs/design.md §12), resolved. Absent
+   * (no such key): the uniform draw of §2 and no `pscore` column, the bytes
+   * of a dataset made before logging policies existed.
+   */
+  loggingPolicy?: LoggingPolicy;
 }
 
-/** What a caller may send: any subset of the fields. */
-export type DatasetRequest = Partial<DatasetConfig>;
+/** What a caller may send: any subset of the fields (a policy as JSON, not yet resolved). */
+export type DatasetRequest = Partial<Omit<DatasetConfig, 'loggingPolicy'>> & {
+  loggingPolicy?: unknown;
+};
 
 /**
  * The shard count of a config as stored: records and metadata written
@@ -79,6 +88,7 @@ const FIELDS = [
   'seed',
   'formats',
   'tfrecordCompression',
+  'loggingPolicy',
 ] as const;
 
 function describe(value: unknown): string {
@@ -192,26 +202,36 @@ export function resolveConfig(
     limits.maxSamples,
     () => DEFAULTS.nSamples,
   );
-  return {
+  // 1 up to 33,554,432 rows, else ceil(nSamples / 16,777,216); bounds in shard-plan.ts
+  const shards = resolveShardCount(nSamples, record.shards, 'shards');
+  const nTargetStoreIds = integerIn(
+    record,
+    'nTargetStoreIds',
+    1,
+    limits.maxTargetStoreIds,
+    () => DEFAULTS.nTargetStoreIds,
+  );
+  const nCreativePackIds = integerIn(
+    record,
+    'nCreativePackIds',
+    1,
+    limits.maxCreativePackIds,
+    () => DEFAULTS.nCreativePackIds,
+  );
+  const config: DatasetConfig = {
     nSamples,
-    // 1 up to 33,554,432 rows, else ceil(nSamples / 16,777,216); bounds in shard-plan.ts
-    shards: resolveShardCount(nSamples, record.shards, 'shards'),
-    nTargetStoreIds: integerIn(
-      record,
-      'nTargetStoreIds',
-      1,
-      limits.maxTargetStoreIds,
-      () => DEFAULTS.nTargetStoreIds,
-    ),
-    nCreativePackIds: integerIn(
-      record,
-      'nCreativePackIds',
-      1,
-      limits.maxCreativePackIds,
-      () => DEFAULTS.nCreativePackIds,
-    ),
+    shards,
+    nTargetStoreIds,
+    nCreativePackIds,
     seed: integerIn(record, 'seed', 0, MAX_SEED, drawSeed),
     formats: formatsOf(record.formats),
     tfrecordCompression: compressionOf(record.tfrecordCompression),
   };
+  // Only when given: a config without the key is a dataset without a policy.
+  if (record.loggingPolicy !== undefined) {
+    config.loggingPolicy = parseLoggingPolicy(record.loggingPolicy, {
+      nCreativePackIds,
+    });
+  }
+  return config;
 }

@@ -14,7 +14,7 @@ import {
   type DatasetModel,
 } from '../dataset/model.js';
 import type {RowBlock} from '../dataset/rows.js';
-import {INT64, UTF8_STRING, type ValueType} from './value-types.js';
+import {FLOAT64, INT64, UTF8_STRING, type ValueType} from './value-types.js';
 
 /**
  * What the column list depends on: the parts of a dataset's config that
@@ -109,11 +109,45 @@ export const LABEL = column({
   sample: 1,
 });
 
-/** Every column a dataset can have, in file order (rowSchemaFor picks a dataset's). */
-export const ROW_COLUMNS: readonly ColumnDeclaration[] = [
+/**
+ * pi_b(c | m(c)) of the row's creative under the logging policy it was
+ * drawn by (docs/design.md §12); an adaptive policy's pi_e of the row's
+ * epoch. Per row, so that one declaration covers fixed and adaptive
+ * policies: the Parquet writer's dictionary then holds one value per
+ * creative (per creative and epoch when adaptive), and the TFRecord encoder
+ * patches a creative's record only when its value changes.
+ */
+export const PSCORE = column({
+  name: 'pscore',
+  type: FLOAT64,
+  repetition: 'REQUIRED',
+  source: {from: 'row', field: 'pscore'},
+  sample: 0.5,
+  presentWhen: 'loggingPolicy',
+});
+
+/** The adaptive policy's epoch e = floor(block / updateEveryBlocks) of the row. */
+export const POLICY_EPOCH = column({
+  name: 'policy_epoch',
+  type: INT64,
+  repetition: 'REQUIRED',
+  source: {from: 'row', field: 'policy_epoch'},
+  sample: 0,
+  presentWhen: 'loggingPolicy.adaptive',
+});
+
+/** The columns every dataset has (docs/design.md §2), in file order. */
+export const BASE_COLUMNS: readonly ColumnDeclaration[] = [
   TARGET_STORE_ID,
   CREATIVE_PACK_ID,
   LABEL,
+];
+
+/** Every column a dataset can have, in file order (rowSchemaFor picks a dataset's). */
+export const ROW_COLUMNS: readonly ColumnDeclaration[] = [
+  ...BASE_COLUMNS,
+  PSCORE,
+  POLICY_EPOCH,
 ];
 
 /** The columns every dataset has, with the statistics' roles. */

@@ -21,10 +21,16 @@ import {
   type ObjectRecord,
   type TargetTally,
 } from '../metadata/document.js';
+import type {LoggingHead} from '../metadata/logging.js';
 import {writeMetadata} from '../metadata/write.js';
 import type {DatasetModel} from '../dataset/model.js';
 import {shardFileName} from '../dataset/object-names.js';
-import {drawBlock, newRowBlock} from '../dataset/rows.js';
+import {
+  BASE_SCHEMA,
+  rowSchemaFor,
+  type RowSchema,
+} from '../formats/row-schema.js';
+import {rowDrawerFor} from '../policy/row-drawer.js';
 import type {ShardRange} from '../dataset/shard-plan.js';
 import type {DatasetDestination} from '../storage/destination.js';
 import {SharedSlots} from '../storage/sinks/shared-slots.js';
@@ -116,9 +122,15 @@ export async function writeShard(request: ShardRequest): Promise<WrittenShard> {
       files.push({format, name, checksum, entry});
     }
     const rowsStarted = performance.now();
-    const buffers = request.buffers ?? new ShardBuffers(model);
+    const schema = rowSchemaFor(config);
+    const buffers =
+      request.buffers ?? new ShardBuffers(model, TFRECORD_SLOTS, schema);
     if (buffers.model !== model)
       throw new Error('ShardBuffers were made for another model');
+    if (buffers.schema.names.join() !== schema.names.join())
+      throw new Error(
+        `ShardBuffers were made for columns ${buffers.schema.names.join(', ')}, this config has ${schema.names.join(', ')}`,
+      );
     const tally = await streamRows(
       config,
       buffers,
@@ -217,6 +229,8 @@ export function assembleMetadata(args: {
   createdAt: Date;
   model: DatasetModel;
   shards: Array<ShardResult | ShardSummary>;
+  /** the logging members (metadata/logging.ts), with a policy */
+  logging?: LoggingHead;
 }): MetadataHead {
   const {config, model} = args;
   const shards = args.shards.map(s => summaryOf(model, s));
@@ -237,6 +251,7 @@ export function assembleMetadata(args: {
     config,
     objects: objectsOf(config, shards),
     empirical: empiricalOf(model, targets),
+    logging: args.logging,
   });
 }
 
@@ -246,10 +261,15 @@ export async function writeMetadataFile(
   name: string,
   head: MetadataHead,
   model: DatasetModel,
+  /** pi_b per creative: logging_probs (a non-adaptive logging policy) */
+  loggingProbabilities?: Float64Array,
 ): Promise<ObjectDigests & {name: string}> {
   const sink = await destination.open('metadata', name);
   try {
-    return {name, ...(await writeMetadata(sink, head, model))};
+    return {
+      name,
+      ...(await writeMetadata(sink, head, model, loggingProbabilities)),
+    };
   } catch (error) {
     await sink.abort(error).catch(() => undefined);
     throw error;
@@ -284,10 +304,14 @@ export class ShardBuffers {
     readonly model: DatasetModel,
     /** TFRecord blocks in flight (each ~8 MB at the default shape) */
     readonly slotCount = TFRECORD_SLOTS,
+    /** the columns of the configs these buffers serve (rowSchemaFor) */
+    readonly schema: RowSchema = BASE_SCHEMA,
   ) {}
 
   tfrecord(): TfrecordBlockEncoder {
-    return (this.encoder ??= new TfrecordBlockEncoder(this.model));
+    return (this.encoder ??= new TfrecordBlockEncoder(this.model, {
+      schema: this.schema,
+    }));
   }
 
   slots(): SharedSlots {
@@ -311,7 +335,10 @@ async function streamRows(
   const tfrecord = tfrecordFile && buffers.tfrecord();
   const parquet =
     parquetFile &&
-    new ParquetDatasetWriter(model, {createdBy: PARQUET_CREATED_BY});
+    new ParquetDatasetWriter(model, {
+      createdBy: PARQUET_CREATED_BY,
+      schema: buffers.schema,
+    });
   const slots = tfrecord && buffers.slots();
   const tally = new RowTally(model.creativeIds.length);
 
@@ -334,14 +361,15 @@ async function streamRows(
   };
 
   if (parquet) writeParquet(parquet.start());
-  const block = newRowBlock();
+  const drawer = rowDrawerFor(config, model);
+  const block = drawer.newBlock();
   const rows = shard.end - shard.start;
   for (
     let b = shard.firstBlock;
     b < shard.endBlock && failure === undefined;
     b++
   ) {
-    drawBlock(model, config.seed, config.nSamples, b, block);
+    drawer.draw(b, block);
     tally.add(block.creative, block.label, block.count);
     if (tfrecord && tfrecordFile && slots) {
       const slot = await slots.acquire();

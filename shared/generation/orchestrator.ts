@@ -14,6 +14,7 @@ import type {ShardPlan} from '../dataset/shard-plan.js';
 import type {ObjectDigests} from '../digest/digests.js';
 import type {MetadataHead} from '../metadata/document.js';
 import type {DatasetDestination} from '../storage/destination.js';
+import {loggingMetadataOf} from '../metadata/logging.js';
 import {
   assembleMetadata,
   shardNames,
@@ -139,12 +140,15 @@ export async function commitVersion(args: {
   destination: DatasetDestination;
   name: string;
 }): Promise<Pick<GeneratedDataset, 'metadata' | 'metadataObject'>> {
-  const metadata = assembleMetadata(args);
+  // With a logging policy: its members, computed once (an adaptive log's epochs replayed).
+  const logging = loggingMetadataOf(args.config, args.model);
+  const metadata = assembleMetadata({...args, logging: logging?.head});
   const metadataObject = await writeMetadataFile(
     args.destination,
     args.name,
     metadata,
     args.model,
+    logging?.probabilities,
   );
   return {metadata, metadataObject};
 }

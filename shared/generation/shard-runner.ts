@@ -4,6 +4,7 @@
  * service's one shard per delivery), or worker threads
  * (thread-shard-runner.ts: the CLI's `--shards S --workers W`).
  */
+import {rowSchemaFor} from '../formats/row-schema.js';
 import type {DatasetConfig, Format} from '../dataset/config.js';
 import type {DatasetModel} from '../dataset/model.js';
 import type {ShardRange} from '../dataset/shard-plan.js';
@@ -67,10 +68,13 @@ export class InProcessShardRunner implements ShardRunner {
     const digests = (this.digests ??= new DigestPool({
       inline: rows <= ROWS_PER_BLOCK,
     }));
-    const buffers = new ShardBuffers(
-      model,
-      this.options.slots ?? TFRECORD_SLOTS,
-    );
+    const buffers = tasks[0]
+      ? new ShardBuffers(
+          model,
+          this.options.slots ?? TFRECORD_SLOTS,
+          rowSchemaFor(tasks[0].config),
+        )
+      : undefined;
     const results: ShardResult[] = [];
     for (const [i, task] of tasks.entries()) {
       const written = await writeShard({

@@ -4,6 +4,7 @@
  * if the version fails. Memory per worker is one block pipeline (TFRecord
  * slots, one Parquet row group), whatever the shard's size.
  */
+import {rowSchemaFor} from '../formats/row-schema.js';
 import {workerData} from 'node:worker_threads';
 import type {DatasetConfig} from '../dataset/config.js';
 import {DirectoryDestination} from '../storage/directory-destination.js';
@@ -56,20 +57,25 @@ function sampleMemory(): void {
 const INLINE_SLOTS = 4;
 
 /** Model and buffers, kept while the worker writes shards of one config. */
+/** The model and the columns: what buffers may be shared across. */
+function buffersKey(config: DatasetConfig): string {
+  return `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}/${rowSchemaFor(config).names.join(',')}`;
+}
+
 function takeBuffers(config: DatasetConfig): ShardBuffers {
-  const key = `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}`;
+  const key = buffersKey(config);
   if (free?.key !== key) free = {key, model: buildModel(config), buffers: []};
   const kept = free.buffers.pop();
   if (kept) return kept;
   return new ShardBuffers(
     free.model,
     options.digests === 'inline' ? INLINE_SLOTS : TFRECORD_SLOTS,
+    rowSchemaFor(config),
   );
 }
 
 function giveBack(config: DatasetConfig, buffers: ShardBuffers): void {
-  const key = `${config.seed}/${config.nTargetStoreIds}/${config.nCreativePackIds}`;
-  if (free?.key === key) free.buffers.push(buffers);
+  if (free?.key === buffersKey(config)) free.buffers.push(buffers);
 }
 
 serveTasks<DirectoryShardTask, ShardTaskResult, number>(

@@ -7,6 +7,7 @@ import type {DatasetConfig, Format} from '../dataset/config.js';
 import type {ObjectDigests} from '../digest/digests.js';
 import type {DatasetModel} from '../dataset/model.js';
 import {GENERATOR} from '../dataset/generator-version.js';
+import type {LoggingHead} from './logging.js';
 
 export const METADATA_SCHEMA_VERSION = 1;
 
@@ -52,7 +53,13 @@ export interface Empirical {
   perTargetStore: Record<string, TargetStoreObservation>;
 }
 
-export interface DatasetMetadata {
+/** Only in the metadata of a dataset drawn under a logging policy (docs/design.md §12). */
+export interface LoggingMembers extends LoggingHead {
+  /** pi_b(c | m(c)) per creative id, in creative index order (absent when adaptive) */
+  logging_probs?: Record<string, number>;
+}
+
+export interface DatasetMetadata extends Partial<LoggingMembers> {
   schemaVersion: number;
   version: number;
   createdAt: string;
@@ -75,8 +82,14 @@ export const PROBABILITY_MAPS = [
 ] as const;
 export type ProbabilityMapKey = (typeof PROBABILITY_MAPS)[number];
 
-/** Everything of the metadata but the four maps: small whatever the config. */
-export type MetadataHead = Omit<DatasetMetadata, ProbabilityMapKey>;
+/** The per-creative map a logging policy adds (streamed like the four). */
+export const LOGGING_PROBS = 'logging_probs';
+
+/** Everything of the metadata but the per-creative maps: small whatever the config. */
+export type MetadataHead = Omit<
+  DatasetMetadata,
+  ProbabilityMapKey | typeof LOGGING_PROBS
+>;
 
 /** The members of metadata_v{N}.json in the order they are written. */
 export const METADATA_KEYS = [
@@ -88,6 +101,12 @@ export const METADATA_KEYS = [
   ...PROBABILITY_MAPS,
   'objects',
   'empirical',
+  // only with a logging policy; policy_epochs only when it is adaptive
+  'logging_policy',
+  LOGGING_PROBS,
+  'policy_values',
+  'best_creative',
+  'policy_epochs',
 ] as const satisfies ReadonlyArray<keyof DatasetMetadata>;
 
 /** Per-creative counts, accumulated while the rows stream past. */
@@ -228,6 +247,8 @@ export interface MetadataInputs {
   config: DatasetConfig;
   objects: Partial<Record<Format, FormatObjects>>;
   empirical: Empirical;
+  /** the logging members (metadata/logging.ts loggingMetadataOf), with a policy */
+  logging?: LoggingHead;
 }
 
 export function metadataHead(args: MetadataInputs): MetadataHead {
@@ -239,6 +260,7 @@ export function metadataHead(args: MetadataInputs): MetadataHead {
     config: args.config,
     objects: args.objects,
     empirical: args.empirical,
+    ...args.logging,
   };
 }
 
@@ -248,10 +270,17 @@ export function metadataHead(args: MetadataInputs): MetadataHead {
  * for small configs and for tests, which check that both give the same bytes.
  */
 export function buildMetadata(
-  args: MetadataInputs & {model: DatasetModel},
+  args: MetadataInputs & {
+    model: DatasetModel;
+    /** pi_b per creative: metadata.logging_probs (a non-adaptive policy) */
+    loggingProbabilities?: Float64Array;
+  },
 ): DatasetMetadata {
-  const {model} = args;
+  const {model, loggingProbabilities} = args;
   return metadataOf(metadataHead(args), {
+    ...(loggingProbabilities && {
+      logging_probs: mapOf(model.creativeIds, c => loggingProbabilities[c]),
+    }),
     target_store_id_probs: mapOf(model.targetIds, t => model.targetProbs[t]),
     creative_pack_id_probs: mapOf(
       model.creativeIds,
@@ -265,21 +294,20 @@ export function buildMetadata(
   });
 }
 
-/** The document from its head and its four maps, its members in METADATA_KEYS order. */
+/**
+ * The document from its head and its per-creative maps, its members in
+ * METADATA_KEYS order; members a dataset lacks (no policy) are absent.
+ */
 export function metadataOf(
   head: MetadataHead,
-  maps: Pick<DatasetMetadata, ProbabilityMapKey>,
+  maps: Pick<DatasetMetadata, ProbabilityMapKey | typeof LOGGING_PROBS>,
 ): DatasetMetadata {
-  return {
-    schemaVersion: head.schemaVersion,
-    version: head.version,
-    createdAt: head.createdAt,
-    generator: head.generator,
-    config: head.config,
-    ...maps,
-    objects: head.objects,
-    empirical: head.empirical,
-  };
+  const parts: Record<string, unknown> = {...head, ...maps};
+  const metadata: Record<string, unknown> = {};
+  for (const key of METADATA_KEYS) {
+    if (parts[key] !== undefined) metadata[key] = parts[key];
+  }
+  return metadata as unknown as DatasetMetadata;
 }
 
 /** The file's bytes, built whole: pretty-printed with two spaces, one final newline. */

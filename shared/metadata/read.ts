@@ -11,6 +11,7 @@
 import {JSONParser} from '@streamparser/json';
 import {checkHead} from './check.js';
 import {
+  LOGGING_PROBS,
   METADATA_KEYS,
   metadataOf,
   PROBABILITY_MAPS,
@@ -58,8 +59,12 @@ export interface ReadMetadataOptions {
 /** 1,000,000 creatives and 10,000 target stores take ~150 MB; anything past this is not ours. */
 export const METADATA_MAX_BYTES = 512 * 1024 * 1024;
 
+// logging_probs (one entry per creative, like the four maps) is parsed past,
+// not kept: whoever needs pi_b recomputes it from the config (exactly).
 const HEAD_KEYS = METADATA_KEYS.filter(
-  key => !(PROBABILITY_MAPS as readonly string[]).includes(key),
+  key =>
+    key !== LOGGING_PROBS &&
+    !(PROBABILITY_MAPS as readonly string[]).includes(key),
 );
 
 const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);

@@ -12,6 +12,7 @@ import {createHash} from 'node:crypto';
 import type {ObjectDigests} from '../digest/digests.js';
 import {crc32c, crc32cBase64} from '../formats/crc32c.js';
 import {
+  LOGGING_PROBS,
   METADATA_KEYS,
   PROBABILITY_MAPS,
   type MetadataHead,
@@ -35,7 +36,12 @@ function numberJson(value: number): string {
   return Number.isFinite(value) ? String(value) : 'null';
 }
 
-function mapSources(model: DatasetModel): Record<ProbabilityMapKey, MapSource> {
+type StreamedMapKey = ProbabilityMapKey | typeof LOGGING_PROBS;
+
+function mapSources(
+  model: DatasetModel,
+  loggingProbabilities: Float64Array | undefined,
+): Partial<Record<StreamedMapKey, MapSource>> {
   const targetKeys = model.targetIds.map(id => JSON.stringify(id));
   const creativeKey = (c: number) => JSON.stringify(model.creativeIds[c]);
   const nCreatives = model.creativeIds.length;
@@ -60,11 +66,21 @@ function mapSources(model: DatasetModel): Record<ProbabilityMapKey, MapSource> {
       key: creativeKey,
       value: c => numberJson(model.pairProbs[c]),
     },
+    ...(loggingProbabilities && {
+      [LOGGING_PROBS]: {
+        count: nCreatives,
+        key: creativeKey,
+        value: (c: number) => numberJson(loggingProbabilities[c]),
+      },
+    }),
   };
 }
 
-function isMapKey(key: string): key is ProbabilityMapKey {
-  return (PROBABILITY_MAPS as readonly string[]).includes(key);
+function isMapKey(key: string): key is StreamedMapKey {
+  return (
+    key === LOGGING_PROBS ||
+    (PROBABILITY_MAPS as readonly string[]).includes(key)
+  );
 }
 
 /** The file's bytes, in order, in chunks of about METADATA_CHUNK_CHARS. */
@@ -72,19 +88,24 @@ export function* metadataChunks(
   head: MetadataHead,
   model: DatasetModel,
   chunkChars = METADATA_CHUNK_CHARS,
+  /** pi_b per creative: logging_probs, with a non-adaptive policy */
+  loggingProbabilities?: Float64Array,
 ): Generator<Buffer> {
-  const maps = mapSources(model);
+  const maps = mapSources(model, loggingProbabilities);
   let text = '{';
   let firstMember = true;
   for (const key of METADATA_KEYS) {
+    const map = isMapKey(key) ? maps[key] : undefined;
+    const member = isMapKey(key) ? undefined : head[key];
+    // Members a dataset lacks (the logging ones, without a policy) are left out.
+    if (map === undefined && member === undefined) continue;
     text += `${firstMember ? '' : ','}\n  ${JSON.stringify(key)}: `;
     firstMember = false;
-    if (!isMapKey(key)) {
+    if (map === undefined) {
       // Nested members are small: stringify them whole, indented one level.
-      text += JSON.stringify(head[key], null, 2).replace(/\n/g, '\n  ');
+      text += JSON.stringify(member, null, 2).replace(/\n/g, '\n  ');
       continue;
     }
-    const map = maps[key];
     if (map.count === 0) {
       text += '{}';
       continue;
@@ -111,12 +132,18 @@ export async function writeMetadata(
   sink: ByteSink,
   head: MetadataHead,
   model: DatasetModel,
+  loggingProbabilities?: Float64Array,
 ): Promise<ObjectDigests> {
   let crc = 0;
   let bytes = 0;
   const md5 = createHash('md5');
   const sha256 = createHash('sha256');
-  for (const chunk of metadataChunks(head, model)) {
+  for (const chunk of metadataChunks(
+    head,
+    model,
+    METADATA_CHUNK_CHARS,
+    loggingProbabilities,
+  )) {
     crc = crc32c(chunk, crc);
     md5.update(chunk);
     sha256.update(chunk);

@@ -10,3 +10,4 @@ export * from './adaptive.js';
 export * from './adaptive-replay.js';
 export * from './logging.js';
 export * from './evaluate-version.js';
+export * from './row-drawer.js';

@@ -8,7 +8,7 @@
 import type {DatasetConfig} from '../dataset/config.js';
 import type {DatasetModel} from '../dataset/model.js';
 import {DataLossError, InvalidArgumentError} from '../errors.js';
-import {replayAdaptiveEpochs} from './adaptive-replay.js';
+import {replayAdaptiveEpochs, type ReplayedEpoch} from './adaptive-replay.js';
 import {rowWeightedValue} from './adaptive.js';
 import {policyProbabilities, uniformProbabilities} from './probabilities.js';
 import {trueScores} from './scores.js';
@@ -18,7 +18,7 @@ import {policyValue, uniformValue} from './values.js';
 /** The config members the logging policy depends on. */
 export type LoggingConfig = Pick<
   DatasetConfig,
-  'seed' | 'nSamples' | 'nCreativePackIds'
+  'seed' | 'nSamples' | 'nCreativePackIds' | 'loggingPolicy'
 >;
 
 /**
@@ -27,9 +27,10 @@ export type LoggingConfig = Pick<
  * never the caller's bad argument.
  */
 export function recordedLoggingPolicy(
-  config: Pick<DatasetConfig, 'nCreativePackIds'>,
+  config: Pick<DatasetConfig, 'nCreativePackIds' | 'loggingPolicy'>,
 ): LoggingPolicy | undefined {
-  const value = (config as {loggingPolicy?: unknown}).loggingPolicy;
+  // As recorded: parsed again, not trusted to be the resolved form.
+  const value: unknown = config.loggingPolicy;
   if (value === undefined) return undefined;
   try {
     return parseLoggingPolicy(value, {
@@ -51,6 +52,8 @@ export interface VersionLogging {
   probabilities: Float64Array;
   /** V(pi_b); no policy: V(uniform) exactly; adaptive: the row-weighted mean */
   value: number;
+  /** adaptive: each epoch's rows and V(pi_e) */
+  epochs?: ReplayedEpoch[];
 }
 
 /** The logging policy of the version with this config and model. */
@@ -79,6 +82,7 @@ export function versionLogging(
       policy,
       probabilities: replay.mixture,
       value: rowWeightedValue(replay.epochs, config.nSamples),
+      epochs: replay.epochs,
     };
   }
   const scores =

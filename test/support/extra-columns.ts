@@ -12,7 +12,7 @@ import {ParquetDatasetWriter} from '../../shared/formats/parquet/dataset-writer.
 import {TfrecordBlockEncoder} from '../../shared/formats/tfrecord/block-encoder.js';
 import {buildModel, type DatasetModel} from '../../shared/dataset/model.js';
 import {
-  ROW_COLUMNS,
+  BASE_COLUMNS,
   rowSchemaFor,
   type ColumnDeclaration,
   type RowSchema,
@@ -60,7 +60,7 @@ export const EPOCH_SCORE: ColumnDeclaration<'epoch_score', number> = {
 };
 
 export const EXTRA_DECLARATION: readonly ColumnDeclaration[] = [
-  ...ROW_COLUMNS,
+  ...BASE_COLUMNS,
   CREATIVE_SCORE,
   ROW_EPOCH,
   EPOCH_SCORE,

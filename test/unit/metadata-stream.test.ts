@@ -9,6 +9,7 @@ import {
   serializeMetadata,
   type MetadataInputs,
 } from '../../shared/metadata/document.js';
+import {loggingMetadataOf} from '../../shared/metadata/logging.js';
 import {readMetadata} from '../../shared/metadata/read.js';
 import {metadataChunks, writeMetadata} from '../../shared/metadata/write.js';
 import {buildModel} from '../../shared/dataset/model.js';
@@ -68,6 +69,61 @@ describe('metadata stream', () => {
         JSON.parse(JSON.stringify(buildMetadata({...inputs, model}))),
       );
       if (chunkChars === 4096) assert.ok(chunks.length > 5);
+    });
+  }
+
+  for (const loggingPolicy of [
+    {type: 'softmax', beta: 7, scoreNoise: 0.1},
+    {type: 'epsilon-greedy', epsilon: 0.1, adaptive: {updateEveryBlocks: 1}},
+  ]) {
+    it(`with ${JSON.stringify(loggingPolicy)}: the logging members, after empirical, the bytes of the whole-object builder`, () => {
+      const {model, inputs: base} = inputsFor(7, 300);
+      const config = resolveConfig({...base.config, loggingPolicy});
+      const logging = loggingMetadataOf(config, model);
+      assert.ok(logging);
+      const inputs = {...base, config, logging: logging.head};
+      const whole = serializeMetadata(
+        buildMetadata({
+          ...inputs,
+          model,
+          loggingProbabilities: logging.probabilities,
+        }),
+      );
+      const streamed = Buffer.concat([
+        ...metadataChunks(
+          metadataHead(inputs),
+          model,
+          512,
+          logging.probabilities,
+        ),
+      ]);
+      assert.equal(streamed.toString(), whole.toString());
+      const parsed = JSON.parse(streamed.toString()) as Record<string, unknown>;
+      const adaptive = 'adaptive' in loggingPolicy;
+      assert.deepEqual(
+        Object.keys(parsed).slice(-5),
+        adaptive
+          ? [
+              'empirical',
+              'logging_policy',
+              'policy_values',
+              'best_creative',
+              'policy_epochs',
+            ]
+          : [
+              'empirical',
+              'logging_policy',
+              'logging_probs',
+              'policy_values',
+              'best_creative',
+            ],
+      );
+      if (!adaptive) {
+        const probs = Object.values(
+          parsed.logging_probs as Record<string, number>,
+        );
+        assert.deepEqual(probs, Array.from(logging.probabilities ?? []));
+      }
     });
   }
 

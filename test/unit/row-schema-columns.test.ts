@@ -32,7 +32,7 @@ import {readTfrecordRows} from '../../shared/formats/tfrecord/tfrecord-rows.js';
 import {
   BASE_SCHEMA,
   LABEL,
-  ROW_COLUMNS,
+  BASE_COLUMNS,
   rowSchemaDescription,
   rowSchemaFor,
   rowSchemaOf,
@@ -89,7 +89,7 @@ describe('the column list of a config', () => {
     assert.deepEqual(rowSchemaFor(config).names, base);
     assert.deepEqual(BASE_SCHEMA.names, base);
     assert.deepEqual(
-      ROW_COLUMNS.map(c => c.name),
+      BASE_COLUMNS.map(c => c.name),
       base,
     );
   });
@@ -103,7 +103,7 @@ describe('the column list of a config', () => {
           ? {from: 'row', field: 'score'}
           : {from: 'creative', dictionary: model => model.pairProbs},
     };
-    const declaration = [...ROW_COLUMNS, perConfig];
+    const declaration = [...BASE_COLUMNS, perConfig];
     const fixed = rowSchemaFor({loggingPolicy: {}}, declaration);
     const adaptive = rowSchemaFor(ADAPTIVE, declaration);
     assert.equal(fixed.columns[3].source.from, 'creative');
@@ -116,17 +116,17 @@ describe('the column list of a config', () => {
 
   it('refuses a schema without the base columns, with a name twice, or a string per row', () => {
     assert.throws(
-      () => rowSchemaOf([ROW_COLUMNS[0], ROW_COLUMNS[1]]),
+      () => rowSchemaOf([BASE_COLUMNS[0], BASE_COLUMNS[1]]),
       /every dataset has column label/,
     );
     assert.throws(
-      () => rowSchemaOf([...ROW_COLUMNS, ROW_EPOCH, ROW_EPOCH]),
+      () => rowSchemaOf([...BASE_COLUMNS, ROW_EPOCH, ROW_EPOCH]),
       /row_epoch is declared twice/,
     );
     assert.throws(
       () =>
         rowSchemaOf([
-          ...ROW_COLUMNS,
+          ...BASE_COLUMNS,
           {
             name: 'tag',
             type: UTF8_STRING,
@@ -189,7 +189,7 @@ describe('FLOAT64 and INT64 values', () => {
   });
 
   it('write their feature bytes as protobufjs does, and their sizes add up', () => {
-    const schema = rowSchemaOf([...ROW_COLUMNS, EPOCH_SCORE, ROW_EPOCH]);
+    const schema = rowSchemaOf([...BASE_COLUMNS, EPOCH_SCORE, ROW_EPOCH]);
     const ints = [0, 1, 127, 128, 16_383, 16_384, 2 ** 31 - 1, 2 ** 40, -1];
     const floats = [0, -0, 0.1, 1 / 3, 1e-45, 3.5e38, NaN, -Infinity];
     for (const epoch of ints) {
@@ -351,7 +351,7 @@ describe('ParquetDatasetWriter with per-row columns', () => {
   });
 
   it('keeps -0 and 0 apart', async () => {
-    const schema = rowSchemaOf([...ROW_COLUMNS, EPOCH_SCORE]);
+    const schema = rowSchemaOf([...BASE_COLUMNS, EPOCH_SCORE]);
     const model = buildModel({
       seed: 2,
       nTargetStoreIds: 1,

@@ -20,6 +20,7 @@ import {
   BASE_SCHEMA,
   CREATIVE_PACK_ID,
   LABEL,
+  BASE_COLUMNS,
   ROW_COLUMNS,
   rowSchemaDescription,
   TARGET_STORE_ID,
@@ -181,8 +182,18 @@ describe('row schema', () => {
       }
     }
     assert.deepEqual(
-      ROW_COLUMNS.map(c => c.name),
+      BASE_COLUMNS.map(c => c.name),
       [TARGET_STORE_ID.name, CREATIVE_PACK_ID.name, LABEL.name],
+    );
+    assert.deepEqual(
+      ROW_COLUMNS.map(c => [c.name, c.presentWhen ?? null]),
+      [
+        [TARGET_STORE_ID.name, null],
+        [CREATIVE_PACK_ID.name, null],
+        [LABEL.name, null],
+        ['pscore', 'loggingPolicy'],
+        ['policy_epoch', 'loggingPolicy.adaptive'],
+      ],
     );
   });
 
@@ -219,11 +230,13 @@ describe('row schema', () => {
           c.tf.dtype,
         ],
       ),
-      BASE_SCHEMA.columns.map(c => [
-        c.name,
-        c.type.parquet.type,
-        c.type.tf.dtype,
-      ]),
+      [
+        ['target_store_id', 'BYTE_ARRAY', 'string'],
+        ['creative_pack_id', 'BYTE_ARRAY', 'string'],
+        ['label', 'INT64', 'int64'],
+        ['pscore', 'DOUBLE', 'float32'],
+        ['policy_epoch', 'INT64', 'int64'],
+      ],
     );
     for (const role of Object.values(description.roles))
       assert.ok(BASE_SCHEMA.names.includes(role as string), String(role));
