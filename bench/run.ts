@@ -115,6 +115,10 @@ interface Options {
   rssSizes: number[];
   /** the local-stack section's sizes (each: one file, then 16 shards) */
   stackSizes: number[];
+  /** the local-stack section's shard counts (default 1 and 16) */
+  stackShards: number[];
+  /** JSON of a loggingPolicy for the local-stack section's requests */
+  stackPolicy?: string;
   skip: Set<string>;
   only: Set<ProducerName>;
   seed: number;
@@ -153,6 +157,8 @@ function parseOptions(argv: string[]): Options {
       sizes: {type: 'string'},
       'rss-sizes': {type: 'string'},
       'stack-sizes': {type: 'string'},
+      'stack-shards': {type: 'string'},
+      'stack-policy': {type: 'string'},
       skip: {type: 'string', multiple: true, default: []},
       only: {type: 'string'},
       seed: {type: 'string', default: '42'},
@@ -182,6 +188,8 @@ function parseOptions(argv: string[]): Options {
         '                     at a size whose TFRecord the disk cannot hold (1B rows: 121 GB)',
         '  --stack-sizes N,N  the local stack, one file then 16 shards, POST to ready, whole-stack peak RSS',
         '                     (default 10000000,100000000; --quick: none; "none" skips; ~12 GB of disk at 100M)',
+        "  --stack-shards N,N the local-stack section's shard counts (default 1,16)",
+        "  --stack-policy J   a loggingPolicy (JSON) in the local-stack section's requests",
         '  --skip P@N         skip producer P at N rows (P: ours, shards16w1, shards16w2, floor, vectorised, notebook;',
         '                     P alone: all sizes;',
         '                     "rss" skips the RSS runs, "stack" the local-stack runs); repeatable, or comma-separated',
@@ -259,6 +267,11 @@ function parseOptions(argv: string[]): Options {
     sizes: only.size > 0 ? sizes : [],
     rssSizes: only.size > 0 ? rssSizes : [],
     stackSizes: stackRuns ? stackSizes : [],
+    stackShards: parseCountList(
+      values['stack-shards'] ?? STACK_SHARD_COUNTS.join(','),
+      '--stack-shards',
+    ),
+    stackPolicy: values['stack-policy'],
     skip,
     only,
     seed: Number(values.seed),
@@ -704,11 +717,12 @@ async function main(): Promise<void> {
 
   const stackRuns: StackRun[] = [];
   for (const rows of opts.stackSizes) {
-    for (const shards of STACK_SHARD_COUNTS) {
+    for (const shards of opts.stackShards) {
       say(
         `running the local stack at ${fmtInt(rows)} rows, ${shards === 1 ? 'one file' : `${shards} shards`}${expectation('ours', rows)}`,
       );
       const run = await measureStackRun(rows, shards, {
+        loggingPolicy: opts.stackPolicy,
         tmp: opts.tmp,
         seed: opts.seed,
         log: line => say(`  ${line}`),
@@ -757,6 +771,8 @@ async function main(): Promise<void> {
       skip: [...opts.skip],
       only: [...opts.only],
       stackSizes: opts.stackSizes,
+      stackShards: opts.stackShards,
+      stackPolicy: opts.stackPolicy,
       seed: opts.seed,
       quick: opts.quick,
     },
@@ -779,7 +795,9 @@ async function main(): Promise<void> {
   for (const line of [...comparisonLines(comparisons), ...sideBySide])
     process.stdout.write(`${line}\n`);
   if (stackRuns.length > 0)
-    process.stdout.write(`\n${stackTextTable(stackRuns)}\n`);
+    process.stdout.write(
+      `\n${opts.stackPolicy ? `local stack with loggingPolicy ${opts.stackPolicy}:\n` : ''}${stackTextTable(stackRuns)}\n`,
+    );
   if (checks.length > 0 || stackTargets.length > 0) {
     process.stdout.write('\ntargets (shown, not asserted):\n');
     for (const line of [...targetLines(checks), ...stackTargets])
