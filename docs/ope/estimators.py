@@ -447,9 +447,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = summary(results)
     print(markdown(table, len(results), obp_difference(results)))
     title = (
-        f"{len(results)} seeds x {results[0].rows:,} rows, logging {args.logging_policy}, "
+        f"{len(results)} seeds x {results[0].rows:,} rows, logging {args.logging_policy},\n"
         f"evaluating {args.policy}"
     )
+    diff = obp_difference(results)
+    if diff is not None:
+        title += f"; OBP's estimates within {max(diff.values()):.0e} of these"
     if plot(results, args.out / "estimators.png", title):
         print(f"wrote {args.out / 'estimators.png'}")
     else:
