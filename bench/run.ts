@@ -974,9 +974,7 @@ async function runObpSection(
         status: 'skipped',
         reason: 'skipped by flag',
       });
-      continue;
-    }
-    if (!opts.obpPython) {
+    } else if (!opts.obpPython) {
       record({
         producer: 'obp',
         rows,
@@ -994,7 +992,15 @@ async function runObpSection(
       record(m);
       first ??= m;
     }
-    if (!supported) {
+    if (opts.skip.has(`softmax@${rows}`)) {
+      record({
+        producer: 'softmax',
+        rows,
+        run: 'obp',
+        status: 'skipped',
+        reason: 'skipped by flag',
+      });
+    } else if (!supported) {
       record({
         producer: 'softmax',
         rows,
