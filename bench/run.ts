@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: our CLI side by side with the notebook it replaces, the
- * vectorised Python a careful user would write, and the floor (the same bytes
- * written to the same disk), at 1M and 10M rows; then scale runs of our CLI
+ * vectorised Python a careful user would write, the expert Python that skips
+ * checksums (the peer to beat, bench/baselines/expert.py), and the floor (the
+ * same bytes written to the same disk), at 1M and 10M rows; then scale runs of our CLI
  * alone (one file, 16 shards on 1 and 2 workers) at 100M and 1B rows for
  * rows/s and peak RSS (Parquet only where the disk cannot hold the TFRecord).
  * At 10M rows and more, `verify` of one file and of 16 shards is timed too.
@@ -70,6 +71,7 @@ import {
   PRODUCER_LABEL,
   runLabel,
   SHARDED_WORKERS,
+  stageLines,
   SHARDS,
   targetLines,
   targets,
@@ -91,6 +93,7 @@ const PRODUCERS: ProducerName[] = [
   'shards16w1',
   'shards16w2',
   'floor',
+  'expert',
   'vectorised',
   'notebook',
 ];
@@ -190,7 +193,8 @@ function parseOptions(argv: string[]): Options {
         '                     (default 10000000,100000000; --quick: none; "none" skips; ~12 GB of disk at 100M)',
         "  --stack-shards N,N the local-stack section's shard counts (default 1,16)",
         "  --stack-policy J   a loggingPolicy (JSON) in the local-stack section's requests",
-        '  --skip P@N         skip producer P at N rows (P: ours, shards16w1, shards16w2, floor, vectorised, notebook;',
+        '  --skip P@N         skip producer P at N rows (P: ours, shards16w1, shards16w2, floor, expert, vectorised,',
+        '                     notebook;',
         '                     P alone: all sizes;',
         '                     "rss" skips the RSS runs, "stack" the local-stack runs); repeatable, or comma-separated',
         '  --only P,P         run only these producers; "stack", "policy" and "obp" are the local-stack,',
@@ -316,26 +320,30 @@ function commandFor(
   floorBytes: number[] | undefined,
   formats?: 'parquet',
 ): string[] {
+  // Our CLI, as a user runs it: default checksums (SHA-256 + CRC-32C, no --md5).
+  const cli = [
+    process.execPath,
+    CLI,
+    'generate',
+    '--samples',
+    String(rows),
+    '--seed',
+    String(opts.seed),
+    '--out',
+    out,
+    '--json',
+    '--no-progress',
+    ...(formats ? ['--formats', formats] : []),
+  ];
   switch (producer) {
     case 'ours':
-      return [
-        process.execPath,
-        CLI,
-        'generate',
-        '--samples',
-        String(rows),
-        '--seed',
-        String(opts.seed),
-        '--out',
-        out,
-        '--json',
-        '--no-progress',
-        ...(formats ? ['--formats', formats] : []),
-      ];
+      // --timings: CPU per stage in the summary (a few clock reads per
+      // block); one file only, and past 33,554,432 rows the CLI's default is shards
+      return resolveShardCount(rows) === 1 ? [...cli, '--timings'] : cli;
     case 'shards16w1':
     case 'shards16w2':
       return [
-        ...commandFor('ours', rows, out, opts, floorBytes, formats),
+        ...cli,
         '--shards',
         String(SHARDS),
         '--workers',
@@ -381,6 +389,7 @@ function commandFor(
         '--seed',
         String(opts.seed),
       ];
+    case 'expert':
     case 'vectorised':
     case 'notebook':
       return [
@@ -502,6 +511,10 @@ async function measureOne(
     });
     const files = await dirBytes(out);
     const summary = lastJsonLine(measured.stdout);
+    const stageCpu = (
+      summary?.timings as
+        {cpuSecondsPerMillionRows?: Record<string, number>} | undefined
+    )?.cpuSecondsPerMillionRows;
     const result: Measurement = {
       ...base,
       ...measuredFields(measured, rows, log, startedAt),
@@ -518,6 +531,7 @@ async function measureOne(
             },
           }
         : {}),
+      ...(stageCpu ? {stageCpuPerMillionRows: stageCpu} : {}),
     };
     if (result.status === 'ok') await onOutput?.(out);
     return result;
@@ -793,6 +807,8 @@ async function main(): Promise<void> {
   if (measurements.length > 0)
     process.stdout.write(`\n${textTable(measurements)}\n\n`);
   for (const line of [...comparisonLines(comparisons), ...sideBySide])
+    process.stdout.write(`${line}\n`);
+  for (const line of stageLines(measurements))
     process.stdout.write(`${line}\n`);
   if (stackRuns.length > 0)
     process.stdout.write(

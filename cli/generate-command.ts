@@ -33,6 +33,23 @@ import {settingsFromEnv} from '../shared/settings.js';
 import {MAX_SHARDS, planOf} from '../shared/dataset/shard-plan.js';
 import {parseJsonFlag} from './json-flag.js';
 import {progressBar} from './progress.js';
+import {
+  StageTimings,
+  type TimingsReport,
+} from '../shared/generation/stage-timings.js';
+
+/** `--timings` as text: CPU seconds per 1M rows per stage, and in all. */
+function timingLines(report: TimingsReport): string[] {
+  const per = report.cpuSecondsPerMillionRows;
+  const all = report.cpuSeconds;
+  return [
+    'CPU seconds per 1M rows (all rows): ' +
+      (['draw', 'encode', 'hash', 'write', 'total'] as const)
+        .map(k => `${k} ${per[k].toFixed(3)} (${all[k].toFixed(2)})`)
+        .join(', '),
+    `  encode = TFRecord ${per.encodeTfrecord.toFixed(3)} + Parquet ${per.encodeParquet.toFixed(3)}; write = the process's CPU minus the others (of the total, system ${per.system.toFixed(3)})`,
+  ];
+}
 
 export interface GenerateFlags {
   samples?: string;
@@ -48,6 +65,10 @@ export interface GenerateFlags {
   out: string;
   json?: boolean;
   progress?: boolean;
+  /** record each data file's MD5 too (docs/design.md §4) */
+  md5?: boolean;
+  /** CPU seconds per stage (draw, encode, hash, write) in the summary */
+  timings?: boolean;
 }
 
 const FLAG_OF: Record<string, string> = {
@@ -205,6 +226,12 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
   const {config, version} = configFromFlags(flags);
   const plan = planOf(config);
   const {shards, workers} = layoutFromFlags(flags, config);
+  if (flags.timings && shards > 1) {
+    throw new InvalidArgumentError(
+      `--timings measures one file written by this thread; it cannot be used with --shards ${shards}`,
+      'timings',
+    );
+  }
   const directory = await checkOutFolder(flags.out);
   const names = {} as Record<DatasetFileKind, string>;
   for (const kind of ['parquet', 'tfrecord', 'metadata'] as const) {
@@ -229,10 +256,14 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
       ? 'generating'
       : `generating ${shards} shards on ${workers} workers`,
   );
+  const timings = flags.timings ? new StageTimings() : undefined;
+  timings?.start();
   const started = performance.now();
   // One file is written in this thread; shards on worker threads.
   const runner =
-    shards === 1 ? undefined : new ThreadShardRunner({directory, workers});
+    shards === 1
+      ? undefined
+      : new ThreadShardRunner({directory, workers, md5: flags.md5 === true});
   let result;
   try {
     result = await generateDataset({
@@ -242,11 +273,15 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
       names,
       destination,
       runner,
+      md5: flags.md5 === true,
+      timings,
       onProgress: (d, t) => bar.update(d, t),
     });
   } finally {
     bar.stop();
   }
+  timings?.stop();
+  const timingsReport = timings?.report(config.nSamples);
   const workerFigures: WorkerFigures[] | undefined = runner?.workerFigures();
   const durationMs = Math.round(performance.now() - started);
   const withPath = <T extends {name: string}>(o: T) => ({
@@ -279,6 +314,7 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
     /** the whole process (worker threads share it), in bytes */
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
     ...(workerFigures ? {workerFigures} : {}),
+    ...(timingsReport ? {timings: timingsReport} : {}),
   };
   if (flags.json) {
     process.stdout.write(JSON.stringify(summary) + '\n');
@@ -297,6 +333,7 @@ export async function runGenerate(flags: GenerateFlags): Promise<void> {
       ? [`  ${shards} shards written by ${workers} worker threads`]
       : []),
     `done in ${(durationMs / 1000).toFixed(2)} s (${summary.rowsPerSecond.toLocaleString('en-US')} rows/s); observed rate ${result.metadata.empirical.rate.toFixed(4)}`,
+    ...(timingsReport ? timingLines(timingsReport) : []),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

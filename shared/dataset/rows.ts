@@ -21,6 +21,14 @@ export interface RowBlock {
    * (row-schema.ts ColumnSource); absent for a dataset that has none.
    */
   perRow?: Readonly<Record<string, Float64Array | Int32Array>>;
+  /**
+   * For a `row` field that is, in this block, a function of the row's
+   * creative: that function, `perRow[field][i] === perCreative[field][creative[i]]`
+   * (pscore under a fixed policy, or within one epoch). The Parquet writer
+   * then indexes such a column per creative instead of hashing every row;
+   * the bytes are the same.
+   */
+  perCreative?: Readonly<Record<string, Float64Array>>;
 }
 
 /** Fills `block` with the rows of block `blockIndex`. */

@@ -1,19 +1,27 @@
 /**
- * Two worker threads that checksum any number of byte streams: one MD5, one
- * SHA-256 and CRC-32C (so on two cores the main thread keeps generating).
- * Chunks go to the workers through shared memory, never copied twice.
+ * Worker threads that checksum any number of byte streams: one SHA-256 and
+ * CRC-32C, and with MD5 asked for (the CLI's --md5) a second one for MD5,
+ * which cannot be split and would hold the first back (so on two cores the
+ * main thread keeps generating). Chunks go to the workers through shared
+ * memory, never copied twice.
  */
 import {Worker} from 'node:worker_threads';
 import {InlineDigester} from './inline-digester.js';
-import type {
-  Digester,
-  DigestAlgorithm,
-  ObjectDigests,
-  WorkerReply,
-  WorkerRequest,
+import {
+  objectDigests,
+  type Digester,
+  type DigestAlgorithm,
+  type DigestOptions,
+  type DigestTiming,
+  type ObjectDigests,
+  type WorkerReply,
+  type WorkerRequest,
 } from './digests.js';
 
-const WORKER_ALGORITHMS: DigestAlgorithm[][] = [['md5'], ['sha256', 'crc32c']];
+/** The algorithms of each worker thread, with and without MD5. */
+function workerAlgorithms(md5: boolean): DigestAlgorithm[][] {
+  return md5 ? [['md5'], ['sha256', 'crc32c']] : [['sha256', 'crc32c']];
+}
 
 interface Pending {
   resolve(): void;
@@ -34,6 +42,8 @@ class DigestWorker {
   private readonly updates: Pending[] = [];
   private readonly finishing = new Map<number, PendingDigest>();
   private failure: Error | undefined;
+  /** milliseconds this worker spent hashing, as it reported them */
+  hashMs = 0;
 
   constructor(algorithms: DigestAlgorithm[]) {
     this.worker = new Worker(new URL('./digest-worker.js', import.meta.url), {
@@ -73,6 +83,7 @@ class DigestWorker {
 
   private onReply(reply: WorkerReply): void {
     if (reply.op === 'updated') {
+      this.hashMs += reply.ms;
       this.updates.shift()?.resolve();
     } else if (reply.op === 'finished') {
       this.finishing
@@ -106,23 +117,33 @@ export type ChunkDigest = Digester;
 
 export class DigestPool {
   private readonly workers: DigestWorker[];
+  private readonly md5: boolean;
+  private readonly inlineTiming: DigestTiming = {ms: 0};
   private nextStream = 0;
 
   /**
    * `inline`: hash on the calling thread instead. Starting the workers costs
    * more than hashing a small dataset (hundreds of ms each time, which 100
-   * concurrent small generates in one process pay 100 times).
+   * concurrent small generates in one process pay 100 times). `md5`: hash
+   * MD5 too (default: SHA-256 and CRC-32C only).
    */
-  constructor(options: {inline?: boolean} = {}) {
+  constructor(options: {inline?: boolean} & Partial<DigestOptions> = {}) {
+    this.md5 = options.md5 ?? false;
     this.workers = options.inline
       ? []
-      : WORKER_ALGORITHMS.map(a => new DigestWorker(a));
+      : workerAlgorithms(this.md5).map(a => new DigestWorker(a));
   }
 
   /** A new stream of bytes to checksum. */
   open(): ChunkDigest {
-    if (this.workers.length === 0) return new InlineDigester();
-    return new DigestStream(this.workers, this.nextStream++);
+    if (this.workers.length === 0)
+      return new InlineDigester({md5: this.md5}, this.inlineTiming);
+    return new DigestStream(this.workers, this.nextStream++, this.md5);
+  }
+
+  /** Milliseconds spent hashing so far, over every thread of this pool. */
+  hashMs(): number {
+    return this.workers.reduce((ms, w) => ms + w.hashMs, this.inlineTiming.ms);
   }
 
   async close(): Promise<void> {
@@ -134,6 +155,7 @@ export class DigestStream implements Digester {
   constructor(
     private readonly workers: DigestWorker[],
     private readonly stream: number,
+    private readonly md5: boolean,
   ) {}
 
   /** Resolves when every worker has hashed `chunk` (then it may be reused). */
@@ -151,8 +173,8 @@ export class DigestStream implements Digester {
       Record<DigestAlgorithm, string>
     >;
     const {md5, sha256, crc32c} = values;
-    if (!md5 || !sha256 || !crc32c)
+    if ((this.md5 && !md5) || !sha256 || !crc32c)
       throw new Error('digest workers returned incomplete digests');
-    return {bytes: results[0].bytes, crc32c, md5, sha256};
+    return objectDigests(results[0].bytes, crc32c, md5, sha256);
   }
 }

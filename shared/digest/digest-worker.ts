@@ -6,7 +6,12 @@
 import {createHash, type Hash} from 'node:crypto';
 import {parentPort, workerData} from 'node:worker_threads';
 import {crc32c, crc32cBase64} from '../formats/crc32c.js';
-import type {DigestAlgorithm, WorkerReply, WorkerRequest} from './digests.js';
+import {
+  threadCpuMs,
+  type DigestAlgorithm,
+  type WorkerReply,
+  type WorkerRequest,
+} from './digests.js';
 
 interface StreamState {
   md5?: Hash;
@@ -37,12 +42,18 @@ port.on('message', (request: WorkerRequest) => {
   try {
     const state = stateOf(request.stream);
     if (request.op === 'update') {
+      const started = threadCpuMs();
       const chunk = request.chunk;
       state.md5?.update(chunk);
       state.sha256?.update(chunk);
       if (state.crc !== undefined) state.crc = crc32c(chunk, state.crc);
       state.bytes += chunk.byteLength;
-      reply = {op: 'updated', stream: request.stream, bytes: chunk.byteLength};
+      reply = {
+        op: 'updated',
+        stream: request.stream,
+        bytes: chunk.byteLength,
+        ms: threadCpuMs() - started,
+      };
     } else {
       streams.delete(request.stream);
       const values: Partial<Record<DigestAlgorithm, string>> = {};

@@ -7,7 +7,11 @@
  * shards' results. The orchestrator (orchestrator.ts) runs them.
  */
 import type {DatasetConfig, Format} from '../dataset/config.js';
-import type {Digester, ObjectDigests} from '../digest/digests.js';
+import {
+  threadCpuMs,
+  type Digester,
+  type ObjectDigests,
+} from '../digest/digests.js';
 import {ParquetDatasetWriter} from '../formats/parquet/dataset-writer.js';
 import {TfrecordBlockEncoder} from '../formats/tfrecord/block-encoder.js';
 import {
@@ -39,6 +43,7 @@ import {GzipSink} from '../storage/sinks/gzip-sink.js';
 import type {ByteSink} from '../storage/sinks/sink.js';
 import {PARQUET_CREATED_BY} from '../dataset/generator-version.js';
 import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
+import type {StageTimings} from './stage-timings.js';
 
 /** One shard to write: its rows, its file names, where they go. */
 export interface ShardRequest {
@@ -61,6 +66,8 @@ export interface ShardRequest {
    * (and its buffers are still in use until writeShard resolves).
    */
   onRowsWritten?: () => void;
+  /** where to add the time spent drawing and encoding (`generate --timings`) */
+  timings?: StageTimings;
 }
 
 /** What a shard's results are made of, and all that crosses a thread. */
@@ -137,6 +144,7 @@ export async function writeShard(request: ShardRequest): Promise<WrittenShard> {
       shard,
       files,
       request.onProgress,
+      request.timings,
     );
     request.onRowsWritten?.();
     await settleAll(files.map(f => f.entry.close()));
@@ -328,6 +336,7 @@ async function streamRows(
   shard: ShardRange,
   files: OpenFile[],
   onProgress: ShardRequest['onProgress'],
+  timings: StageTimings | undefined,
 ): Promise<RowTally> {
   const model = buffers.model;
   const tfrecordFile = files.find(f => f.format === 'tfrecord');
@@ -360,26 +369,46 @@ async function streamRows(
       if (parquetFile) track(parquetFile.entry.write(chunk));
   };
 
+  // Each stage is synchronous on this thread: its share of the thread's CPU.
+  const now = timings ? threadCpuMs : () => 0;
+  let t = now();
   if (parquet) writeParquet(parquet.start());
+  if (timings) timings.encodeParquetMs += now() - t;
+  t = now();
   const drawer = rowDrawerFor(config, model);
   const block = drawer.newBlock();
+  if (timings) timings.drawMs += now() - t;
   const rows = shard.end - shard.start;
   for (
     let b = shard.firstBlock;
     b < shard.endBlock && failure === undefined;
     b++
   ) {
+    t = now();
     drawer.draw(b, block);
     tally.add(block.creative, block.label, block.count);
+    if (timings) timings.drawMs += now() - t;
     if (tfrecord && tfrecordFile && slots) {
       const slot = await slots.acquire();
+      t = now();
       const bytes = tfrecord.encode(block, slot);
+      if (timings) timings.encodeTfrecordMs += now() - t;
       track(tfrecordFile.entry.write(bytes).finally(() => slots.release(slot)));
     }
-    if (parquet) writeParquet(parquet.push(block));
+    if (parquet) {
+      t = now();
+      const chunks = parquet.push(block);
+      if (timings) timings.encodeParquetMs += now() - t;
+      writeParquet(chunks);
+    }
     onProgress?.(block.start + block.count - shard.start, rows);
   }
-  if (parquet && failure === undefined) writeParquet(parquet.finish());
+  if (parquet && failure === undefined) {
+    t = now();
+    const chunks = parquet.finish();
+    if (timings) timings.encodeParquetMs += now() - t;
+    writeParquet(chunks);
+  }
   await Promise.all(inFlight);
   if (failure !== undefined) throw failure;
   return tally;

@@ -14,6 +14,7 @@ import type {ShardPlan} from '../dataset/shard-plan.js';
 import type {ObjectDigests} from '../digest/digests.js';
 import type {MetadataHead} from '../metadata/document.js';
 import type {DatasetDestination} from '../storage/destination.js';
+import type {StageTimings} from './stage-timings.js';
 import {loggingMetadataOf} from '../metadata/logging.js';
 import {
   assembleMetadata,
@@ -64,6 +65,10 @@ export interface GenerateRequest {
   destination: DatasetDestination;
   /** who writes the shards (default: this thread, into `destination`) */
   runner?: ShardRunner;
+  /** the default runner hashes MD5 too (the CLI's --md5; docs/design.md §4) */
+  md5?: boolean;
+  /** the default runner adds each stage's time here (`generate --timings`) */
+  timings?: StageTimings;
   now?: () => Date;
   onProgress?: (rowsDone: number, rowsTotal: number) => void;
 }
@@ -80,7 +85,13 @@ export async function generateDataset(
   request: GenerateRequest,
 ): Promise<GeneratedDataset> {
   const {config, version, names, destination} = request;
-  const runner = request.runner ?? new InProcessShardRunner({destination});
+  const runner =
+    request.runner ??
+    new InProcessShardRunner({
+      destination,
+      md5: request.md5 ?? false,
+      timings: request.timings,
+    });
   try {
     const started = performance.now();
     const model = buildModel(config);

@@ -11,6 +11,7 @@ import type {ShardRange} from '../dataset/shard-plan.js';
 import {ROWS_PER_BLOCK} from '../dataset/blocks.js';
 import {DigestPool} from '../digest/digest-pool.js';
 import type {DatasetDestination} from '../storage/destination.js';
+import type {StageTimings} from './stage-timings.js';
 import {
   ShardBuffers,
   TFRECORD_SLOTS,
@@ -49,6 +50,13 @@ export interface InProcessOptions {
   destination: DatasetDestination;
   /** TFRecord blocks in flight (default TFRECORD_SLOTS) */
   slots?: number;
+  /**
+   * Hash MD5 of every file here (the CLI's --md5). Default false: a bucket
+   * reports its own MD5 (ChecksumSink records it), a folder gets none.
+   */
+  md5?: boolean;
+  /** where to add each stage's time (`generate --timings`) */
+  timings?: StageTimings;
 }
 
 /** Shards written in this thread, in order, sharing one set of buffers. */
@@ -67,6 +75,7 @@ export class InProcessShardRunner implements ShardRunner {
     // Up to one block, hashing inline is cheaper than starting the workers.
     const digests = (this.digests ??= new DigestPool({
       inline: rows <= ROWS_PER_BLOCK,
+      md5: this.options.md5 ?? false,
     }));
     const buffers = tasks[0]
       ? new ShardBuffers(
@@ -86,10 +95,13 @@ export class InProcessShardRunner implements ShardRunner {
         digester: () => digests.open(),
         buffers,
         onProgress: done => onRows(i, done),
+        timings: this.options.timings,
       });
       this.written.push(written);
       results.push(written);
     }
+    // Every chunk is hashed once its file is closed.
+    if (this.options.timings) this.options.timings.hash.ms = digests.hashMs();
     return results;
   }
 

@@ -35,6 +35,8 @@ export interface ShardWorkerOptions {
   /** 'inline': hash on this thread; 'pool': on two digest threads of its own */
   digests: 'inline' | 'pool';
   workerId: number;
+  /** hash MD5 too (the CLI's --md5) */
+  md5: boolean;
 }
 
 const options = workerData as ShardWorkerOptions;
@@ -82,8 +84,8 @@ serveTasks<DirectoryShardTask, ShardTaskResult, number>(
   async (task, progress, ready) => {
     const digester =
       options.digests === 'pool'
-        ? () => (pool ??= new DigestPool()).open()
-        : () => new InlineDigester();
+        ? () => (pool ??= new DigestPool({md5: options.md5})).open()
+        : () => new InlineDigester({md5: options.md5});
     let reported = 0;
     const buffers = takeBuffers(task.config);
     const result = await writeShard({

@@ -34,7 +34,14 @@ export class ThreadShardRunner implements ShardRunner {
   private results: ShardTaskResult[] = [];
   private aborted = false;
 
-  constructor(private readonly options: {directory: string; workers: number}) {}
+  constructor(
+    private readonly options: {
+      directory: string;
+      workers: number;
+      /** hash MD5 of every shard too (the CLI's --md5) */
+      md5?: boolean;
+    },
+  ) {}
 
   async run(
     _model: DatasetModel,
@@ -48,7 +55,12 @@ export class ThreadShardRunner implements ShardRunner {
     this.pool ??= new WorkerPool<DirectoryShardTask, ShardTaskResult, number>(
       new URL('./shard-worker.js', import.meta.url),
       workers,
-      workerId => ({digests, workerId}) satisfies ShardWorkerOptions,
+      workerId =>
+        ({
+          digests,
+          workerId,
+          md5: this.options.md5 ?? false,
+        }) satisfies ShardWorkerOptions,
     );
     const directory = this.options.directory;
     this.results = await this.pool.run(

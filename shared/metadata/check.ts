@@ -16,6 +16,7 @@ import {
   type MetadataHead,
   type ObjectRecord,
 } from './document.js';
+import type {LoggingHead} from './logging.js';
 
 function shown(value: unknown): string {
   if (value === null) return 'null';
@@ -88,8 +89,10 @@ function fileAt(value: unknown, path: string): ObjectRecord {
   stringAt(file.name, `${path}.name`);
   countAt(file.rows, `${path}.rows`);
   countAt(file.bytes, `${path}.bytes`);
-  for (const digest of ['crc32c', 'md5', 'sha256'])
+  for (const digest of ['crc32c', 'sha256'])
     stringAt(file[digest], `${path}.${digest}`);
+  // md5 is optional: the CLI writes it only with --md5 (docs/design.md §4).
+  if (file.md5 !== undefined) stringAt(file.md5, `${path}.md5`);
   return file as unknown as ObjectRecord;
 }
 
@@ -146,13 +149,93 @@ export function checkHead(head: Record<string, unknown>): MetadataHead {
   const generator = objectAt(head.generator, 'generator');
   stringAt(generator.name, 'generator.name');
   stringAt(generator.version, 'generator.version');
+  const config = configAt(head.config);
   return {
     schemaVersion: METADATA_SCHEMA_VERSION,
     version: head.version as number,
     createdAt,
     generator: head.generator as MetadataHead['generator'],
-    config: configAt(head.config),
+    config,
     objects: objectsAt(head.objects),
     empirical: empiricalAt(head.empirical),
+    ...loggingAt(head, config),
   };
 }
+
+function numberAt(value: unknown, path: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    fail(path, 'a finite number', value);
+  return value;
+}
+
+/**
+ * The logging members (docs/design.md §12): present exactly when the config
+ * has a logging policy, logging_policy equal to it, policy_epochs exactly
+ * when it is adaptive. Their values are checked by verify, not here.
+ */
+function loggingAt(
+  head: Record<string, unknown>,
+  config: DatasetConfig,
+): Partial<LoggingHead> {
+  const policy = config.loggingPolicy;
+  if (policy === undefined) {
+    for (const key of LOGGING_HEAD_KEYS)
+      if (head[key] !== undefined)
+        fail(key, 'absent (the config has no loggingPolicy)', head[key]);
+    return {};
+  }
+  if (JSON.stringify(head.logging_policy) !== JSON.stringify(policy))
+    fail(
+      'logging_policy',
+      `config.loggingPolicy, ${JSON.stringify(policy)}`,
+      head.logging_policy,
+    );
+  const values = objectAt(head.policy_values, 'policy_values');
+  const policy_values = {
+    logging: numberAt(values.logging, 'policy_values.logging'),
+    uniform: numberAt(values.uniform, 'policy_values.uniform'),
+    best: numberAt(values.best, 'policy_values.best'),
+  };
+  const best = objectAt(head.best_creative, 'best_creative');
+  for (const [id, creative] of Object.entries(best))
+    stringAt(creative, `best_creative[${JSON.stringify(id)}]`);
+  const logging: LoggingHead = {
+    logging_policy: policy,
+    policy_values,
+    best_creative: best as Record<string, string>,
+  };
+  const adaptive = policy.type !== 'uniform' && policy.adaptive !== undefined;
+  if (!adaptive) {
+    if (head.policy_epochs !== undefined)
+      fail(
+        'policy_epochs',
+        'absent (the policy is not adaptive)',
+        head.policy_epochs,
+      );
+    return logging;
+  }
+  if (!Array.isArray(head.policy_epochs))
+    fail(
+      'policy_epochs',
+      'an array (the policy is adaptive)',
+      head.policy_epochs,
+    );
+  logging.policy_epochs = head.policy_epochs.map((raw: unknown, i: number) => {
+    const path = `policy_epochs[${i}]`;
+    const epoch = objectAt(raw, path);
+    return {
+      epoch: countAt(epoch.epoch, `${path}.epoch`),
+      firstRow: countAt(epoch.firstRow, `${path}.firstRow`),
+      rows: countAt(epoch.rows, `${path}.rows`),
+      value: numberAt(epoch.value, `${path}.value`),
+    };
+  });
+  return logging;
+}
+
+const LOGGING_HEAD_KEYS = [
+  'logging_policy',
+  'policy_values',
+  'best_creative',
+  'policy_epochs',
+] as const;

@@ -67,6 +67,11 @@ export class ProbabilityTables {
     return c === undefined ? undefined : this.pairProbs[c];
   }
 
+  /** The index of a creative id (its place in the maps), or undefined. */
+  creativeIndexOf(creative: string): number | undefined {
+    return this.creativeIndex.get(creative);
+  }
+
   /** The target store id a creative id is served to, or undefined. */
   targetOf(creative: string): string | undefined {
     const c = this.creativeIndex.get(creative);

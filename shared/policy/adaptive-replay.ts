@@ -34,9 +34,15 @@ export function drawSampledBlock(
   const count = Math.min(ROWS_PER_BLOCK, nSamples - start);
   const rng = streamFor(seed, rowBlockStream(blockIndex));
   const thresholds = model.labelThresholds;
+  // AliasTable.sample, inlined: the hot loop of every policy-drawn row
+  const columns = sampler.size;
+  const columnThresholds = sampler.thresholds;
+  const alias = sampler.alias;
   const {creative, label} = block;
   for (let i = 0; i < count; i++) {
-    const c = sampler.sample(rng);
+    const column = rng.nextBelow(columns);
+    const c =
+      rng.nextUint32() < columnThresholds[column] ? column : alias[column];
     creative[i] = c;
     label[i] = rng.nextUint32() < thresholds[c] ? 1 : 0;
   }

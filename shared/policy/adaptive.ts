@@ -95,6 +95,29 @@ export class AdaptiveState {
     this.blocks++;
   }
 
+  /**
+   * Counts the next `blocks` blocks at once from their per-creative tallies
+   * (verify resumes a log's state from counts it took from the files, not
+   * from the rows themselves).
+   */
+  addCounts(
+    rows: ArrayLike<number>,
+    positives: ArrayLike<number>,
+    blocks: number,
+  ): void {
+    if (rows.length !== this.rows.length || positives.length !== rows.length)
+      throw new RangeError(
+        `counts of ${rows.length} / ${positives.length} creatives for ${this.rows.length}`,
+      );
+    if (!Number.isInteger(blocks) || blocks < 0)
+      throw new RangeError(`blocks must be a whole number, got ${blocks}`);
+    for (let c = 0; c < rows.length; c++) {
+      this.rows[c] += rows[c];
+      this.positives[c] += positives[c];
+    }
+    this.blocks += blocks;
+  }
+
   /** (1 + positives_c) / (2 + rows_c) */
   posteriorMeans(): Float64Array {
     const n = this.rows.length;

@@ -78,6 +78,7 @@ function fillPscore(block: RowBlock, pi: Float64Array): void {
   if (!pscore) throw new Error('row block has no pscore array (newBlock())');
   const creative = block.creative;
   for (let i = 0; i < block.count; i++) pscore[i] = pi[creative[i]];
+  block.perCreative = {[PSCORE_FIELD]: pi};
 }
 
 /** The uniform draw of §2; with `pi`, each row's pscore 1 / |C_t| too. */

@@ -75,7 +75,8 @@ export interface ObjectLink {
   object: string;
   sizeBytes: number;
   crc32c: string;
-  md5: string;
+  /** Cloud Storage's md5Hash, which the service always records (docs/design.md §4) */
+  md5?: string;
 }
 
 /** One shard of a sharded version's format, signed (docs/design.md §5). */
@@ -85,7 +86,8 @@ export interface ShardLink {
   rows: number;
   sizeBytes: number;
   crc32c: string;
-  md5: string;
+  /** Cloud Storage's md5Hash, which the service always records (docs/design.md §4) */
+  md5?: string;
 }
 
 /** A sharded version's format: every shard in order, one expiresAt for all. */
@@ -136,7 +138,7 @@ export async function loadObject(
         rows: shard.rows,
         sizeBytes: shard.bytes,
         crc32c: shard.crc32c,
-        md5: shard.md5,
+        ...(shard.md5 === undefined ? {} : {md5: shard.md5}),
       })),
     };
   }
@@ -152,7 +154,7 @@ export async function loadObject(
     object: gsUri(bucket, object.name),
     sizeBytes: object.bytes,
     crc32c: object.crc32c,
-    md5: object.md5,
+    ...(object.md5 === undefined ? {} : {md5: object.md5}),
   };
 }
 

@@ -17,7 +17,8 @@
  *   metadata is written;
  * - objects there but the shard not recorded (a crash after the upload, a
  *   concurrent duplicate): the shard's digests are recomputed without
- *   uploading and the objects adopted when size, CRC-32C and MD5 match;
+ *   uploading and the objects adopted when size and CRC-32C match (their
+ *   MD5 is the one Cloud Storage reports);
  *   anything else fails the version;
  * - the metadata is the same bytes whoever writes it (createdAt is the
  *   allocation's), and its does-not-exist precondition lets one writer win.
@@ -97,11 +98,19 @@ export interface ShardOutcome {
   error?: string;
 }
 
-/** A sink that only lets bytes pass to be checksummed: recomputing a shard's digests uploads nothing. */
+/**
+ * A sink that only lets bytes pass to be checksummed: recomputing a shard's
+ * digests uploads nothing. The object's MD5 is the one Cloud Storage
+ * reported for the object in place (docs/design.md §4).
+ */
 class DiscardSink implements ByteSink {
+  constructor(private readonly present: StoredObject) {}
   async write(): Promise<void> {}
   async close(): Promise<void> {}
   async abort(): Promise<void> {}
+  storedMd5(): string | undefined {
+    return this.present.md5;
+  }
 }
 
 /**
@@ -127,6 +136,10 @@ class KeptOnceClosed implements ByteSink {
   async abort(reason: unknown): Promise<void> {
     if (!this.closed) await this.inner.abort(reason);
   }
+
+  storedMd5(): string | undefined {
+    return this.inner.storedMd5?.();
+  }
 }
 
 /**
@@ -136,12 +149,13 @@ class KeptOnceClosed implements ByteSink {
 class FillInDestination implements DatasetDestination {
   constructor(
     private readonly store: ObjectStore,
-    private readonly present: ReadonlySet<string>,
+    private readonly present: ReadonlyMap<string, StoredObject>,
   ) {}
 
   async open(kind: DatasetFileKind, name: string): Promise<ByteSink> {
-    return this.present.has(name)
-      ? new DiscardSink()
+    const present = this.present.get(name);
+    return present
+      ? new DiscardSink(present)
       : new KeptOnceClosed(await this.store.open(kind, name));
   }
 }
@@ -340,10 +354,7 @@ async function writeAndRecord(
           names: single,
           model,
           runner: new InProcessShardRunner({
-            destination: new FillInDestination(
-              context.store,
-              new Set(present.keys()),
-            ),
+            destination: new FillInDestination(context.store, present),
             slots: SHARD_TFRECORD_SLOTS,
           }),
         })
@@ -361,14 +372,13 @@ async function writeAndRecord(
   const adopted = present.size > 0;
   for (const [format, object] of Object.entries(written.objects)) {
     const existing = present.get(object.name);
+    // Its MD5 is Cloud Storage's (DiscardSink); size and CRC-32C are ours.
     if (
       existing &&
-      (existing.size !== object.bytes ||
-        existing.crc32c !== object.crc32c ||
-        existing.md5 !== object.md5)
+      (existing.size !== object.bytes || existing.crc32c !== object.crc32c)
     ) {
       throw new DataLossError(
-        `${format} object ${object.name} is in the bucket but not this shard: ${existing.size} bytes crc32c ${existing.crc32c} md5 ${existing.md5 ?? 'none'}; the shard is ${object.bytes} bytes crc32c ${object.crc32c} md5 ${object.md5}`,
+        `${format} object ${object.name} is in the bucket but not this shard: ${existing.size} bytes crc32c ${existing.crc32c}; the shard is ${object.bytes} bytes crc32c ${object.crc32c}`,
       );
     }
   }

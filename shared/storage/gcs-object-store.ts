@@ -2,8 +2,11 @@
  * The datasets bucket in Cloud Storage (or fake-gcs-server) as an
  * ObjectStore. Objects are created with a does-not-exist precondition
  * (ifGenerationMatch: 0), streamed (data files through one resumable upload,
- * nothing buffered whole), and checked on close: the size, CRC-32C and MD5
- * that Cloud Storage reports must equal those computed while writing. A sink
+ * nothing buffered whole), and checked on close: the size and CRC-32C that
+ * Cloud Storage reports must equal those computed while writing (and the MD5,
+ * when one was computed). Cloud Storage's own md5Hash of the finished object
+ * is what the metadata records (docs/design.md §4: nobody here hashes MD5
+ * for a data object). A sink
  * remembers the generation it created; its abort deletes that generation
  * only (ifGenerationMatch), so an object another request created, or one the
  * precondition refused to replace, is never touched.
@@ -156,13 +159,21 @@ export class GcsObjectSink implements ByteSink {
     if (
       size !== expected.bytes ||
       metadata.crc32c !== expected.crc32c ||
-      (metadata.md5Hash !== undefined && metadata.md5Hash !== expected.md5)
+      (metadata.md5Hash !== undefined &&
+        expected.md5 !== undefined &&
+        metadata.md5Hash !== expected.md5)
     ) {
       await this.removeOwn();
       throw new DataLossError(
-        `upload of ${this.file.name} arrived corrupted: storage reports ${size} bytes crc32c ${metadata.crc32c} md5 ${metadata.md5Hash}, sent ${expected.bytes} bytes crc32c ${expected.crc32c} md5 ${expected.md5}`,
+        `upload of ${this.file.name} arrived corrupted: storage reports ${size} bytes crc32c ${metadata.crc32c} md5 ${metadata.md5Hash}, sent ${expected.bytes} bytes crc32c ${expected.crc32c}${expected.md5 === undefined ? '' : ` md5 ${expected.md5}`}`,
       );
     }
+  }
+
+  /** Cloud Storage's md5Hash of the object this sink finished (base64). */
+  storedMd5(): string | undefined {
+    const md5 = this.file.metadata.md5Hash;
+    return typeof md5 === 'string' && md5 !== '' ? md5 : undefined;
   }
 
   /** `operation`, or the first failure of the upload, whichever settles first. */

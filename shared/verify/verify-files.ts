@@ -25,6 +25,8 @@ import {WorkerPool} from '../parallel/worker-pool.js';
 import type {RowsSummary} from '../storage/sinks/row-sink.js';
 import {shardRowsMismatch} from '../dataset/shard-plan.js';
 import {isThisGenerator} from '../dataset/generator-version.js';
+import type {RowSchemaConfig} from '../formats/row-schema.js';
+import type {RowCheckResult, RowCheckTask} from './policy/row-checks.js';
 
 export interface Check {
   name: string;
@@ -38,15 +40,21 @@ export interface FileCheckTask {
   shard: number | null;
   path: string;
   object: ObjectRecord;
+  /** what the file's columns depend on (rowSchemaFor); absent: the base columns */
+  schemaConfig?: RowSchemaConfig;
+  /** a logging policy's row check to run on the rows (policy/row-checks.ts) */
+  rowCheck?: RowCheckTask;
 }
 
-export interface FileCheckResult extends FileCheckTask {
+export interface FileCheckResult extends Omit<FileCheckTask, 'rowCheck'> {
   /** -1 when the file is missing */
   size: number;
   digests: ObjectDigests | null;
   summary: RowsSummary | null;
   /** why the rows could not be read */
   readError?: string;
+  /** the row check's result, when the task had one and the rows were read */
+  rowCheckResult?: RowCheckResult;
 }
 
 export interface DataFilesReport {
@@ -61,6 +69,30 @@ export interface DataFilesReport {
   rowDigest: Partial<Record<Format, string>>;
   /** per format of a sharded version: each shard's row digest */
   shardRowDigests?: Partial<Record<Format, string[]>>;
+  /**
+   * per format whose every file was read: each file's summary and row
+   * check result, in row order (only with options.rowChecks)
+   */
+  files?: Partial<Record<Format, ReadFile[]>>;
+}
+
+/** A file read whole: where its rows start, what they held. */
+export interface ReadFile {
+  path: string;
+  firstRow: number;
+  summary: RowsSummary;
+  rowCheck?: RowCheckResult;
+}
+
+/** The files' rows of a dataset with a logging policy (docs/design.md §12). */
+export interface RowCheckOptions {
+  schemaConfig: RowSchemaConfig;
+  /** the row check of a format's file `index` (in row order), whose rows start at firstRow */
+  rowCheckFor(
+    format: Format,
+    index: number,
+    firstRow: number,
+  ): RowCheckTask | undefined;
 }
 
 /** The target store id a creative id is served to, per the metadata. */
@@ -71,6 +103,7 @@ export async function verifyDataFiles(
   metadata: MetadataHead,
   targetOf: TargetOf,
   workers = availableParallelism(),
+  rowChecks?: RowCheckOptions,
 ): Promise<DataFilesReport> {
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail: string) =>
@@ -90,14 +123,22 @@ export async function verifyDataFiles(
         false,
         `the config says ${configured} shards, the metadata lists ${listed}`,
       );
-    filesOf(object).forEach((file, index) =>
-      tasks.push({
+    let firstRow = 0;
+    filesOf(object).forEach((file, index) => {
+      const task: FileCheckTask = {
         format,
         shard: sharded ? index : null,
         path: join(directory, basename(file.name)),
         object: file,
-      }),
-    );
+      };
+      if (rowChecks) {
+        task.schemaConfig = rowChecks.schemaConfig;
+        const rowCheck = rowChecks.rowCheckFor(format, index, firstRow);
+        if (rowCheck) task.rowCheck = rowCheck;
+      }
+      tasks.push(task);
+      firstRow += file.rows;
+    });
   }
 
   const pool = new WorkerPool<FileCheckTask, FileCheckResult, never>(
@@ -124,6 +165,16 @@ export async function verifyDataFiles(
     for (const file of files) complete = checkFile(file, check) && complete;
     if (!complete) continue;
     const summaries = files.map(f => f.summary as RowsSummary);
+    if (rowChecks) {
+      report.files ??= {};
+      let firstRow = 0;
+      report.files[format] = files.map((f, i) => {
+        const read: ReadFile = {path: f.path, firstRow, summary: summaries[i]};
+        if (f.rowCheckResult) read.rowCheck = f.rowCheckResult;
+        firstRow += summaries[i].rows;
+        return read;
+      });
+    }
     const merged = mergeSummaries(summaries);
     const sharded = files[0].shard !== null;
     check(
@@ -163,6 +214,8 @@ function checkFile(
     `${file.size} bytes, metadata says ${object.bytes}`,
   );
   for (const key of ['crc32c', 'md5', 'sha256'] as const) {
+    // MD5 only where the metadata has one: the CLI records it only with --md5.
+    if (key === 'md5' && object.md5 === undefined) continue;
     check(
       `${label}: ${key}`,
       digests[key] === object[key],

@@ -8,10 +8,13 @@ import {InlineDigester} from '../digest/inline-digester.js';
 import {serveTasks} from '../parallel/serve-tasks.js';
 import {readParquetRows} from '../formats/parquet/parquet-rows.js';
 import {readTfrecordRows} from '../formats/tfrecord/tfrecord-rows.js';
+import {rowSchemaFor} from '../formats/row-schema.js';
 import type {FileCheckResult, FileCheckTask} from './verify-files.js';
+import {rowCheckFor} from './policy/row-checks.js';
 
-async function digestsOf(path: string) {
-  const digester = new InlineDigester();
+/** MD5 only when the metadata records one (docs/design.md §4). */
+async function digestsOf(path: string, md5: boolean) {
+  const digester = new InlineDigester({md5});
   for await (const chunk of createReadStream(path, {
     highWaterMark: 8 * 1024 * 1024,
   })) {
@@ -25,18 +28,29 @@ serveTasks<FileCheckTask, FileCheckResult, never>(async task => {
     s => s.size,
     () => -1,
   );
-  if (size < 0) return {...task, size, digests: null, summary: null};
+  if (size < 0) {
+    const {rowCheck: sent, ...file} = task;
+    void sent;
+    return {...file, size, digests: null, summary: null};
+  }
+  const schema = rowSchemaFor(task.schemaConfig ?? {});
+  const rowCheck = task.rowCheck ? rowCheckFor(task.rowCheck) : undefined;
   const [digests, summary] = await Promise.all([
-    digestsOf(task.path),
+    digestsOf(task.path, task.object.md5 !== undefined),
     (task.format === 'parquet'
-      ? readParquetRows(task.path)
-      : readTfrecordRows(task.path)
+      ? readParquetRows(task.path, schema, rowCheck)
+      : readTfrecordRows(task.path, schema, rowCheck)
     ).catch((error: unknown) =>
       // a damaged file is a failed check, not a failed verify
       error instanceof Error ? error.message : String(error),
     ),
   ]);
-  return typeof summary === 'string'
-    ? {...task, size, digests, summary: null, readError: summary}
-    : {...task, size, digests, summary};
+  // the row check's inputs need not travel back
+  const {rowCheck: sent, ...file} = task;
+  void sent;
+  if (typeof summary === 'string')
+    return {...file, size, digests, summary: null, readError: summary};
+  return rowCheck
+    ? {...file, size, digests, summary, rowCheckResult: rowCheck.result()}
+    : {...file, size, digests, summary};
 });

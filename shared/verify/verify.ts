@@ -23,8 +23,12 @@ import {readMetadata} from '../metadata/read.js';
 import {buildModel, pairProbability} from '../dataset/model.js';
 import type {ProbabilityTables} from '../metadata/probability-tables.js';
 import type {RowsSummary} from '../storage/sinks/row-sink.js';
-import {bernsteinBound, BOUND_DESCRIPTION} from './statistics/bernstein.js';
-import {ALPHA_PER_CHECK, FAMILY_WISE_ALPHA} from './statistics/family-wise.js';
+import {availableParallelism} from 'node:os';
+import {bernsteinBound, boundDescription} from './statistics/bernstein.js';
+import {alphaPerCheck, FAMILY_WISE_ALPHA} from './statistics/family-wise.js';
+import type {DrawFit} from './statistics/draw-fit.js';
+import {recordedLoggingPolicy} from '../policy/logging.js';
+import {PolicyVerification} from './policy/verify-policy.js';
 import {
   binomialGoodnessOfFit,
   poolByTarget,
@@ -61,6 +65,11 @@ export interface VerifyReport {
     familyWiseAlpha: number;
     creatives: GoodnessOfFit | null;
     targetStores: GoodnessOfFit | null;
+    /**
+     * a dataset with a logging policy only: the creatives drawn against
+     * p(t) pi_b(c | t) (docs/design.md §12)
+     */
+    draws?: DrawFit | null;
   };
   /** the creative whose rate came closest to its bound (|obs - q| / bound) */
   worstPair: {
@@ -126,6 +135,13 @@ export async function verifyDirectory(
 ): Promise<VerifyReport> {
   const metadataPath = await findMetadata(directory, version);
   const metadata = await readVerifiedMetadata(metadataPath);
+  // With a logging policy the family-wise budget has a fourth check (§9, §12).
+  const policy = recordedLoggingPolicy(metadata.head.config);
+  const alpha = alphaPerCheck(policy !== undefined);
+  const workers = availableParallelism();
+  const policyCheck = policy
+    ? new PolicyVerification(metadata.head, metadata.tables, policy, workers)
+    : undefined;
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail: string) =>
     checks.push({name, ok, detail});
@@ -135,7 +151,7 @@ export async function verifyDirectory(
     directory,
     rows: {},
     rowDigest: {},
-    bound: BOUND_DESCRIPTION,
+    bound: boundDescription(alpha),
     statistics: {
       familyWiseAlpha: FAMILY_WISE_ALPHA,
       creatives: null,
@@ -146,8 +162,12 @@ export async function verifyDirectory(
   };
 
   // Every data file (one per format, or every shard), on worker threads.
-  const files = await verifyDataFiles(directory, metadata.head, creative =>
-    metadata.tables.targetOf(creative),
+  const files = await verifyDataFiles(
+    directory,
+    metadata.head,
+    creative => metadata.tables.targetOf(creative),
+    workers,
+    policyCheck?.rowChecks(),
   );
   checks.push(...files.checks);
   const summaries = files.summaries;
@@ -165,7 +185,12 @@ export async function verifyDirectory(
 
   checkModel(metadata, check);
   const rows = summaries.parquet ?? summaries.tfrecord;
-  if (rows) checkRates(metadata, rows, report, check);
+  if (rows) checkRates(metadata, rows, report, check, alpha);
+  if (policyCheck) {
+    const policyChecks = await policyCheck.finish(files, metadataPath, alpha);
+    checks.push(...policyChecks.checks);
+    report.statistics.draws = policyChecks.draws;
+  }
 
   report.ok = checks.every(c => c.ok);
   return report;
@@ -223,6 +248,7 @@ function checkRates(
   rows: RowsSummary,
   report: VerifyReport,
   check: (name: string, ok: boolean, detail: string) => void,
+  alpha: number,
 ): void {
   const pairs = tables.creativeIds.length;
   let outside = 0;
@@ -242,7 +268,7 @@ function checkRates(
     )
       wrongTarget++;
     const observed = positives / n;
-    const bound = bernsteinBound(n, q, pairs);
+    const bound = bernsteinBound(n, q, pairs, alpha);
     const ratio = Math.abs(observed - q) / bound;
     if (ratio > 1) outside++;
     if (!report.worstPair || ratio > report.worstPair.ratio) {
@@ -269,10 +295,10 @@ function checkRates(
     const q = tables.pairProbOf(creative);
     if (q !== undefined) tallies.push({id: creative, rows: n, positives, q});
   }
-  const creatives = binomialGoodnessOfFit(tallies, ALPHA_PER_CHECK);
+  const creatives = binomialGoodnessOfFit(tallies, alpha);
   const targetStores = pooledGoodnessOfFit(
     poolByTarget(tallies, c => tables.targetOf(c)),
-    ALPHA_PER_CHECK,
+    alpha,
   );
   report.statistics.creatives = creatives;
   report.statistics.targetStores = targetStores;

@@ -13,7 +13,12 @@ import {MemoryDestination} from './memory-destination.js';
 
 export const FIXED_TIME = () => new Date('2026-01-02T03:04:05.000Z');
 
-export async function generateInMemory(request: DatasetRequest, version = 1) {
+/** `md5`: hash MD5 too, as the CLI's --md5 does (default: no md5 recorded). */
+export async function generateInMemory(
+  request: DatasetRequest,
+  version = 1,
+  options: {md5?: boolean} = {},
+) {
   const config = resolveConfig({seed: 1, ...request});
   const names = {} as Record<DatasetFileKind, string>;
   for (const kind of ['parquet', 'tfrecord', 'metadata'] as const) {
@@ -26,6 +31,7 @@ export async function generateInMemory(request: DatasetRequest, version = 1) {
     version,
     names,
     destination,
+    md5: options.md5 ?? false,
     now: FIXED_TIME,
   });
   return {config, names, destination, result};

@@ -179,6 +179,11 @@ class MemoryObjectSink implements ByteSink {
     }
   }
 
+  /** What Cloud Storage does: it computes the MD5 of what it stored. */
+  storedMd5(): string | undefined {
+    return this.created?.digests.md5;
+  }
+
   async abort(): Promise<void> {
     const created = this.created;
     this.created = undefined;

@@ -42,6 +42,8 @@ before(async () => {
     version: 7,
     names,
     destination: new MemoryDestination(),
+    // the service's metadata always has md5 (Cloud Storage's own)
+    md5: true,
   });
   metadata = JSON.parse(JSON.stringify(head));
 });

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import {spawnSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
 import {
   mkdtempSync,
   readdirSync,
@@ -138,6 +139,59 @@ describe('exploration-data generate', () => {
     );
   });
 
+  it('--timings: CPU seconds per stage that add up to the process CPU, and per 1M rows', () => {
+    const out = join(scratch, 'timed');
+    const {code, stdout, stderr} = run(
+      'generate',
+      '--samples',
+      '300000',
+      '--seed',
+      '4',
+      '--out',
+      out,
+      '--json',
+      '--timings',
+    );
+    assert.equal(code, 0, stderr);
+    const {timings} = JSON.parse(stdout) as {
+      timings: {
+        rows: number;
+        cpuSeconds: Record<string, number>;
+        cpuSecondsPerMillionRows: Record<string, number>;
+      };
+    };
+    assert.equal(timings.rows, 300000);
+    const all = timings.cpuSeconds;
+    for (const stage of ['draw', 'encodeTfrecord', 'encodeParquet', 'hash'])
+      assert.ok(all[stage] > 0, `${stage} ${all[stage]}`);
+    assert.ok(
+      Math.abs(all.encode - all.encodeTfrecord - all.encodeParquet) < 0.002,
+    );
+    assert.ok(
+      all.draw + all.encode + all.hash + all.write <= all.total + 0.004,
+      JSON.stringify(all),
+    );
+    assert.ok(all.system <= all.total);
+    for (const [stage, seconds] of Object.entries(all))
+      assert.ok(
+        Math.abs(timings.cpuSecondsPerMillionRows[stage] - seconds / 0.3) <
+          0.01,
+        stage,
+      );
+    const sharded = run(
+      'generate',
+      '--samples',
+      '300000',
+      '--shards',
+      '2',
+      '--out',
+      join(scratch, 'timed-shards'),
+      '--timings',
+    );
+    assert.equal(sharded.code, 2);
+    assert.match(sharded.stderr, /--timings .* --shards 2/);
+  });
+
   it('prints --help with every flag', () => {
     const {code, stdout} = run('generate', '--help');
     assert.equal(code, 0);
@@ -150,6 +204,8 @@ describe('exploration-data generate', () => {
       '--tfrecord-compression',
       '--dataset-version',
       '--out',
+      '--md5',
+      '--timings',
       '--json',
     ]) {
       assert.ok(stdout.includes(flag), flag);
@@ -189,6 +245,58 @@ describe('exploration-data verify', () => {
     const bad = run('verify', out);
     assert.equal(bad.code, 1);
     assert.match(bad.stdout, /FAIL {2}parquet: sha256/);
+  });
+
+  it('checks md5 only where the metadata has it (generate --md5), SHA-256 and CRC-32C always', () => {
+    for (const md5 of [false, true]) {
+      const out = join(scratch, md5 ? 'with-md5' : 'without-md5');
+      const made = run(
+        'generate',
+        '--samples',
+        '20000',
+        '--seed',
+        '6',
+        '--out',
+        out,
+        ...(md5 ? ['--md5'] : []),
+      );
+      assert.equal(made.code, 0, made.stderr);
+      const metadata = JSON.parse(
+        readFileSync(join(out, 'metadata_v1.json'), 'utf8'),
+      );
+      for (const format of ['parquet', 'tfrecord']) {
+        const object = metadata.objects[format];
+        assert.equal(typeof object.sha256, 'string');
+        assert.equal(typeof object.crc32c, 'string');
+        assert.equal(
+          object.md5,
+          md5
+            ? createHash('md5')
+                .update(readFileSync(join(out, object.name)))
+                .digest('base64')
+            : undefined,
+        );
+      }
+      const good = run('verify', out);
+      assert.equal(good.code, 0, good.stdout);
+      const checked = (key: string) =>
+        good.stdout
+          .split('\n')
+          .filter(l => l.startsWith('ok    ') && l.includes(`: ${key}: `));
+      assert.equal(checked('sha256').length, 2);
+      assert.equal(checked('crc32c').length, 2);
+      assert.equal(checked('md5').length, md5 ? 2 : 0);
+      const tfrecordPath = join(out, 'dataset_v1.tfrecord');
+      const bytes = readFileSync(tfrecordPath);
+      bytes[bytes.length - 10] ^= 0x01;
+      writeFileSync(tfrecordPath, bytes);
+      const bad = run('verify', out);
+      assert.equal(bad.code, 1);
+      assert.match(bad.stdout, /FAIL {2}tfrecord: sha256/);
+      assert.match(bad.stdout, /FAIL {2}tfrecord: crc32c/);
+      if (md5) assert.match(bad.stdout, /FAIL {2}tfrecord: md5/);
+      else assert.doesNotMatch(bad.stdout, /: md5: /);
+    }
   });
 
   it('reports the goodness-of-fit statistics, in text and in JSON', () => {

@@ -97,6 +97,8 @@ before(async () => {
       String(VERSION),
       '--out',
       source,
+      // a served version has md5 (Cloud Storage's); --md5 gives the same here
+      '--md5',
       '--no-progress',
       '--json',
     ],

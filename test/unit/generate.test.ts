@@ -124,11 +124,53 @@ describe('generateDataset', () => {
     );
   });
 
-  it('writes the metadata last, with checksums of the bytes written', async () => {
-    const {destination, result, names} = await generateInMemory({
-      seed: 2,
-      nSamples: 5000,
+  it('records md5 only when asked (--md5), and the same data bytes either way', async () => {
+    const plain = await generateInMemory({seed: 2, nSamples: 5000});
+    const hashed = await generateInMemory({seed: 2, nSamples: 5000}, 1, {
+      md5: true,
     });
+    for (const format of ['parquet', 'tfrecord'] as const) {
+      const name = plain.names[format];
+      assert.ok(
+        plain.destination.bytes(name).equals(hashed.destination.bytes(name)),
+      );
+      const without = plain.result.metadata.objects[format];
+      const withMd5 = hashed.result.metadata.objects[format];
+      assert.ok(without && withMd5);
+      assert.deepEqual(Object.keys(without), [
+        'name',
+        'rows',
+        'bytes',
+        'crc32c',
+        'sha256',
+      ]);
+      assert.deepEqual(Object.keys(withMd5), [
+        'name',
+        'rows',
+        'bytes',
+        'crc32c',
+        'md5',
+        'sha256',
+      ]);
+      const {md5, ...rest} = withMd5 as typeof withMd5 & {md5?: string};
+      assert.deepEqual(rest, without);
+      assert.equal(
+        md5,
+        createHash('md5')
+          .update(plain.destination.bytes(name))
+          .digest('base64'),
+      );
+    }
+    const metadata = plain.destination.bytes(plain.names.metadata).toString();
+    assert.doesNotMatch(metadata, /"md5"/);
+  });
+
+  it('writes the metadata last, with checksums of the bytes written', async () => {
+    const {destination, result, names} = await generateInMemory(
+      {seed: 2, nSamples: 5000},
+      1,
+      {md5: true},
+    );
     assert.deepEqual(destination.events.slice(-2), [
       'open metadata',
       'close metadata',

@@ -13,6 +13,7 @@ import {decodeExample} from '../../shared/formats/tfrecord/example.js';
 import {TfrecordDeframer} from '../../shared/formats/tfrecord/framing.js';
 import {rowSchemaFor, type RowSchema} from '../../shared/formats/row-schema.js';
 import {isSharded, filesOf} from '../../shared/metadata/document.js';
+import {parseMetadata, readMetadata} from '../../shared/metadata/read.js';
 import {replayAdaptiveEpochs} from '../../shared/policy/adaptive-replay.js';
 import {policyProbabilities} from '../../shared/policy/probabilities.js';
 import {lazyScoreNoise, trueScores} from '../../shared/policy/scores.js';
@@ -342,6 +343,63 @@ describe('generation under an adaptive policy', () => {
       sharded.result.metadata.policy_epochs,
       metadata.policy_epochs,
     );
+  });
+});
+
+describe('the logging members read back', () => {
+  it('parseMetadata and readMetadata keep them; members that do not fit the config are refused, named', async () => {
+    const generated = await generateInMemory({
+      seed: 4,
+      nSamples: 5_000,
+      nCreativePackIds: 20,
+      loggingPolicy: {type: 'epsilon-greedy', epsilon: 0.5},
+    });
+    const bytes = generated.destination.bytes('metadata_v1.json');
+    const parsed = parseMetadata(bytes);
+    assert.deepEqual(parsed.logging_policy, generated.config.loggingPolicy);
+    assert.deepEqual(
+      parsed.policy_values,
+      generated.result.metadata.policy_values,
+    );
+    assert.equal(Object.keys(parsed.logging_probs ?? {}).length, 20);
+    const streamed = await readMetadata([bytes]);
+    assert.deepEqual(
+      streamed.head.best_creative,
+      generated.result.metadata.best_creative,
+    );
+    const file = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+    const tampered = (change: (m: Record<string, unknown>) => void) => {
+      const copy = structuredClone(file);
+      change(copy);
+      return Buffer.from(JSON.stringify(copy));
+    };
+    for (const [change, message] of [
+      [
+        (m: Record<string, unknown>) => delete m.policy_values,
+        /policy_values must be an object/,
+      ],
+      [
+        (m: Record<string, unknown>) =>
+          ((m.logging_policy as {epsilon: number}).epsilon = 0.4),
+        /logging_policy must be config\.loggingPolicy/,
+      ],
+      [
+        (m: Record<string, unknown>) => (m.policy_epochs = []),
+        /policy_epochs must be absent/,
+      ],
+      [
+        (m: Record<string, unknown>) =>
+          delete (m.config as Record<string, unknown>).loggingPolicy,
+        /logging_policy must be absent/,
+      ],
+      [
+        (m: Record<string, unknown>) =>
+          ((m.logging_probs as Record<string, unknown>).x = 'a'),
+        /logging_probs maps "x" to string/,
+      ],
+    ] as const) {
+      assert.throws(() => parseMetadata(tampered(change)), message);
+    }
   });
 });
 

@@ -104,21 +104,45 @@ function dictionaryColumn(
   const indices = new Int32Array(rowGroupRows);
   if (source.from === 'row') {
     const values = new ValueDictionary();
+    // Per creative, this row group's dictionary index of the value the
+    // block's perCreative function gives it (-1: not met yet); valid while
+    // that function is the same array.
+    const byCreative = new Int32Array(model.creativeIds.length).fill(-1);
+    let memoOf: Float64Array | undefined;
     return {
       ...base,
       get dictionary() {
         return values.values();
       },
       indices,
-      fill: (block, from, count, to) =>
-        values.indexAll(
-          perRowArray(block, source.field),
-          from,
-          count,
-          indices,
-          to,
-        ),
-      reset: () => values.clear(),
+      fill: (block, from, count, to) => {
+        const perRow = perRowArray(block, source.field);
+        const ofCreative = block.perCreative?.[source.field];
+        if (!ofCreative) {
+          values.indexAll(perRow, from, count, indices, to);
+          return;
+        }
+        if (ofCreative !== memoOf) {
+          byCreative.fill(-1);
+          memoOf = ofCreative;
+        }
+        // The same first-met order as indexAll: the same dictionary, the same bytes.
+        const creative = block.creative;
+        for (let k = from, o = to; k < from + count; k++, o++) {
+          const c = creative[k];
+          let index = byCreative[c];
+          if (index < 0) {
+            index = values.index(ofCreative[c]);
+            byCreative[c] = index;
+          }
+          indices[o] = index;
+        }
+      },
+      reset: () => {
+        values.clear();
+        byCreative.fill(-1);
+        memoOf = undefined;
+      },
     };
   }
   const index = source.indexByCreative?.(model, config);

@@ -16,11 +16,16 @@ import {
   type RowSchema,
 } from '../row-schema.js';
 import {RowCollector, type RowsSummary} from '../../storage/sinks/row-sink.js';
+import type {RowObserver} from '../row-observer.js';
 
-/** Reads the file as a dataset with `schema`'s columns (rowSchemaFor its config). */
+/**
+ * Reads the file as a dataset with `schema`'s columns (rowSchemaFor its
+ * config), handing each row to `observer` when given.
+ */
 export async function readParquetRows(
   path: string,
   schema: RowSchema = BASE_SCHEMA,
+  observer?: RowObserver,
 ): Promise<RowsSummary> {
   const names = schema.names;
   // "name TYPE" of each column, as the row schema declares and the file says
@@ -78,6 +83,11 @@ export async function readParquetRows(
     const target = columns.get(TARGET_STORE_ID.name) as unknown[];
     const creative = columns.get(CREATIVE_PACK_ID.name) as unknown[];
     const label = columns.get(LABEL.name) as unknown[];
+    const observed = schema.rowColumns.map(c => ({
+      values: columns.get(c.name) as unknown[],
+      from: c.type.fromParquet as (value: unknown) => number,
+    }));
+    const rowValues = observed.map(() => 0);
     for (let i = 0; i < size; i++) {
       let line = digest[0](values[0][i]);
       for (let k = 1; k < values.length; k++)
@@ -88,6 +98,15 @@ export async function readParquetRows(
         CREATIVE_PACK_ID.type.fromParquet(creative[i]),
         LABEL.type.fromParquet(label[i]),
       );
+      if (observer) {
+        for (let k = 0; k < observed.length; k++)
+          rowValues[k] = observed[k].from(observed[k].values[i]);
+        observer.observe(
+          CREATIVE_PACK_ID.type.fromParquet(creative[i]),
+          LABEL.type.fromParquet(label[i]),
+          rowValues,
+        );
+      }
     }
     rowStart = rowEnd;
   }

@@ -59,6 +59,12 @@ export class ValueDictionary {
     }
   }
 
+  /** The index of one value (added when new). */
+  index(value: number): number {
+    DOUBLE[0] = value;
+    return this.indexOf(WORDS[0], WORDS[1], value);
+  }
+
   private indexOf(low: number, high: number, value: number): number {
     const slots = this.slots;
     const mask = slots.length - 1;

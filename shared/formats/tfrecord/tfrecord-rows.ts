@@ -16,6 +16,7 @@ import {
   type RowSchema,
 } from '../row-schema.js';
 import {RowCollector, type RowsSummary} from '../../storage/sinks/row-sink.js';
+import type {RowObserver} from '../row-observer.js';
 
 /**
  * A dataset repeats a few thousand distinct payloads millions of times, so
@@ -25,18 +26,24 @@ import {RowCollector, type RowsSummary} from '../../storage/sinks/row-sink.js';
  */
 const MAX_CACHED_PAYLOADS = 200_000;
 
-/** A distinct payload, its row and the row's digest line. */
+/** A distinct payload, its row, the row's digest line and its `row` columns' values. */
 interface Parsed {
   payload: Buffer;
   row: Row;
   line: string;
+  values: number[];
 }
 
-/** Reads the file as a dataset with `schema`'s columns (rowSchemaFor its config). */
+/**
+ * Reads the file as a dataset with `schema`'s columns (rowSchemaFor its
+ * config), handing each row to `observer` when given.
+ */
 export async function readTfrecordRows(
   path: string,
   schema: RowSchema = BASE_SCHEMA,
+  observer?: RowObserver,
 ): Promise<RowsSummary> {
+  const rowColumns = schema.rowColumns.map(c => c.name);
   const file = createReadStream(path, {highWaterMark: 4 * 1024 * 1024});
   const stream: Readable = path.endsWith('.gz')
     ? file.pipe(createGunzip())
@@ -72,7 +79,12 @@ export async function readTfrecordRows(
             throw deframer.payloadCrcError();
           const payload = Buffer.from(bytes.subarray(start, end));
           const values = decodeExample(payload, schema);
-          row = {payload, row: values, line: schema.digestLine(values)};
+          row = {
+            payload,
+            row: values,
+            line: schema.digestLine(values),
+            values: rowColumns.map(name => values[name] as number),
+          };
           if (cached < MAX_CACHED_PAYLOADS) {
             cached++;
             if (candidates) candidates.push(row);
@@ -85,6 +97,11 @@ export async function readTfrecordRows(
           values[TARGET_STORE_ID.name],
           values[CREATIVE_PACK_ID.name],
           values[LABEL.name],
+        );
+        observer?.observe(
+          values[CREATIVE_PACK_ID.name],
+          values[LABEL.name],
+          row.values,
         );
       },
       {checkPayloadCrc: false},

@@ -16,6 +16,12 @@ export interface ByteSink {
    * that can check what arrived (an upload) compares it with `expected`.
    */
   close(expected?: ObjectDigests): Promise<void>;
+  /**
+   * After close, for a sink whose store computes an object's MD5 itself
+   * (Cloud Storage's md5Hash): that MD5, base64. The metadata records it
+   * (docs/design.md §4); undefined means the store reported none.
+   */
+  storedMd5?(): string | undefined;
   /** Give up: release resources and remove what was written, even after close. */
   abort(reason: unknown): Promise<void>;
 }

@@ -21,4 +21,9 @@ export function bernsteinBound(
   return (log / 3 + Math.sqrt((log * log) / 9 + 2 * n * variance * log)) / n;
 }
 
-export const BOUND_DESCRIPTION = `|observed - q| <= (L/3 + sqrt(L^2/9 + 2 n q(1-q) L)) / n with L = ln(2k/alpha), k pairs, alpha = ${ALPHA_PER_CHECK.toPrecision(2)} (Bernstein's inequality, Bonferroni over pairs)`;
+/** The bound as the report states it, at this check's alpha. */
+export function boundDescription(alpha = ALPHA_PER_CHECK): string {
+  return `|observed - q| <= (L/3 + sqrt(L^2/9 + 2 n q(1-q) L)) / n with L = ln(2k/alpha), k pairs, alpha = ${alpha.toPrecision(2)} (Bernstein's inequality, Bonferroni over pairs)`;
+}
+
+export const BOUND_DESCRIPTION = boundDescription();
