@@ -33,8 +33,12 @@ export interface MeasureRequest {
   /** path of bench/measure.py */
   measureScript: string;
   command: string[];
-  /** synced after the command (os.sync(), charged to the producer) */
-  syncDir: string;
+  /**
+   * synced after the command (os.sync(), charged to the producer); absent for
+   * a producer that writes no file (OBP), which is then not charged for other
+   * processes' dirty pages
+   */
+  syncDir?: string;
   stdoutFile: string;
   logFile: string;
   env?: NodeJS.ProcessEnv;
@@ -58,8 +62,7 @@ export async function runMeasured(
 ): Promise<MeasuredRun> {
   const args = [
     request.measureScript,
-    '--sync-dir',
-    request.syncDir,
+    ...(request.syncDir === undefined ? [] : ['--sync-dir', request.syncDir]),
     '--stdout',
     request.stdoutFile,
     '--log',

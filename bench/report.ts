@@ -13,12 +13,17 @@ export type ProducerName =
   | 'floor'
   | 'expert'
   | 'vectorised'
-  | 'notebook';
+  | 'notebook'
+  | 'softmax'
+  | 'adaptive1'
+  | 'adaptive16'
+  | 'obp';
 
 /** Our CLI writing 16 shards on W worker threads: W of each producer name. */
 export const SHARDED_WORKERS: Partial<Record<ProducerName, number>> = {
   shards16w1: 1,
   shards16w2: 2,
+  adaptive16: 2,
 };
 export const SHARDS = 16;
 
@@ -30,6 +35,10 @@ export const PRODUCER_LABEL: Record<ProducerName, string> = {
   expert: 'expert Python, no checksums',
   vectorised: 'vectorised Python',
   notebook: 'notebook',
+  softmax: 'ours, softmax beta 5',
+  adaptive1: 'ours, adaptive softmax, one file',
+  adaptive16: 'ours, adaptive softmax, 16 shards, 2 workers',
+  obp: 'OBP SyntheticBanditDataset',
 };
 
 export interface Measurement {
@@ -37,9 +46,12 @@ export interface Measurement {
   rows: number;
   /**
    * 'rss': the scale runs of our CLI (one file, and 16 shards on 1 and 2
-   * workers) at 100M rows and more, for rows/s and peak RSS
+   * workers) at 100M rows and more, for rows/s and peak RSS; 'policy': ours
+   * without and with a logging policy, back to back at each size (bench/policy.ts);
+   * 'obp': Open Bandit Pipeline's SyntheticBanditDataset beside ours with a
+   * softmax policy at the same rounds
    */
-  run: 'compare' | 'rss' | 'verify';
+  run: 'compare' | 'rss' | 'verify' | 'policy' | 'obp';
   /** formats written, when not both (a scale run that the disk cannot hold in TFRecord) */
   formats?: 'parquet';
   status: 'ok' | 'failed' | 'skipped';
@@ -55,6 +67,8 @@ export interface Measurement {
   files?: Record<string, number>;
   /** the producer's own account of its time (its JSON summary), if any */
   producerSeconds?: Record<string, number>;
+  /** anything else a producer reports (OBP: its peak RSS after the imports) */
+  details?: Record<string, unknown>;
   /** ours: `generate --timings`, CPU seconds per 1M rows per stage */
   stageCpuPerMillionRows?: Record<string, number>;
   loadBefore?: LoadAverage;
@@ -131,8 +145,12 @@ export function targets(
   comparisons: Comparison[],
 ): TargetCheck[] {
   const checks: TargetCheck[] = [];
+  // The policy and OBP sections have their own targets (bench/policy.ts).
   const ours = measurements.filter(
-    m => m.producer === 'ours' && m.status === 'ok' && m.run !== 'verify',
+    m =>
+      m.producer === 'ours' &&
+      m.status === 'ok' &&
+      (m.run === 'compare' || m.run === 'rss'),
   );
   for (const m of ours.filter(m => m.run === 'compare')) {
     if (m.rows === 10_000_000) {
@@ -214,7 +232,7 @@ export function targets(
         m =>
           m.producer === producer &&
           m.status === 'ok' &&
-          m.run !== 'verify' &&
+          (m.run === 'compare' || m.run === 'rss') &&
           m.rows >= 10_000_000,
       )
       .sort((a, b) => a.rows - b.rows);
@@ -275,6 +293,10 @@ export function runLabel(m: Measurement): string {
   if (m.run === 'verify') return `verify of ${PRODUCER_LABEL[m.producer]}`;
   const kinds = [
     ...(m.run === 'rss' ? ['scale run'] : []),
+    ...(m.run === 'policy' && m.producer === 'ours' ? ['no policy'] : []),
+    ...(m.producer === 'obp' && m.details?.behavior === 'uniform'
+      ? ['uniform logging']
+      : []),
     ...(m.formats === 'parquet' ? ['Parquet only'] : []),
   ];
   return (
@@ -320,10 +342,19 @@ function measurementRow(m: Measurement, ours?: Measurement): Row {
   };
 }
 
+/** Whom "wall / ours" divides by: our CLI at that size, or with a softmax policy beside OBP. */
+function reference(m: Measurement): ProducerName {
+  return m.run === 'obp' ? 'softmax' : 'ours';
+}
+
 function tableRows(measurements: Measurement[]): Row[] {
   return measurements.map(m => {
     const ours = measurements.find(
-      o => o.producer === 'ours' && o.rows === m.rows && o.run === m.run,
+      o =>
+        o.producer === reference(m) &&
+        o.rows === m.rows &&
+        o.run === m.run &&
+        o.formats === m.formats,
     );
     return measurementRow(m, ours);
   });

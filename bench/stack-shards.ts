@@ -41,6 +41,8 @@ const SELF_LABEL = 'bench node: storage front + router + bridges';
 export interface StackRun {
   rows: number;
   shards: number;
+  /** the request's loggingPolicy (JSON), when the run had one (--stack-policy) */
+  loggingPolicy?: string;
   status: 'ok' | 'failed' | 'skipped';
   reason?: string;
   version?: number;
@@ -96,9 +98,21 @@ async function treeBytes(directory: string): Promise<number> {
 export async function measureStackRun(
   rows: number,
   shards: number,
-  options: {tmp: string; seed: number; log: (line: string) => void},
+  options: {
+    tmp: string;
+    seed: number;
+    log: (line: string) => void;
+    /** JSON of the request's loggingPolicy (docs/design.md §12) */
+    loggingPolicy?: string;
+  },
 ): Promise<StackRun> {
-  const base: StackRun = {rows, shards, status: 'skipped'};
+  const policy = options.loggingPolicy;
+  const base: StackRun = {
+    rows,
+    shards,
+    status: 'skipped',
+    ...(policy ? {loggingPolicy: policy} : {}),
+  };
   try {
     resolveShardCount(rows, shards);
   } catch (error) {
@@ -133,11 +147,16 @@ export async function measureStackRun(
     const idle = sampler.summary().last.total;
     sampler.reset();
     options.log(
-      `POST /generateDataset {nSamples: ${rows}, shards: ${shards}} (logs in ${stack.runDir.logs})`,
+      `POST /generateDataset {nSamples: ${rows}, shards: ${shards}${policy ? `, loggingPolicy: ${policy}` : ''}} (logs in ${stack.runDir.logs})`,
     );
     const done = await generateAndWait(
       new ApiClient({baseUrl: stack.url}),
-      {nSamples: rows, seed: options.seed, shards},
+      {
+        nSamples: rows,
+        seed: options.seed,
+        shards,
+        ...(policy ? {loggingPolicy: JSON.parse(policy) as unknown} : {}),
+      },
       {
         timeoutMs: 60 * 60_000,
         intervalMs: 250,
@@ -194,7 +213,7 @@ export async function measureStackRun(
 const MB = 1e6;
 
 export function describeStackRun(run: StackRun): string {
-  const head = `local stack, ${run.shards === 1 ? 'one file' : `${run.shards} shards`}, ${fmtInt(run.rows)} rows`;
+  const head = `local stack, ${run.shards === 1 ? 'one file' : `${run.shards} shards`}${run.loggingPolicy ? `, logging policy ${run.loggingPolicy}` : ''}, ${fmtInt(run.rows)} rows`;
   if (run.status !== 'ok') return `${head}: ${run.status} (${run.reason})`;
   return (
     `${head}: POST -> ready ${run.postToReadySeconds!.toFixed(1)} s (answered ${run.answer} in ${run.answeredSeconds!.toFixed(1)} s), ` +

@@ -8,6 +8,12 @@
 #   npm run bench -- --only stack       # the local-stack section alone
 #   npm run bench -- --quick            # 1M rows only
 #   npm run bench -- --skip notebook@10000000
+#   npm run bench -- --obp              # also make the optional OBP venv (scripts/obp-env.sh)
+#                                       # and time OBP's SyntheticBanditDataset beside ours
+#
+# The OBP section runs when that venv is already made or --obp asks for it;
+# OBP is never needed by the product, its tests or its demo. When --obp cannot
+# make the venv, the bench records why (obp-env.sh's last line) and goes on.
 #
 # Results: a table on stdout, and bench/results/<date>-<host>.json and .md.
 set -euo pipefail
@@ -18,4 +24,19 @@ bash scripts/ensure-node-modules.sh
 node_modules/.bin/tsc -p .
 
 PY="$(bash scripts/python-env.sh)"
-exec node build/bench/run.js --python "$PY" "$@"
+
+obp=()
+if [[ " $* " == *" --obp "* ]]; then
+  err="$(mktemp)"
+  if OBP_PY="$(bash scripts/obp-env.sh 2>"$err")"; then
+    cat "$err" >&2
+    obp=(--obp-python "$OBP_PY")
+  else
+    cat "$err" >&2
+    obp=(--obp-unavailable "$(tail -n 1 "$err")")
+  fi
+  rm -f "$err"
+elif OBP_PY="$(bash scripts/obp-env.sh --check 2>/dev/null)"; then
+  obp=(--obp-python "$OBP_PY")
+fi
+exec node build/bench/run.js --python "$PY" "${obp[@]}" "$@"

@@ -6,6 +6,9 @@
     python docs/ope/estimators.py --generate-into ROOT --seeds 20 --samples 1000000
     # or through a running service (the local stack: npm start):
     python docs/ope/estimators.py --base-url http://127.0.0.1:8080 --seeds 20
+    # also through Open Bandit Pipeline (run it with the optional OBP venv's python,
+    # PY=$(bash scripts/obp-env.sh)):
+    $PY docs/ope/estimators.py --generate-into ROOT --obp
 
 Run from the repository root with ``clients/python/src`` on ``PYTHONPATH`` (or the
 client installed). The evaluation policy is the best one (epsilon-greedy with
@@ -13,7 +16,11 @@ epsilon 0 over the true q_c), whose exact value is ``policy_values.best``; each 
 is a different model, so what is compared is estimate - truth. Writes
 ``estimators.csv`` (one row per seed and estimator) and, when matplotlib is
 importable, ``estimators.png`` into ``--out`` (default: this folder), and prints the
-bias / spread table (docs/ope.md).
+bias / spread table (docs/ope.md). With ``--obp`` each version's to_obp dict also
+goes through OBP's ``OffPolicyEvaluation`` (IPW, SNIPW, DM, DR) with the dense
+``action_dist`` and the same reward model as ``estimated_rewards_by_reg_model``;
+those estimates go into the CSV as ``OBP IPS`` etc., and the table says how far
+they are from the numpy ones.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ from exploration_data.policies import ActionSpace
 Floats = npt.NDArray[np.float64]
 BEST = {"type": "epsilon-greedy", "epsilon": 0}
 ESTIMATORS = ("IPS", "SNIPS", "DM", "DR")
+OBP_NAMES = {"IPS": "ipw", "SNIPS": "snipw", "DM": "dm", "DR": "dr"}
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
@@ -136,6 +144,47 @@ def estimates_from_action_dist(
     }
 
 
+def obp_estimates(
+    feedback: Mapping[str, Any], data: LoggedData, policy: Mapping[str, Any]
+) -> dict[str, float]:
+    """IPS, SNIPS, DM, DR through Open Bandit Pipeline's OffPolicyEvaluation.
+
+    ``feedback`` is ``to_obp``'s dict as it is; OBP gets the dense action_dist
+    (``ope.action_dist``) and, as estimated_rewards_by_reg_model, the same
+    per-creative reward model as the numpy DM/DR, on each round's candidates
+    (n_rounds, n_actions, 1). Needs ``obp`` (the optional venv of scripts/obp-env.sh).
+    """
+    from obp.ope import (  # optional: only with --obp
+        DirectMethod,
+        DoublyRobust,
+        InverseProbabilityWeighting,
+        OffPolicyEvaluation,
+        SelfNormalizedInverseProbabilityWeighting,
+    )
+
+    space = data.space
+    action = np.asarray(feedback["action"], dtype=np.int64)
+    q_hat = reward_model(action, np.asarray(feedback["reward"], dtype=np.float64), space.store_of)
+    table = np.zeros((space.n_stores, space.n_actions), dtype=np.float64)
+    table[space.store_of, np.arange(space.n_actions)] = q_hat
+    stores = space.store_of[action]
+    estimated = table[stores][:, :, np.newaxis]
+    dist = ope.action_dist(data, policy)
+    ope_run = OffPolicyEvaluation(
+        bandit_feedback=dict(feedback),
+        ope_estimators=[
+            InverseProbabilityWeighting(),
+            SelfNormalizedInverseProbabilityWeighting(),
+            DirectMethod(),
+            DoublyRobust(),
+        ],
+    )
+    values = ope_run.estimate_policy_values(
+        action_dist=dist, estimated_rewards_by_reg_model=estimated
+    )
+    return {name: float(values[OBP_NAMES[name]]) for name in ESTIMATORS}
+
+
 # --------------------------------------------------------------- one seed --
 
 
@@ -148,10 +197,17 @@ class SeedResult:
     truth: float
     estimates: dict[str, float]
     seconds: float
+    obp: dict[str, float] | None = None
+    obp_seconds: float | None = None
 
 
-def evaluate(data: LoggedData, policy: Mapping[str, Any], truth: float | None = None) -> SeedResult:
-    """The estimators on one version against its exact value.
+def evaluate(
+    data: LoggedData,
+    policy: Mapping[str, Any],
+    truth: float | None = None,
+    with_obp: bool = False,
+) -> SeedResult:
+    """The estimators on one version against its exact value (and through OBP).
 
     The exact value is ``truth`` when given (``Client.policy_value``), else
     ``policy_values.best`` for the best policy, else ``true_value`` of the metadata.
@@ -162,9 +218,14 @@ def evaluate(data: LoggedData, policy: Mapping[str, Any], truth: float | None = 
     exact = truth if truth is not None else _exact(data.metadata, policy)
     found = estimates(feedback, data.space, pi_e)
     config = data.metadata.get("config", {})
-    return SeedResult(
+    result = SeedResult(
         int(config.get("seed", -1)), feedback["n_rounds"], exact, found, time.monotonic() - started
     )
+    if with_obp:
+        obp_started = time.monotonic()
+        result.obp = obp_estimates(feedback, data, policy)
+        result.obp_seconds = time.monotonic() - obp_started
+    return result
 
 
 def _exact(metadata: Mapping[str, Any], policy: Mapping[str, Any]) -> float:
@@ -201,6 +262,17 @@ def write_csv(results: Sequence[SeedResult], path: Path) -> None:
                 writer.writerow(
                     [r.seed, r.rows, repr(r.truth), name, repr(value), repr(value - r.truth)]
                 )
+            for name, value in (r.obp or {}).items():
+                writer.writerow(
+                    [
+                        r.seed,
+                        r.rows,
+                        repr(r.truth),
+                        f"OBP {name}",
+                        repr(value),
+                        repr(value - r.truth),
+                    ]
+                )
 
 
 def plot(results: Sequence[SeedResult], path: Path, title: str) -> bool:
@@ -235,11 +307,33 @@ def plot(results: Sequence[SeedResult], path: Path, title: str) -> bool:
     return True
 
 
-def markdown(table: Mapping[str, Mapping[str, float]], seeds: int) -> str:
+def obp_difference(results: Sequence[SeedResult]) -> dict[str, float] | None:
+    """Per estimator, the largest |OBP - numpy| over the seeds; None without --obp."""
+    if not results or any(r.obp is None for r in results):
+        return None
+    return {
+        name: max(abs(r.obp[name] - r.estimates[name]) for r in results if r.obp)
+        for name in ESTIMATORS
+    }
+
+
+def markdown(
+    table: Mapping[str, Mapping[str, float]],
+    seeds: int,
+    obp_diff: Mapping[str, float] | None = None,
+) -> str:
     """The bias / spread / RMSE table in Markdown, as docs/ope.md shows it."""
-    lines = [f"| estimator | bias | spread (std, {seeds} seeds) | RMSE |", "|---|---|---|---|"]
+    head = f"| estimator | bias | spread (std, {seeds} seeds) | RMSE |"
+    rule = "|---|---|---|---|"
+    if obp_diff is not None:
+        head += " max \\|OBP - numpy\\| |"
+        rule += "---|"
+    lines = [head, rule]
     for name, row in table.items():
-        lines.append(f"| {name} | {row['bias']:+.5f} | {row['spread']:.5f} | {row['rmse']:.5f} |")
+        line = f"| {name} | {row['bias']:+.5f} | {row['spread']:.5f} | {row['rmse']:.5f} |"
+        if obp_diff is not None:
+            line += f" {obp_diff[name]:.1e} |"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -306,6 +400,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--policy", default=json.dumps(BEST), help="the evaluation policy")
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument(
+        "--obp",
+        action="store_true",
+        help="also estimate through OBP's OffPolicyEvaluation (needs obp: scripts/obp-env.sh)",
+    )
     args = parser.parse_args(argv)
     policy = json.loads(args.policy)
 
@@ -324,7 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 else json.loads(args.logging_policy),
             )
             truth = float(client.policy_value(version, policy)["value"])
-            results.append(evaluate(client.logged_data(version), policy, truth))
+            results.append(evaluate(client.logged_data(version), policy, truth, args.obp))
             print(f"v{version} seed {seed}: truth {truth:.5f} {results[-1].estimates}", flush=True)
     else:
         if args.generate_into:
@@ -336,20 +435,24 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"no version folders in {args.dirs}", file=sys.stderr)
             return 1
         for folder in folders:
-            results.append(evaluate(LoggedData.from_dir(folder), policy))
+            results.append(evaluate(LoggedData.from_dir(folder), policy, with_obp=args.obp))
             r = results[-1]
-            print(
-                f"{folder.name}: truth {r.truth:.5f} {r.estimates} ({r.seconds:.1f} s)", flush=True
-            )
+            line = f"{folder.name}: truth {r.truth:.5f} {r.estimates} ({r.seconds:.1f} s)"
+            if r.obp is not None:
+                line += f"; OBP {r.obp} ({r.obp_seconds:.1f} s)"
+            print(line, flush=True)
 
     args.out.mkdir(parents=True, exist_ok=True)
     write_csv(results, args.out / "estimators.csv")
     table = summary(results)
-    print(markdown(table, len(results)))
+    print(markdown(table, len(results), obp_difference(results)))
     title = (
-        f"{len(results)} seeds x {results[0].rows:,} rows, logging {args.logging_policy}, "
+        f"{len(results)} seeds x {results[0].rows:,} rows, logging {args.logging_policy},\n"
         f"evaluating {args.policy}"
     )
+    diff = obp_difference(results)
+    if diff is not None:
+        title += f"; OBP's estimates within {max(diff.values()):.0e} of these"
     if plot(results, args.out / "estimators.png", title):
         print(f"wrote {args.out / 'estimators.png'}")
     else:
