@@ -7,6 +7,7 @@
  * docs/catalogue.md). Documents this service could not have allocated (past
  * MAX_VERSION, id and version field disagreeing) are never counted or listed.
  */
+import {inConfigOrder} from '../dataset/config.js';
 import type {
   CollectionReference,
   DocumentSnapshot,
@@ -97,7 +98,7 @@ function recordOf(snapshot: DocumentSnapshot): DatasetRecord | undefined {
   const data = snapshot.data() as DatasetRecord | undefined;
   if (!data || !isAllocatableVersion(data.version)) return undefined;
   if (snapshot.id !== documentId(data.version)) return undefined;
-  return data;
+  return {...data, config: inConfigOrder(data.config)};
 }
 
 function randomBelow(n: number): number {

@@ -4,7 +4,11 @@
  */
 import {randomInt} from 'node:crypto';
 import {InvalidArgumentError} from '../errors.js';
-import {parseLoggingPolicy, type LoggingPolicy} from '../policy/spec.js';
+import {
+  inResolvedOrder,
+  parseLoggingPolicy,
+  type LoggingPolicy,
+} from '../policy/spec.js';
 import {resolveShardCount} from './shard-plan.js';
 
 export const FORMATS = ['parquet', 'tfrecord'] as const;
@@ -162,6 +166,24 @@ function compressionOf(value: unknown): TfrecordCompression {
     );
   }
   return value;
+}
+
+/**
+ * A recorded config with its members in resolveConfig's order, its logging
+ * policy's too (Firestore hands maps back in its own order; the metadata a
+ * service writes from the record must read as the CLI's does). Members it
+ * does not know (none today) are kept, after the known ones.
+ */
+export function inConfigOrder(config: DatasetConfig): DatasetConfig {
+  const given = config as unknown as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const key of FIELDS)
+    if (given[key] !== undefined) ordered[key] = given[key];
+  for (const key of Object.keys(given))
+    if (!(key in ordered)) ordered[key] = given[key];
+  if (config.loggingPolicy !== undefined)
+    ordered.loggingPolicy = inResolvedOrder(config.loggingPolicy);
+  return ordered as unknown as DatasetConfig;
 }
 
 /** A fresh seed for a request that gave none; recorded with the dataset. */

@@ -7,6 +7,7 @@
  * got -1`). Used by read.ts, the one parser; nothing else turns
  * metadata JSON into a typed value.
  */
+import {canonicalJson} from '../canonical-json.js';
 import {FORMATS, resolveConfig, type DatasetConfig} from '../dataset/config.js';
 import {InvalidArgumentError, MalformedMetadataError} from '../errors.js';
 import {
@@ -78,7 +79,7 @@ function configAt(value: unknown): DatasetConfig {
   for (const [key, field] of Object.entries(resolved)) {
     // Metadata written before `shards` was part of the config lacks it (shardCountOf: 1).
     if (key === 'shards' && given.shards === undefined) continue;
-    if (JSON.stringify(given[key]) !== JSON.stringify(field))
+    if (canonicalJson(given[key]) !== canonicalJson(field))
       fail(`config.${key}`, 'given (a resolved config)', given[key]);
   }
   return given as unknown as DatasetConfig;
@@ -184,7 +185,7 @@ function loggingAt(
         fail(key, 'absent (the config has no loggingPolicy)', head[key]);
     return {};
   }
-  if (JSON.stringify(head.logging_policy) !== JSON.stringify(policy))
+  if (canonicalJson(head.logging_policy) !== canonicalJson(policy))
     fail(
       'logging_policy',
       `config.loggingPolicy, ${JSON.stringify(policy)}`,

@@ -67,6 +67,26 @@ const MEMBERS: Record<LoggingPolicyType, readonly string[]> = {
 const ANY_MEMBER = ['type', 'beta', 'epsilon', 'scoreNoise', 'adaptive'];
 const ADAPTIVE_MEMBERS = ['updateEveryBlocks'];
 
+/**
+ * The policy with its members in the resolved form's order (a store that
+ * reorders map keys, as Firestore does, hands them back in another).
+ */
+export function inResolvedOrder(policy: LoggingPolicy): LoggingPolicy {
+  const given = policy as unknown as Record<string, unknown>;
+  const ordered: Record<string, unknown> = {};
+  for (const key of MEMBERS[policy.type]) {
+    if (given[key] === undefined) continue;
+    ordered[key] =
+      key === 'adaptive'
+        ? {
+            updateEveryBlocks: (policy as AdaptivePolicy).adaptive
+              .updateEveryBlocks,
+          }
+        : given[key];
+  }
+  return ordered as unknown as LoggingPolicy;
+}
+
 /** A value as an error message shows it (config.ts's convention). */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';

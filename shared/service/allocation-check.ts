@@ -9,6 +9,7 @@
  */
 import type {DatasetRecord} from '../catalog/records.js';
 import {FORMATS, shardCountOf} from '../dataset/config.js';
+import {canonicalJson} from '../canonical-json.js';
 import {objectName, shardFileName} from '../dataset/object-names.js';
 import {shardRowsMismatch} from '../dataset/shard-plan.js';
 
@@ -16,18 +17,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** JSON with object keys sorted, so that equal values compare equal. */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    isRecord(v)
-      ? Object.fromEntries(
-          Object.keys(v)
-            .sort()
-            .map(k => [k, v[k]]),
-        )
-      : v,
-  );
-}
+export {canonicalJson};
 
 function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;

@@ -6,7 +6,11 @@
 import assert from 'node:assert/strict';
 import {describe, it} from 'node:test';
 import {parquetReadObjects} from 'hyparquet';
-import {resolveConfig} from '../../shared/dataset/config.js';
+import {
+  inConfigOrder,
+  resolveConfig,
+  type DatasetConfig,
+} from '../../shared/dataset/config.js';
 import {buildModel} from '../../shared/dataset/model.js';
 import {InvalidArgumentError} from '../../shared/errors.js';
 import {decodeExample} from '../../shared/formats/tfrecord/example.js';
@@ -400,6 +404,49 @@ describe('the logging members read back', () => {
     ] as const) {
       assert.throws(() => parseMetadata(tampered(change)), message);
     }
+  });
+});
+
+describe('a config handed back by a store that sorts map keys (Firestore)', () => {
+  it('is put back in resolveConfig’s order, policy included, and its metadata still reads', async () => {
+    const generated = await generateInMemory({
+      seed: 6,
+      nSamples: 3_000,
+      nCreativePackIds: 12,
+      loggingPolicy: {
+        type: 'softmax',
+        beta: 3,
+        adaptive: {updateEveryBlocks: 2},
+      },
+    });
+    const sorted = (value: unknown): unknown =>
+      value && typeof value === 'object' && !Array.isArray(value)
+        ? Object.fromEntries(
+            Object.keys(value)
+              .sort()
+              .map(k => [k, sorted((value as Record<string, unknown>)[k])]),
+          )
+        : value;
+    const shuffled = sorted(generated.config) as DatasetConfig;
+    assert.deepEqual(Object.keys(shuffled.loggingPolicy ?? {}), [
+      'adaptive',
+      'beta',
+      'scoreNoise',
+      'type',
+    ]);
+    const back = inConfigOrder(shuffled);
+    assert.equal(JSON.stringify(back), JSON.stringify(generated.config));
+    // a metadata file written from the sorted record reads (order is not content)
+    const file = JSON.parse(
+      generated.destination.bytes('metadata_v1.json').toString('utf8'),
+    ) as Record<string, unknown>;
+    const reordered = {
+      ...file,
+      config: shuffled,
+      logging_policy: sorted(file.logging_policy),
+    };
+    const parsed = parseMetadata(Buffer.from(JSON.stringify(reordered)));
+    assert.deepEqual(parsed.logging_policy, generated.config.loggingPolicy);
   });
 });
 

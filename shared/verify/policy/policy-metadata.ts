@@ -8,6 +8,7 @@
  * The two per-id maps are streamed past and compared entry by entry: the
  * file is never whole in memory (1,000,000 creatives).
  */
+import {canonicalJson} from '../../canonical-json.js';
 import {createReadStream} from 'node:fs';
 import {JSONParser} from '@streamparser/json';
 import type {Check} from '../verify-files.js';
@@ -134,9 +135,9 @@ export function withinTolerance(found: unknown, expected: number): boolean {
   );
 }
 
-/** The JSON of a value with its members in the order they were given (the resolved form's). */
+/** Equal values, whatever order their members come in (a store may reorder them). */
 function sameJson(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  return canonicalJson(a) === canonicalJson(b);
 }
 
 export interface ExpectedPolicyMetadata {
