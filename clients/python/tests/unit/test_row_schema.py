@@ -19,7 +19,7 @@ BASE = ("target_store_id", "creative_pack_id", "label")
 
 
 def column(name: str, value_type: str, present_when: str | None) -> dict[str, Any]:
-    """A declared column as the service's rowSchemaDescription() writes it."""
+    """A declared column as the service's rowSchemaDescription() writes it (the policy's two)."""
     kinds = {
         "float64": ("DOUBLE", "float_list", "float32", "float32-bits", ["float64"], ["double"]),
         "int64": ("INT64", "int64_list", "int64", "decimal", ["int64"], ["int64"]),
@@ -42,17 +42,6 @@ def column(name: str, value_type: str, present_when: str | None) -> dict[str, An
     }
 
 
-@pytest.fixture
-def with_policy_columns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The shipped declaration plus the columns a logging policy adds (issue 15)."""
-    declared = [
-        *readers.ROW_SCHEMA["columns"],
-        column("pscore", "float64", "loggingPolicy"),
-        column("policy_epoch", "int64", "loggingPolicy.adaptive"),
-    ]
-    monkeypatch.setattr(readers, "_DECLARED", declared)
-
-
 def parquet_of(columns: dict[str, pa.Array]) -> bytes:
     sink = io.BytesIO()
     pq.write_table(pa.table(columns), sink)
@@ -67,21 +56,27 @@ def base_columns(n: int) -> dict[str, pa.Array]:
     }
 
 
-def test_the_shipped_schema_is_package_data_with_todays_columns() -> None:
+def test_the_shipped_schema_is_package_data_with_the_policy_columns() -> None:
     text = (
         resources.files("exploration_data").joinpath("row_schema.json").read_text(encoding="utf-8")
     )
     shipped = json.loads(text)
     assert shipped == readers.ROW_SCHEMA
-    assert [c["name"] for c in shipped["columns"]] == list(BASE)
+    assert [(c["name"], c["presentWhen"]) for c in shipped["columns"]] == [
+        *((name, None) for name in BASE),
+        ("pscore", "loggingPolicy"),
+        ("policy_epoch", "loggingPolicy.adaptive"),
+    ]
+    assert shipped["columns"][3] == column("pscore", "float64", "loggingPolicy")
+    assert shipped["columns"][4] == column("policy_epoch", "int64", "loggingPolicy.adaptive")
     assert shipped["roles"] == {
         "target": "target_store_id",
         "creative": "creative_pack_id",
         "label": "label",
     }
     assert readers.COLUMNS == BASE
-    # no column of a policy is declared yet
-    assert readers.columns_for({"loggingPolicy": {"type": "uniform"}}) == BASE
+    # a logging policy adds pscore (docs/design.md §12)
+    assert readers.columns_for({"loggingPolicy": {"type": "uniform"}}) == (*BASE, "pscore")
     assert readers.pandas_dtypes() == {
         "target_store_id": ("object", "string", "str"),
         "creative_pack_id": ("object", "string", "str"),
@@ -96,7 +91,6 @@ def test_the_shipped_schema_is_package_data_with_todays_columns() -> None:
     )
 
 
-@pytest.mark.usefixtures("with_policy_columns")
 def test_the_columns_of_a_config_are_the_declared_ones_present_for_it() -> None:
     assert readers.columns_for() == BASE
     assert readers.columns_for({}) == BASE
@@ -118,7 +112,6 @@ def test_the_columns_of_a_config_are_the_declared_ones_present_for_it() -> None:
     }
 
 
-@pytest.mark.usefixtures("with_policy_columns")
 def test_a_file_with_a_float_column_reads_as_float64() -> None:
     data = parquet_of(
         {**base_columns(6), "pscore": pa.array([0.25, 0.5, 0.1, 0.25, 0.5, 0.1], pa.float64())}
@@ -130,7 +123,6 @@ def test_a_file_with_a_float_column_reads_as_float64() -> None:
     assert str(frame.dtypes["label"]) == "int64"
 
 
-@pytest.mark.usefixtures("with_policy_columns")
 def test_a_file_whose_columns_are_no_datasets_is_refused() -> None:
     cases = {
         "unknown column": {**base_columns(2), "extra": pa.array([1, 2])},
@@ -148,7 +140,6 @@ def test_a_file_whose_columns_are_no_datasets_is_refused() -> None:
     assert raised.value.message == "column pscore reads as object, the row schema says ['float64']"
 
 
-@pytest.mark.usefixtures("with_policy_columns")
 def test_the_feature_spec_of_a_config_and_of_a_files_first_record(tmp_path: Path) -> None:
     tf = pytest.importorskip("tensorflow")
     adaptive = {"loggingPolicy": {"adaptive": {"updateEveryBlocks": 1}}}
