@@ -254,8 +254,8 @@ class AdaptiveRows implements RowCheck {
     this.drawn.fill(0);
   }
 
-  /** The epoch's draws into the fit; its counts into the state. */
-  private endEpoch(next: number): void {
+  /** The creatives drawn in the epoch, as conditional binomials, into the fit. */
+  private fitEpochDraws(): void {
     const {model} = this.context;
     addCreativeChains(
       this.out.fit,
@@ -264,9 +264,14 @@ class AdaptiveRows implements RowCheck {
       this.weights,
       model.creativeIds,
     );
+  }
+
+  /** The epoch's draws into the fit; its counts into the state. */
+  private endEpoch(next: number): void {
+    this.fitEpochDraws();
     const blocks = next * this.k - this.state.blocksAdded;
     this.state.addCounts(this.pending.rows, this.pending.positives, blocks);
-    this.pending = zeroCounts(model.creativeIds.length);
+    this.pending = zeroCounts(this.context.model.creativeIds.length);
   }
 
   observe(creative: string, label: number, values: readonly number[]): void {
@@ -312,15 +317,8 @@ class AdaptiveRows implements RowCheck {
   }
 
   result(): AdaptiveRowsResult {
-    const {model} = this.context;
     // the last epoch's draws (its counts feed no later policy here)
-    addCreativeChains(
-      this.out.fit,
-      storesOf(model),
-      this.drawn,
-      this.weights,
-      model.creativeIds,
-    );
+    this.fitEpochDraws();
     this.drawn.fill(0);
     if (this.counted) this.out.before = this.counted.result().before;
     return this.out;
