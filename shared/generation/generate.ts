@@ -61,9 +61,10 @@ export interface ShardRequest {
   /** buffers kept across the shards one writer writes (default: fresh ones) */
   buffers?: ShardBuffers;
   /**
-   * Called once every row is handed to the files, before they are flushed
-   * and closed: from here on the shard only waits on the disk or network
-   * (and its buffers are still in use until writeShard resolves).
+   * Called once every row is written to the files (every TFRecord slot
+   * released), before they are flushed and closed: from here on the shard
+   * only waits on the disk or network, and its `buffers` may serve the next
+   * shard.
    */
   onRowsWritten?: () => void;
   /** where to add the time spent drawing and encoding (`generate --timings`) */
@@ -302,7 +303,7 @@ export const TFRECORD_SLOTS = 12;
  * What a writer of several shards keeps from one shard to the next: the
  * TFRecord record tables and the shared-memory block buffers (allocating and
  * zeroing ~100 MB per shard would cost more than a small shard's rows).
- * One shard at a time may use it.
+ * One shard at a time may use it: until that shard's onRowsWritten.
  */
 export class ShardBuffers {
   private encoder: TfrecordBlockEncoder | undefined;

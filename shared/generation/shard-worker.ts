@@ -41,7 +41,7 @@ export interface ShardWorkerOptions {
 
 const options = workerData as ShardWorkerOptions;
 const written: WrittenShard[] = [];
-/** Buffers not in use, for the config being written (two shards may overlap). */
+/** Buffers not in use, for the config being written (handed on at onRowsWritten). */
 let free:
   {key: string; model: DatasetModel; buffers: ShardBuffers[]} | undefined;
 let pool: DigestPool | undefined;
@@ -96,8 +96,13 @@ serveTasks<DirectoryShardTask, ShardTaskResult, number>(
       names: task.names,
       destination: new DirectoryDestination(task.directory),
       digester,
-      // While this shard's files are flushed, the worker starts the next one.
-      onRowsWritten: ready,
+      // Every row is written and every slot released: the buffers go back
+      // now, so the next shard, started while this one's files are flushed,
+      // reuses them instead of allocating a second set.
+      onRowsWritten: () => {
+        giveBack(task.config, buffers);
+        ready();
+      },
       onProgress: done => {
         // about every 1M rows: enough for a bar, little traffic
         if (
@@ -110,7 +115,6 @@ serveTasks<DirectoryShardTask, ShardTaskResult, number>(
         }
       },
     });
-    giveBack(task.config, buffers);
     written.push(result);
     sampleMemory();
     return {

@@ -23,6 +23,15 @@ export interface WorkerFigures {
   rowsMs: number;
 }
 
+/**
+ * A shard worker's young generation, in MB. Its rows live in typed arrays
+ * and shared buffers, so what V8 allocates young is short-lived (chunks,
+ * promises); Node 24's default lets each isolate grow it to tens of MB,
+ * which at 100M rows (6 shards on 2 workers) put the CLI over 300 MB.
+ */
+export const SHARD_WORKER_YOUNG_MB = 8;
+const SHARD_WORKER_LIMITS = {maxYoungGenerationSizeMb: SHARD_WORKER_YOUNG_MB};
+
 /** Default workers: one per core, never more than shards. */
 export function defaultWorkers(shards: number): number {
   return Math.min(shards, availableParallelism());
@@ -61,6 +70,7 @@ export class ThreadShardRunner implements ShardRunner {
           workerId,
           md5: this.options.md5 ?? false,
         }) satisfies ShardWorkerOptions,
+      SHARD_WORKER_LIMITS,
     );
     const directory = this.options.directory;
     this.results = await this.pool.run(

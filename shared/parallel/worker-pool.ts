@@ -4,7 +4,7 @@
  * progress while a task runs. The first failure stops handing out tasks;
  * `run` rejects with it once every running task has ended.
  */
-import {Worker} from 'node:worker_threads';
+import {Worker, type ResourceLimits} from 'node:worker_threads';
 import type {TaskReply, TaskRequest} from './protocol.js';
 import {WorkerTaskError} from '../errors.js';
 
@@ -20,6 +20,8 @@ export class WorkerPool<Task, Result, Progress> {
     script: URL,
     size: number,
     workerData: (index: number) => unknown = () => undefined,
+    /** V8 heap limits of each worker (see ThreadShardRunner) */
+    resourceLimits?: ResourceLimits,
   ) {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(
@@ -31,6 +33,7 @@ export class WorkerPool<Task, Result, Progress> {
       (_, index) =>
         new Worker(script, {
           workerData: workerData(index),
+          ...(resourceLimits ? {resourceLimits} : {}),
           stdout: false,
           stderr: false,
         }),
