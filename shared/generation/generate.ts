@@ -301,13 +301,16 @@ export const TFRECORD_SLOTS = 12;
 
 /**
  * What a writer of several shards keeps from one shard to the next: the
- * TFRecord record tables and the shared-memory block buffers (allocating and
- * zeroing ~100 MB per shard would cost more than a small shard's rows).
+ * TFRecord record tables, the shared-memory block buffers and the Parquet
+ * writer's row-group columns (allocating and zeroing ~100 MB per shard would
+ * cost more than a small shard's rows, and each shard's dead set would wait
+ * in the old generation for a full GC).
  * One shard at a time may use it: until that shard's onRowsWritten.
  */
 export class ShardBuffers {
   private encoder: TfrecordBlockEncoder | undefined;
   private sharedSlots: SharedSlots | undefined;
+  private parquetWriter: ParquetDatasetWriter | undefined;
 
   constructor(
     readonly model: DatasetModel,
@@ -319,6 +322,14 @@ export class ShardBuffers {
 
   tfrecord(): TfrecordBlockEncoder {
     return (this.encoder ??= new TfrecordBlockEncoder(this.model, {
+      schema: this.schema,
+    }));
+  }
+
+  /** One writer for each shard's Parquet file in turn (start() begins a file). */
+  parquet(): ParquetDatasetWriter {
+    return (this.parquetWriter ??= new ParquetDatasetWriter(this.model, {
+      createdBy: PARQUET_CREATED_BY,
       schema: this.schema,
     }));
   }
@@ -343,12 +354,7 @@ async function streamRows(
   const tfrecordFile = files.find(f => f.format === 'tfrecord');
   const parquetFile = files.find(f => f.format === 'parquet');
   const tfrecord = tfrecordFile && buffers.tfrecord();
-  const parquet =
-    parquetFile &&
-    new ParquetDatasetWriter(model, {
-      createdBy: PARQUET_CREATED_BY,
-      schema: buffers.schema,
-    });
+  const parquet = parquetFile && buffers.parquet();
   const slots = tfrecord && buffers.slots();
   const tally = new RowTally(model.creativeIds.length);
 

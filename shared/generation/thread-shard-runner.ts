@@ -25,11 +25,13 @@ export interface WorkerFigures {
 
 /**
  * A shard worker's young generation, in MB. Its rows live in typed arrays
- * and shared buffers, so what V8 allocates young is short-lived (chunks,
- * promises); Node 24's default lets each isolate grow it to tens of MB,
- * which at 100M rows (6 shards on 2 workers) put the CLI over 300 MB.
+ * and shared buffers kept across shards, so what V8 allocates young is
+ * short-lived (pages, chunks, promises); Node 24's default lets each isolate
+ * grow it to tens of MB of mostly empty new space. 1B rows Parquet-only
+ * (60 shards on 2 workers): 402 MB uncapped, 305-313 MB at 8, 294-297 at
+ * 4, 279 at 2, in the same time (docs/benchmark.md).
  */
-export const SHARD_WORKER_YOUNG_MB = 8;
+export const SHARD_WORKER_YOUNG_MB = 2;
 const SHARD_WORKER_LIMITS = {maxYoungGenerationSizeMb: SHARD_WORKER_YOUNG_MB};
 
 /** Default workers: one per core, never more than shards. */

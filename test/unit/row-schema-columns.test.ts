@@ -350,6 +350,50 @@ describe('ParquetDatasetWriter with per-row columns', () => {
     }
   });
 
+  it('writes several files in turn, each the bytes of a fresh writer', () => {
+    // A shard worker keeps one writer for its shards (ShardBuffers.parquet):
+    // start() must forget the last file's row groups and per-row dictionary.
+    const schema = extraSchema();
+    const model = buildModel({
+      seed: 2,
+      nTargetStoreIds: 5,
+      nCreativePackIds: 40,
+    });
+    const options = {
+      createdBy: 't',
+      schema,
+      rowGroupRows: 50_000,
+      pageRows: 4096,
+    };
+    const fileOf = (
+      writer: ParquetDatasetWriter,
+      nSamples: number,
+      seed: number,
+    ): Buffer => {
+      const chunks: Uint8Array[] = [...writer.start()];
+      const block = newExtraBlock();
+      for (let b = 0; b * 65_536 < nSamples; b++) {
+        drawExtraBlock(model, seed, nSamples, b, block);
+        chunks.push(...writer.push(block));
+      }
+      chunks.push(...writer.finish());
+      return Buffer.concat(chunks);
+    };
+    const reused = new ParquetDatasetWriter(model, options);
+    // the first file ends inside a row group: the second must not inherit it
+    const first = fileOf(reused, 70_001, 2);
+    const second = fileOf(reused, 120_000, 3);
+    assert.ok(
+      first.equals(fileOf(new ParquetDatasetWriter(model, options), 70_001, 2)),
+    );
+    assert.ok(
+      second.equals(
+        fileOf(new ParquetDatasetWriter(model, options), 120_000, 3),
+      ),
+    );
+    assert.notEqual(first.length, second.length);
+  });
+
   it('keeps -0 and 0 apart', async () => {
     const schema = rowSchemaOf([...BASE_COLUMNS, EPOCH_SCORE]);
     const model = buildModel({

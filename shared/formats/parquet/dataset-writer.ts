@@ -193,8 +193,16 @@ export class ParquetDatasetWriter {
     );
   }
 
-  /** The file's first bytes. */
+  /**
+   * The file's first bytes. A writer may write several files one after
+   * another (the shards of one writer): start() begins the next, and the
+   * column buffers are reused.
+   */
   start(): Uint8Array[] {
+    for (const column of this.columns) column.reset?.();
+    this.buffered = 0;
+    this.totalRows = 0;
+    this.rowGroups.length = 0;
     this.offset = MAGIC.length;
     return [MAGIC];
   }
