@@ -23,6 +23,18 @@ import {
   type FunctionName,
 } from '../functions/function-names.js';
 
+/**
+ * Each function process's V8 semi-space, in MB (`--max-semi-space-size`): the
+ * young generation is about three of them. Left to V8, every function process
+ * grows a young generation of tens of MB that is mostly empty, and the local
+ * stack runs eight of them on a laptop. At 100M rows in 16 shards with a
+ * softmax policy the whole stack peaked at 2,283 MB without the cap and at
+ * 2,080 MB with it, no slower. scripts/start.sh, demo.sh and bench.sh give the
+ * stack's host process the same flag (docs/local-stack-memory.md). The CLI's
+ * shard workers cap theirs the same way (SHARD_WORKER_YOUNG_MB).
+ */
+export const FUNCTION_SEMI_SPACE_MB = 1;
+
 export interface FunctionProcess {
   name: FunctionName;
   port: number;
@@ -108,6 +120,7 @@ export async function startFunction(
     name: `function ${name}`,
     command: process.execPath,
     args: [
+      `--max-semi-space-size=${FUNCTION_SEMI_SPACE_MB}`,
       functionsFrameworkMain(),
       `--target=${name}`,
       `--port=${port}`,

@@ -39,4 +39,7 @@ if [[ " $* " == *" --obp "* ]]; then
 elif OBP_PY="$(bash scripts/obp-env.sh --check 2>/dev/null)"; then
   obp=(--obp-python "$OBP_PY")
 fi
-exec node build/bench/run.js --python "$PY" "${obp[@]}" "$@"
+# --max-semi-space-size=1: this process hosts the stack's storage front, router and
+# bridges; V8's default young generation is tens of mostly empty MB on a laptop
+# (FUNCTION_SEMI_SPACE_MB in local/functions.ts, docs/local-stack-memory.md).
+exec node --max-semi-space-size=1 build/bench/run.js --python "$PY" "${obp[@]}" "$@"

@@ -56,4 +56,7 @@ bash scripts/ensure-node-modules.sh
 echo "[demo] building (tsc)" >&2
 rm -rf build && node_modules/.bin/tsc -p .
 echo "[demo] fake-gcs-server: $(bash scripts/install-fake-gcs-server.sh)" >&2
-node build/local/demo.js "$@"
+# --max-semi-space-size=1: this process hosts the stack's storage front, router and
+# bridges; V8's default young generation is tens of mostly empty MB on a laptop
+# (FUNCTION_SEMI_SPACE_MB in local/functions.ts, docs/local-stack-memory.md).
+node --max-semi-space-size=1 build/local/demo.js "$@"

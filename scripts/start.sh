@@ -8,4 +8,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/use-node24.sh
 bash scripts/ensure-node-modules.sh
 node_modules/.bin/tsc -p .
-exec node build/local/start.js "$@"
+# --max-semi-space-size=1: this process hosts the stack's storage front, router and
+# bridges; V8's default young generation is tens of mostly empty MB on a laptop
+# (FUNCTION_SEMI_SPACE_MB in local/functions.ts, docs/local-stack-memory.md).
+exec node --max-semi-space-size=1 build/local/start.js "$@"
