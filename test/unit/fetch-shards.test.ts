@@ -361,14 +361,22 @@ describe('exploration-data fetch, sharded', () => {
     mkdirSync(out);
     const child = startFetch('--out', out);
     const done = finished(child);
+    // The server counts the stall once it has sent half the bytes; the CLI
+    // opens its partial file when its response arrives, a moment later on a
+    // loaded machine, so both are awaited (bounded), not assumed at once.
+    const partialExists = () =>
+      readdirSync(out).some(name => name.includes('.partial-'));
     const deadline = Date.now() + 20_000;
-    while (stalled === 0 && Date.now() < deadline)
-      await new Promise(resolve => setTimeout(resolve, 20));
-    assert.equal(stalled, 1, 'the stalled shard was being downloaded');
-    assert.ok(
-      readdirSync(out).some(name => name.includes('.partial-')),
-      'a partial file exists while it downloads',
-    );
+    try {
+      while ((stalled === 0 || !partialExists()) && Date.now() < deadline)
+        await new Promise(resolve => setTimeout(resolve, 20));
+      assert.equal(stalled, 1, 'the stalled shard was being downloaded');
+      assert.ok(partialExists(), 'a partial file exists while it downloads');
+    } catch (error) {
+      child.kill('SIGKILL');
+      await done;
+      throw error;
+    }
     child.kill('SIGINT');
     const {code, stdout, stderr} = await done;
     assert.equal(code, 1);
